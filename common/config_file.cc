@@ -1,0 +1,267 @@
+#include "common/config_file.h"
+
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace vasgd {
+namespace {
+
+// One place lists every knob; loading, describing and the file check all walk this list.
+struct Knob {
+  const char* section;
+  const char* key;
+  std::function<bool(const toml::node&)> set;  // false = wrong type
+  std::function<std::string()> show;
+  bool secret = false;
+};
+
+template <typename T>
+Knob Int(const char* s, const char* k, T* field) {
+  return {s, k,
+          [field](const toml::node& n) {
+            auto v = n.value<int64_t>();
+            if (!v) return false;
+            *field = static_cast<T>(*v);
+            return true;
+          },
+          [field] { return std::to_string(*field); }};
+}
+Knob Real(const char* s, const char* k, double* field) {
+  return {s, k,
+          [field](const toml::node& n) {
+            auto v = n.value<double>();
+            if (!v) return false;
+            *field = *v;
+            return true;
+          },
+          [field] { std::ostringstream o; o << *field; return o.str(); }};
+}
+Knob Bool(const char* s, const char* k, bool* field) {
+  return {s, k,
+          [field](const toml::node& n) {
+            auto v = n.value<bool>();
+            if (!v) return false;
+            *field = *v;
+            return true;
+          },
+          [field] { return std::string(*field ? "true" : "false"); }};
+}
+Knob Str(const char* s, const char* k, std::string* field, bool secret = false) {
+  return {s, k,
+          [field](const toml::node& n) {
+            auto v = n.value<std::string>();
+            if (!v) return false;
+            *field = *v;
+            return true;
+          },
+          [field, secret] {
+            if (secret) return std::string(field->empty() ? "\"\"" : "\"<redacted>\"");
+            return "\"" + *field + "\"";
+          },
+          secret};
+}
+template <typename T>
+Knob List(const char* s, const char* k, std::vector<T>* field) {
+  return {s, k,
+          [field](const toml::node& n) {
+            const toml::array* a = n.as_array();
+            if (!a) return false;
+            std::vector<T> out;
+            for (const toml::node& e : *a) {
+              auto v = e.value<T>();
+              if (!v) return false;
+              out.push_back(*v);
+            }
+            *field = std::move(out);
+            return true;
+          },
+          [field] {
+            std::ostringstream o;
+            o << "[";
+            for (size_t i = 0; i < field->size(); ++i) {
+              if (i) o << ", ";
+              if constexpr (std::is_same_v<T, std::string>) o << "\"" << (*field)[i] << "\"";
+              else o << (*field)[i];
+            }
+            o << "]";
+            return o.str();
+          }};
+}
+
+std::vector<Knob> Knobs(Config* c) {
+  StoreOptions& st = c->store;
+  KafkaOptions& kf = c->kafka;
+  TrainOptions& tr = c->train;
+  IndexOptions& ix = c->index;
+  HttpOptions& ht = c->http;
+  RetrainOptions& rt = c->retrain;
+  LogOptions& lg = c->log;
+  return {
+      Str("store", "data_dir", &st.data_dir),
+      Bool("store", "sync_writes", &st.sync_writes),
+      Int("store", "block_cache_mb", &st.block_cache_mb),
+      Int("store", "write_buffer_mb", &st.write_buffer_mb),
+      Int("store", "feature_dim", &st.feature_dim),
+      Int("store", "max_id_bytes", &st.max_id_bytes),
+
+      Str("kafka", "brokers", &kf.brokers),
+      Str("kafka", "group", &kf.group),
+      List("kafka", "topics", &kf.topics),
+      Str("kafka", "dead_letter_topic", &kf.dead_letter_topic),
+      Int("kafka", "batch_max_events", &kf.batch_max_events),
+      Int("kafka", "batch_max_wait_ms", &kf.batch_max_wait_ms),
+      Int("kafka", "session_timeout_ms", &kf.session_timeout_ms),
+      Int("kafka", "max_message_bytes", &kf.max_message_bytes),
+
+      Int("train", "dim", &tr.dim),
+      Int("train", "walks_per_node", &tr.walks_per_node),
+      Int("train", "walk_length", &tr.walk_length),
+      Int("train", "window", &tr.window),
+      Int("train", "negatives", &tr.negatives),
+      Real("train", "negative_power", &tr.negative_power),
+      Int("train", "epochs", &tr.epochs),
+      Real("train", "learning_rate", &tr.learning_rate),
+      Str("train", "optimizer", &tr.optimizer),
+      Int("train", "batch_size", &tr.batch_size),
+      List("train", "decoder_widths", &tr.decoder_widths),
+      Real("train", "dropout", &tr.dropout),
+      Bool("train", "use_decoder", &tr.use_decoder),
+      Int("train", "encoder_epochs", &tr.encoder_epochs),
+      Real("train", "encoder_noise_std", &tr.encoder_noise_std),
+      Str("train", "score", &tr.score),
+      Str("train", "device", &tr.device),
+      Bool("train", "mixed_precision", &tr.mixed_precision),
+      Int("train", "threads", &tr.threads),
+      Int("train", "seed", &tr.seed),
+      Bool("train", "warm_start", &tr.warm_start),
+      Real("train", "warm_start_epoch_fraction", &tr.warm_start_epoch_fraction),
+
+      Int("index", "hnsw_m", &ix.hnsw_m),
+      Int("index", "ef_construction", &ix.ef_construction),
+      Int("index", "ef_search", &ix.ef_search),
+      Int("index", "exact_below", &ix.exact_below),
+
+      Str("http", "listen", &ht.listen),
+      Int("http", "threads", &ht.threads),
+      Int("http", "max_body_bytes", &ht.max_body_bytes),
+      Int("http", "max_header_bytes", &ht.max_header_bytes),
+      Int("http", "request_timeout_ms", &ht.request_timeout_ms),
+      Int("http", "idle_timeout_ms", &ht.idle_timeout_ms),
+      Int("http", "max_connections", &ht.max_connections),
+      Int("http", "max_k", &ht.max_k),
+      Int("http", "max_events_per_request", &ht.max_events_per_request),
+      Str("http", "admin_token", &ht.admin_token, /*secret=*/true),
+      Str("http", "read_token", &ht.read_token, /*secret=*/true),
+
+      Int("retrain", "interval_s", &rt.interval_s),
+      Int("retrain", "after_events", &rt.after_events),
+      Int("retrain", "keep_versions", &rt.keep_versions),
+      Real("retrain", "min_holdout_auc", &rt.min_holdout_auc),
+      Real("retrain", "holdout_fraction", &rt.holdout_fraction),
+
+      Str("log", "level", &lg.level),
+      Bool("log", "json", &lg.json),
+  };
+}
+
+Status LoadTable(const toml::table& root, Config* config) {
+  std::vector<Knob> knobs = Knobs(config);
+  std::map<std::string, std::map<std::string, Knob*>> by_section;
+  for (Knob& k : knobs) by_section[k.section][k.key] = &k;
+
+  for (const auto& [section_key, section_node] : root) {
+    std::string section(section_key.str());
+    auto sit = by_section.find(section);
+    const toml::table* table = section_node.as_table();
+    if (sit == by_section.end() || table == nullptr) {
+      return Status::InvalidArgument("config: unknown section [" + section + "]");
+    }
+    for (const auto& [key, node] : *table) {
+      std::string name(key.str());
+      auto kit = sit->second.find(name);
+      if (kit == sit->second.end()) {
+        return Status::InvalidArgument("config: unknown key " + section + "." + name);
+      }
+      if (!kit->second->set(node)) {
+        return Status::InvalidArgument("config: wrong type for " + section + "." + name);
+      }
+    }
+  }
+  return ValidateConfig(*config);
+}
+
+}  // namespace
+
+Status LoadConfigText(const std::string& toml_text, Config* config) {
+  try {
+    toml::table root = toml::parse(toml_text);
+    return LoadTable(root, config);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream o;
+    o << "config: " << e.description() << " at line " << e.source().begin.line;
+    return Status::InvalidArgument(o.str());
+  }
+}
+
+Status LoadConfigFile(const std::string& path, Config* config) {
+  try {
+    toml::table root = toml::parse_file(path);
+    return LoadTable(root, config);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream o;
+    o << "config " << path << ": " << e.description() << " at line " << e.source().begin.line;
+    return Status::InvalidArgument(o.str());
+  }
+}
+
+void ApplyEnvironment(Config* config) {
+  if (const char* v = std::getenv("VASGD_ADMIN_TOKEN"); v && *v) config->http.admin_token = v;
+  if (const char* v = std::getenv("VASGD_READ_TOKEN"); v && *v) config->http.read_token = v;
+}
+
+std::string DescribeConfig(const Config& config) {
+  Config copy = config;
+  std::ostringstream o;
+  for (const Knob& k : Knobs(&copy)) o << k.section << "." << k.key << " = " << k.show() << "\n";
+  return o.str();
+}
+
+Status ValidateConfig(const Config& c) {
+  auto positive = [](int64_t v, const char* name) {
+    return v > 0 ? Status::Ok() : Status::InvalidArgument(std::string("config: ") + name + " must be > 0");
+  };
+  auto one_of = [](const std::string& v, std::initializer_list<const char*> allowed, const char* name) {
+    for (const char* a : allowed) if (v == a) return Status::Ok();
+    return Status::InvalidArgument(std::string("config: ") + name + " has unknown value \"" + v + "\"");
+  };
+  VASGD_RETURN_IF_ERROR(positive(c.train.dim, "train.dim"));
+  VASGD_RETURN_IF_ERROR(positive(c.train.walks_per_node, "train.walks_per_node"));
+  VASGD_RETURN_IF_ERROR(positive(c.train.walk_length, "train.walk_length"));
+  VASGD_RETURN_IF_ERROR(positive(c.train.window, "train.window"));
+  VASGD_RETURN_IF_ERROR(positive(c.train.epochs, "train.epochs"));
+  VASGD_RETURN_IF_ERROR(positive(c.train.batch_size, "train.batch_size"));
+  if (c.train.negatives < 0) return Status::InvalidArgument("config: train.negatives must be >= 0");
+  if (c.train.dropout < 0 || c.train.dropout >= 1)
+    return Status::InvalidArgument("config: train.dropout must be in [0, 1)");
+  VASGD_RETURN_IF_ERROR(one_of(c.train.optimizer, {"adam", "sgd"}, "train.optimizer"));
+  VASGD_RETURN_IF_ERROR(one_of(c.train.score, {"auto", "cosine", "dot"}, "train.score"));
+  VASGD_RETURN_IF_ERROR(one_of(c.train.device, {"auto", "cpu", "cuda"}, "train.device"));
+  VASGD_RETURN_IF_ERROR(positive(c.index.hnsw_m, "index.hnsw_m"));
+  VASGD_RETURN_IF_ERROR(positive(c.index.ef_construction, "index.ef_construction"));
+  VASGD_RETURN_IF_ERROR(positive(c.index.ef_search, "index.ef_search"));
+  VASGD_RETURN_IF_ERROR(positive(c.http.threads, "http.threads"));
+  VASGD_RETURN_IF_ERROR(positive(c.http.max_body_bytes, "http.max_body_bytes"));
+  VASGD_RETURN_IF_ERROR(positive(c.http.max_connections, "http.max_connections"));
+  VASGD_RETURN_IF_ERROR(positive(c.http.max_k, "http.max_k"));
+  VASGD_RETURN_IF_ERROR(positive(c.kafka.batch_max_events, "kafka.batch_max_events"));
+  VASGD_RETURN_IF_ERROR(positive(c.retrain.keep_versions, "retrain.keep_versions"));
+  VASGD_RETURN_IF_ERROR(positive(c.store.max_id_bytes, "store.max_id_bytes"));
+  if (c.store.feature_dim < 0) return Status::InvalidArgument("config: store.feature_dim must be >= 0");
+  VASGD_RETURN_IF_ERROR(one_of(c.log.level, {"debug", "info", "warn", "error"}, "log.level"));
+  return Status::Ok();
+}
+
+}  // namespace vasgd

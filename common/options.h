@@ -1,0 +1,109 @@
+// Every configuration knob of vasgd, in one typed struct, with its default and its unit.
+// config/vasgd.toml mirrors this file section by section (tests/common checks they agree);
+// common/config_file.h loads the TOML file, the environment and command-line overrides.
+// Plain structs, no behaviour: each part takes the section it needs by const reference.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vasgd {
+
+// [store]: the RocksDB graph store under data_dir/graph.
+struct StoreOptions {
+  std::string data_dir = "./vasgd-data";  // root of graph/ and models/
+  bool sync_writes = true;                // fsync the WAL on every write batch (durable)
+  int64_t block_cache_mb = 128;           // RocksDB block cache, MiB
+  int64_t write_buffer_mb = 64;           // RocksDB memtable size, MiB
+  int feature_dim = 0;                    // product feature dimension; 0 = fixed by first product
+  int max_id_bytes = 256;                 // longest user/product id, bytes
+};
+
+// [kafka]: ingestion from a consumer group. Empty brokers = no Kafka (HTTP ingestion only).
+struct KafkaOptions {
+  std::string brokers = "";                              // host:port[,host:port]
+  std::string group = "vasgd";                           // consumer group id
+  std::vector<std::string> topics = {"vasgd-events"};    // topics consumed
+  std::string dead_letter_topic = "vasgd-dead-letter";   // rejected events go here; "" = none
+  int batch_max_events = 4096;                           // events per RocksDB write batch
+  int batch_max_wait_ms = 20;                            // flush a partial batch after this, ms
+  int session_timeout_ms = 10000;                        // consumer group session timeout, ms
+  int64_t max_message_bytes = 4 << 20;                   // larger messages are dead-lettered, bytes
+};
+
+// [train]: the VASG trainer (model/). Defaults chosen by measurement: docs/EVALUATION.md.
+struct TrainOptions {
+  int dim = 100;                   // embedding dimension D
+  int walks_per_node = 10;         // random walks started from every node
+  int walk_length = 40;            // nodes per walk
+  int window = 7;                  // context window, centre included (7 = 3 either side)
+  int negatives = 5;               // negative samples per positive pair; 0 = the paper (none)
+  double negative_power = 0.75;    // negatives drawn ∝ degree^power; 0 = uniform
+  int epochs = 5;                  // passes over the walk corpus
+  double learning_rate = 1e-3;     // Adam step size
+  std::string optimizer = "adam";  // adam | sgd
+  int batch_size = 4096;           // centre nodes per homogeneous batch
+  std::vector<int> decoder_widths; // hidden widths of M⁻¹; empty = derived from the feature dim
+  double dropout = 0.5;            // decoder/encoder dropout probability
+  bool use_decoder = true;         // false = plain skip-gram (the paper's ablation)
+  int encoder_epochs = 50;         // stage 2 epochs over warm products
+  double encoder_noise_std = 0.1;  // Gaussian input noise in stage 2, in feature std units
+  std::string score = "auto";      // auto | cosine | dot: user→product score written to manifest
+  std::string device = "auto";     // auto | cpu | cuda
+  bool mixed_precision = true;     // bf16 autocast on CUDA where it helps
+  int threads = 0;                 // CPU threads; 0 = all cores
+  uint64_t seed = 42;              // walks, initialisation and sampling are reproducible from it
+  bool warm_start = true;          // initialise from the previous model version's embeddings
+  double warm_start_epoch_fraction = 0.3;  // epochs used when warm-starting, share of `epochs`
+};
+
+// [index]: the hnswlib index over normalised product embeddings.
+struct IndexOptions {
+  int hnsw_m = 16;                 // graph degree M
+  int ef_construction = 200;       // build-time beam width
+  int ef_search = 128;             // query-time beam width (raised to k when k is larger)
+  int64_t exact_below = 20000;     // catalogues smaller than this are searched exactly, products
+};
+
+// [http]: the Boost.Beast server.
+struct HttpOptions {
+  std::string listen = "127.0.0.1:8080";   // bind address host:port
+  int threads = 2;                         // I/O worker threads
+  int64_t max_body_bytes = 1 << 20;        // larger request bodies get 413, bytes
+  int64_t max_header_bytes = 8192;         // larger request headers get 431, bytes
+  int request_timeout_ms = 10000;          // whole request (headers + body) deadline, ms
+  int idle_timeout_ms = 30000;             // keep-alive idle connections are closed after, ms
+  int max_connections = 4096;              // further connections are closed at once
+  int max_k = 1000;                        // largest k (and k + offset) accepted
+  int max_events_per_request = 10000;      // POST /v1/events batch limit, events
+  std::string admin_token = "";            // Bearer token for /v1/admin/*; env VASGD_ADMIN_TOKEN
+  std::string read_token = "";             // optional token for read endpoints; env VASGD_READ_TOKEN
+};
+
+// [retrain]: when the daemon retrains and how many versions it keeps.
+struct RetrainOptions {
+  int interval_s = 3600;           // retrain on this schedule, s; 0 = never by time
+  int64_t after_events = 100000;   // retrain after this many new events; 0 = never by count
+  int keep_versions = 5;           // model versions kept on disk (older ones are pruned)
+  double min_holdout_auc = 0.55;   // a new model below this holdout AUC is not served
+  double holdout_fraction = 0.02;  // share of users whose last purchase is held out to validate
+};
+
+// [log]
+struct LogOptions {
+  std::string level = "info";      // debug | info | warn | error
+  bool json = true;                // one JSON object per line (structured), else plain text
+};
+
+struct Config {
+  StoreOptions store;
+  KafkaOptions kafka;
+  TrainOptions train;
+  IndexOptions index;
+  HttpOptions http;
+  RetrainOptions retrain;
+  LogOptions log;
+};
+
+}  // namespace vasgd

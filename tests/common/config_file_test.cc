@@ -1,0 +1,75 @@
+#include "common/config_file.h"
+
+#include <gtest/gtest.h>
+
+namespace vasgd {
+namespace {
+
+TEST(ConfigFile, ShippedFileEqualsCompiledDefaults) {
+  // config/vasgd.toml documents every knob with its default: it must load and change nothing.
+  Config from_file;
+  Status st = LoadConfigFile(std::string(VASGD_SOURCE_DIR) + "/config/vasgd.toml", &from_file);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(DescribeConfig(from_file), DescribeConfig(Config{}));
+}
+
+TEST(ConfigFile, ShippedFileNamesEveryKnob) {
+  std::string described = DescribeConfig(Config{});
+  FILE* f = std::fopen((std::string(VASGD_SOURCE_DIR) + "/config/vasgd.toml").c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  std::string text;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) text.append(buf, n);
+  std::fclose(f);
+  size_t pos = 0;
+  while (pos < described.size()) {
+    size_t eol = described.find('\n', pos);
+    std::string line = described.substr(pos, eol - pos);
+    std::string key = line.substr(line.find('.') + 1, line.find(' ') - line.find('.') - 1);
+    EXPECT_NE(text.find("\n" + key + " ="), std::string::npos) << "vasgd.toml lacks " << line;
+    pos = eol + 1;
+  }
+}
+
+TEST(ConfigFile, UnknownKeyIsAnError) {
+  Config c;
+  Status st = LoadConfigText("[train]\ndimm = 3\n", &c);
+  EXPECT_EQ(st.code(), Code::kInvalidArgument);
+  EXPECT_NE(st.message().find("train.dimm"), std::string::npos);
+}
+
+TEST(ConfigFile, WrongTypeIsAnError) {
+  Config c;
+  Status st = LoadConfigText("[http]\nthreads = \"two\"\n", &c);
+  EXPECT_EQ(st.code(), Code::kInvalidArgument);
+  EXPECT_NE(st.message().find("http.threads"), std::string::npos);
+}
+
+TEST(ConfigFile, ValuesOverrideDefaults) {
+  Config c;
+  ASSERT_TRUE(LoadConfigText("[train]\ndim = 32\ndecoder_widths = [64, 128]\n[kafka]\ntopics=[\"a\",\"b\"]\n", &c).ok());
+  EXPECT_EQ(c.train.dim, 32);
+  EXPECT_EQ(c.train.decoder_widths, (std::vector<int>{64, 128}));
+  EXPECT_EQ(c.kafka.topics, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(c.http.threads, Config{}.http.threads);
+}
+
+TEST(ConfigFile, InvalidValueIsRejected) {
+  Config c;
+  EXPECT_FALSE(LoadConfigText("[train]\ndevice = \"tpu\"\n", &c).ok());
+  Config d;
+  EXPECT_FALSE(LoadConfigText("[train]\ndim = 0\n", &d).ok());
+}
+
+TEST(ConfigFile, SecretsComeFromEnvironmentAndAreRedacted) {
+  Config c;
+  setenv("VASGD_ADMIN_TOKEN", "s3cret-admin", 1);
+  ApplyEnvironment(&c);
+  unsetenv("VASGD_ADMIN_TOKEN");
+  EXPECT_EQ(c.http.admin_token, "s3cret-admin");
+  EXPECT_EQ(DescribeConfig(c).find("s3cret-admin"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vasgd
