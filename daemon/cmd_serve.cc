@@ -1,0 +1,13 @@
+// Placeholder until the owning part lands; see docs/ARCHITECTURE.md.
+#include <cstdio>
+
+#include "daemon/commands.h"
+
+namespace vasgd {
+
+int RunServe(const Args&) {
+  std::fprintf(stderr, "vasgd serve: not built yet\n");
+  return 1;
+}
+
+}  // namespace vasgd

@@ -1,0 +1,20 @@
+// Placeholder until the owning part lands; see docs/ARCHITECTURE.md.
+#include <cstdio>
+
+#include "daemon/commands.h"
+
+namespace vasgd {
+
+int RunTrain(const Args&) {
+  std::fprintf(stderr, "vasgd train: not built yet\n");
+  return 1;
+}
+
+}  // namespace vasgd
+
+namespace vasgd {
+int RunEval(const Args&) {
+  std::fprintf(stderr, "vasgd eval: not built yet\n");
+  return 1;
+}
+}  // namespace vasgd

@@ -1,0 +1,21 @@
+// The subcommands of `vasgd`. Each takes the arguments after its name and returns the process
+// exit status: 0 on success, 2 for a bad flag or config (after printing what is wrong), 1 otherwise.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace vasgd {
+
+using Args = std::vector<std::string>;
+
+int RunTrain(const Args& args);   // daemon/cmd_train.cc: one retraining -> a model version
+int RunEval(const Args& args);    // eval/: the paper's experiments on a dataset directory
+#ifndef VASGD_MODEL_ONLY
+int RunServe(const Args& args);   // daemon/cmd_serve.cc: the long-running daemon
+int RunImport(const Args& args);  // daemon/cmd_import.cc: bulk load TSV + .npy or JSON Lines
+int RunStats(const Args& args);   // daemon/cmd_stats.cc: JSON counts of the store and models
+int RunCheckpoint(const Args& args);  // daemon/cmd_import.cc: RocksDB checkpoint of the store
+#endif
+
+}  // namespace vasgd
