@@ -1,0 +1,92 @@
+#include "eval/scorer.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace vasgd {
+
+bool ParseScoreKind(const char* name, ScoreKind* kind) {
+  if (std::strcmp(name, "dot") == 0) {
+    *kind = ScoreKind::kDot;
+    return true;
+  }
+  if (std::strcmp(name, "cosine") == 0) {
+    *kind = ScoreKind::kCosine;
+    return true;
+  }
+  return false;
+}
+
+const char* ScoreKindName(ScoreKind kind) { return kind == ScoreKind::kDot ? "dot" : "cosine"; }
+
+std::vector<float> NormalizedRows(const float* values, int64_t rows, int32_t dim) {
+  std::vector<float> out(values, values + rows * dim);
+  for (int64_t r = 0; r < rows; ++r) {
+    float* v = out.data() + r * dim;
+    double norm2 = 0;
+    for (int32_t d = 0; d < dim; ++d) norm2 += static_cast<double>(v[d]) * v[d];
+    if (norm2 <= 0) continue;
+    const float inv = static_cast<float>(1.0 / std::sqrt(norm2));
+    for (int32_t d = 0; d < dim; ++d) v[d] *= inv;
+  }
+  return out;
+}
+
+namespace {
+
+class EmbeddingScorer : public Scorer {
+ public:
+  EmbeddingScorer(const Embeddings& e, ScoreKind kind)
+      : dim_(e.dim), num_users_(e.num_users), num_products_(e.num_products) {
+    users_ = kind == ScoreKind::kCosine ? NormalizedRows(e.users.data(), e.num_users, e.dim) : e.users;
+    const std::vector<float> products =
+        kind == ScoreKind::kCosine ? NormalizedRows(e.products.data(), e.num_products, e.dim) : e.products;
+    // Transposed (dim × products) so that one user's row is dim contiguous axpy passes.
+    products_t_.assign(static_cast<size_t>(dim_) * num_products_, 0.f);
+    for (int32_t p = 0; p < num_products_; ++p) {
+      for (int32_t d = 0; d < dim_; ++d) {
+        products_t_[static_cast<size_t>(d) * num_products_ + p] = products[static_cast<size_t>(p) * dim_ + d];
+      }
+    }
+    for (int32_t p = 0; p < num_products_; ++p) {
+      if (!e.HasProduct(p)) missing_.push_back(p);
+    }
+  }
+
+  int32_t num_products() const override { return num_products_; }
+
+  void Score(const int32_t* users, int32_t n, float* out) const override {
+    const int32_t np = num_products_;
+    for (int32_t k = 0; k < n; ++k) {
+      float* row = out + static_cast<int64_t>(k) * np;
+      std::memset(row, 0, sizeof(float) * np);
+      const int32_t u = users[k];
+      if (u < 0 || u >= num_users_) continue;
+      const float* x = users_.data() + static_cast<int64_t>(u) * dim_;
+      for (int32_t d = 0; d < dim_; ++d) {
+        const float a = x[d];
+        if (a == 0.f) continue;
+        const float* col = products_t_.data() + static_cast<int64_t>(d) * np;
+        for (int32_t p = 0; p < np; ++p) row[p] += a * col[p];
+      }
+      for (int32_t p : missing_) row[p] = -std::numeric_limits<float>::infinity();
+    }
+  }
+
+ private:
+  int32_t dim_;
+  int32_t num_users_;
+  int32_t num_products_;
+  std::vector<float> users_;
+  std::vector<float> products_t_;
+  std::vector<int32_t> missing_;
+};
+
+}  // namespace
+
+std::unique_ptr<Scorer> MakeEmbeddingScorer(const Embeddings& embeddings, ScoreKind kind) {
+  return std::make_unique<EmbeddingScorer>(embeddings, kind);
+}
+
+}  // namespace vasgd

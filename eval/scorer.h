@@ -1,0 +1,54 @@
+// Scorers: how a method ranks products for a user, as plain arrays (no LibTorch), so the ranking
+// metrics treat every method alike. A scorer fills a block of rows, one per user, each holding a
+// score for every product; higher is better.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace vasgd {
+
+class Scorer {
+ public:
+  virtual ~Scorer() = default;
+
+  virtual int32_t num_products() const = 0;
+
+  // Writes the scores of users[0..n) against every product: out[k * num_products() + p] is the
+  // score of product p for users[k]. Must be safe to call from several threads at once.
+  // Users the method knows nothing about get some finite row (e.g. all equal); never an error.
+  virtual void Score(const int32_t* users, int32_t n, float* out) const = 0;
+};
+
+enum class ScoreKind { kDot, kCosine };
+
+// Parses "dot" / "cosine"; false for anything else.
+bool ParseScoreKind(const char* name, ScoreKind* kind);
+const char* ScoreKindName(ScoreKind kind);
+
+// Users and products in one space R^dim, row-major. A method without vectors for some products
+// (cold ones it cannot embed) leaves has_product[p] == 0; those products rank last.
+struct Embeddings {
+  int32_t dim = 0;
+  int32_t num_users = 0;
+  int32_t num_products = 0;
+  std::vector<float> users;            // num_users × dim
+  std::vector<float> products;         // num_products × dim
+  std::vector<uint8_t> has_product;    // num_products; empty = every product has a vector
+
+  const float* user(int32_t u) const { return users.data() + static_cast<int64_t>(u) * dim; }
+  const float* product(int32_t p) const { return products.data() + static_cast<int64_t>(p) * dim; }
+  bool HasProduct(int32_t p) const { return has_product.empty() || has_product[p] != 0; }
+};
+
+// score(u, p) = <X_u, X_p> (kDot) or cos(X_u, X_p) (kCosine; a zero vector has cosine 0).
+// Products without a vector score -inf; users outside [0, num_users) score 0 everywhere.
+// Scores are computed as blocked products over a transposed copy of the product table, so a
+// row costs dim passes over contiguous memory that the compiler vectorises.
+std::unique_ptr<Scorer> MakeEmbeddingScorer(const Embeddings& embeddings, ScoreKind kind);
+
+// Returns v / ||v|| row by row (zero rows stay zero).
+std::vector<float> NormalizedRows(const float* values, int64_t rows, int32_t dim);
+
+}  // namespace vasgd
