@@ -11,10 +11,3 @@ int RunTrain(const Args&) {
 }
 
 }  // namespace vasgd
-
-namespace vasgd {
-int RunEval(const Args&) {
-  std::fprintf(stderr, "vasgd eval: not built yet\n");
-  return 1;
-}
-}  // namespace vasgd

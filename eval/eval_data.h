@@ -35,10 +35,17 @@ std::vector<float> ProductDegrees(const InteractionGraph& graph);
 // CSR arrays agree in size. InvalidArgument naming the first offence.
 Status ValidateEvalData(const EvalData& data);
 
-// Loads `dir`. Users and products get dense ids in the order train, val, test first mention them;
-// with image_feat.npy, every feature row becomes a product (row i = product "i"), so products
-// seen in no split still exist as cold candidates. Duplicate training pairs keep one edge with
-// their summed weight. Errors name the file (and line) at fault.
-Result<EvalData> LoadEvalData(const std::string& dir);
+// Loads `dir`: train.tsv and image_feat.npy through model/tsv.h (so with features, every feature
+// row is a product, row i = product "i", and products bought in no split still exist as cold
+// candidates), then val.tsv and test.tsv in the same id space; users and products first seen
+// there are appended (users without training edges, products without features). A missing or
+// unreadable file, or a split where every line is bad, is an error naming the file; single bad
+// lines are skipped, counted in *rejected_lines (may be null) and logged.
+Result<EvalData> LoadEvalData(const std::string& dir, int64_t* rejected_lines = nullptr);
+
+// The planted shop of model/synthetic.h as an evaluation split: its held-out purchases are split
+// by user into validation (odd users) and test (even users).
+struct SyntheticShop;
+EvalData EvalDataFromShop(const SyntheticShop& shop, const std::string& name = "synthetic");
 
 }  // namespace vasgd

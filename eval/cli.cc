@@ -1,0 +1,208 @@
+// `vasgd eval`: the paper's experiments on a dataset directory, beside the baselines.
+//
+//   vasgd eval --data DIR --out report.json [--seeds 5] [--methods a,b] [--device cpu|cuda]
+//              [--config F] [--set 'train.dim=64;train.window=3'] [--sweep train.dim=16,32,64]
+//              [--plots DIR] [--markdown FILE] [--k 20] [--threads N] [--first-seed 1]
+//              [--vbpr-epochs N] [--analogy-queries N]
+//
+// --data synthetic evaluates on the planted shop of model/synthetic.h instead of a directory.
+// Prints the markdown table on stdout and writes the JSON report to --out.
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "common/config_file.h"
+#include "common/log.h"
+#include "daemon/commands.h"
+#include "daemon/flags.h"
+#include "eval/plots.h"
+#include "eval/report.h"
+#include "eval/runner.h"
+#include "model/synthetic.h"
+
+namespace vasgd {
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: vasgd eval --data DIR|synthetic [--out report.json] [--seeds 5] [--methods a,b]\n"
+    "                  [--device cpu|cuda] [--config F] [--set 'train.key=value;...']\n"
+    "                  [--sweep train.key=v1,v2,...] [--plots DIR] [--plot-prefix NAME]\n"
+    "                  [--markdown FILE] [--k 20] [--threads N] [--first-seed 1]\n"
+    "                  [--vbpr-epochs N] [--analogy-queries N] [--cosine-pairs N]\n"
+    "methods: RAND, POP, WBOI, VBPR, SkipGram, VASG-paper, VASG (default: all)\n";
+
+int BadUsage(const std::string& message) {
+  std::fprintf(stderr, "vasgd eval: %s\n%s", message.c_str(), kUsage);
+  return 2;
+}
+
+std::vector<std::string> Split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::string item;
+  std::istringstream in(s);
+  while (std::getline(in, item, sep)) {
+    const size_t a = item.find_first_not_of(" \t"), b = item.find_last_not_of(" \t");
+    if (a != std::string::npos) out.push_back(item.substr(a, b - a + 1));
+  }
+  return out;
+}
+
+// A command-line value as TOML: numbers, booleans, arrays and quoted strings as they are, any
+// other word quoted (so --set train.score=dot works).
+std::string TomlValue(const std::string& v) {
+  if (v == "true" || v == "false" || v.empty() || v[0] == '[' || v[0] == '"') return v;
+  char* end = nullptr;
+  std::strtod(v.c_str(), &end);
+  return (end != v.c_str() && *end == '\0') ? v : "\"" + v + "\"";
+}
+
+// "train.dim=64;train.window=3" applied over *config as TOML dotted keys.
+Status ApplySettings(const std::string& settings, Config* config) {
+  std::string toml;
+  for (const std::string& kv : Split(settings, ';')) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || kv.compare(0, 6, "train.") != 0) {
+      return Status::InvalidArgument("--set/--sweep take train.key=value, got '" + kv + "'");
+    }
+    toml += kv.substr(0, eq) + " = " + TomlValue(kv.substr(eq + 1)) + "\n";
+  }
+  return LoadConfigText(toml, config);
+}
+
+Status WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::trunc);
+  f << text;
+  f.close();
+  return f ? Status::Ok() : Status::IoError("cannot write " + path);
+}
+
+Result<EvalData> LoadData(const std::string& data) {
+  if (data == "synthetic") return EvalDataFromShop(MakeSyntheticShop(SyntheticShopOptions()));
+  int64_t rejected = 0;
+  return LoadEvalData(data, &rejected);
+}
+
+}  // namespace
+
+int RunEval(const Args& args) {
+  const std::set<std::string> known = {"data", "out", "seeds", "methods", "device", "set", "sweep", "plots",
+                                       "plot-prefix", "markdown", "k", "threads", "first-seed", "vbpr-epochs",
+                                       "analogy-queries", "cosine-pairs"};
+  Result<Flags> parsed = Flags::Parse(args, known, {"help"});
+  if (!parsed.ok()) return BadUsage(parsed.status().message());
+  const Flags& flags = *parsed;
+  if (flags.Has("help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (!flags.Has("data")) return BadUsage("--data is required");
+  Config config;
+  Status st = LoadConfig(flags, &config);
+  if (st.ok() && flags.Has("set")) st = ApplySettings(flags.Get("set"), &config);
+  if (!st.ok()) return BadUsage(st.message());
+  ConfigureLogging(config.log);
+
+  EvalOptions options;
+  options.train = config.train;
+  struct IntFlag {
+    const char* name;
+    int64_t min;
+    int64_t* out;
+  };
+  int64_t seeds = options.seeds, k = options.ranking.k, threads = options.threads, first_seed = options.first_seed,
+          vbpr_epochs = options.vbpr.epochs, queries = options.analogy.queries, pairs = options.cosine_pairs;
+  for (const IntFlag& f : {IntFlag{"seeds", 1, &seeds}, IntFlag{"k", 1, &k}, IntFlag{"threads", 0, &threads},
+                           IntFlag{"first-seed", 0, &first_seed}, IntFlag{"vbpr-epochs", 1, &vbpr_epochs},
+                           IntFlag{"analogy-queries", 0, &queries}, IntFlag{"cosine-pairs", 0, &pairs}}) {
+    Result<int64_t> v = flags.GetInt(f.name, *f.out);
+    if (!v.ok()) return BadUsage(v.status().message());
+    if (*v < f.min) return BadUsage("--" + std::string(f.name) + " must be >= " + std::to_string(f.min));
+    *f.out = *v;
+  }
+  options.seeds = static_cast<int32_t>(seeds);
+  options.ranking.k = static_cast<int32_t>(k);
+  options.threads = options.ranking.threads = static_cast<int32_t>(threads);
+  options.first_seed = static_cast<uint64_t>(first_seed);
+  options.vbpr.epochs = static_cast<int32_t>(vbpr_epochs);
+  options.analogy.queries = static_cast<int32_t>(queries);
+  options.cosine_pairs = pairs;
+  options.device = flags.Get("device", "cpu");
+  if (options.device != "cpu" && options.device != "cuda") return BadUsage("--device must be cpu or cuda");
+  if (flags.Has("methods")) options.methods = Split(flags.Get("methods"), ',');
+  st = CheckMethodNames(options.methods);
+  if (!st.ok()) return BadUsage(st.message());
+
+  std::string sweep_key;
+  std::vector<std::string> sweep_values;
+  if (flags.Has("sweep")) {
+    const std::string sweep = flags.Get("sweep");
+    const size_t eq = sweep.find('=');
+    if (eq == std::string::npos) return BadUsage("--sweep takes train.key=v1,v2,...");
+    sweep_key = sweep.substr(0, eq);
+    sweep_values = Split(sweep.substr(eq + 1), ',');
+    for (const std::string& v : sweep_values) {  // fail on a bad value before hours of training
+      Config probe = config;
+      st = ApplySettings(sweep_key + "=" + v, &probe);
+      if (!st.ok()) return BadUsage(st.message());
+    }
+    if (sweep_values.empty()) return BadUsage("--sweep has no values");
+  }
+
+  Result<EvalData> data = LoadData(flags.Get("data"));
+  if (!data.ok()) {
+    std::fprintf(stderr, "vasgd eval: %s\n", data.status().ToString().c_str());
+    return data.status().code() == Code::kNotFound || data.status().code() == Code::kInvalidArgument ? 2 : 1;
+  }
+  const std::string plots_dir = flags.Get("plots");
+  const std::string prefix = flags.Get("plot-prefix", data->name);
+
+  std::string markdown, json;
+  if (sweep_values.empty()) {
+    Result<EvalReport> report = RunEvaluation(*data, options);
+    if (!report.ok()) {
+      std::fprintf(stderr, "vasgd eval: %s\n", report.status().ToString().c_str());
+      return report.status().code() == Code::kInvalidArgument ? 2 : 1;
+    }
+    markdown = ReportMarkdown(*report);
+    json = ReportJson(*report);
+    if (!plots_dir.empty()) {
+      st = WriteEvalPlots(*report, *data, plots_dir, prefix);
+      if (!st.ok()) std::fprintf(stderr, "vasgd eval: plots: %s\n", st.ToString().c_str());
+    }
+  } else {
+    SweepReport sweep;
+    sweep.key = sweep_key;
+    sweep.values = sweep_values;
+    for (const std::string& v : sweep_values) {
+      Config c = config;
+      (void)ApplySettings(sweep_key + "=" + v, &c);  // checked above
+      EvalOptions o = options;
+      o.train = c.train;
+      Result<EvalReport> report = RunEvaluation(*data, o);
+      if (!report.ok()) {
+        std::fprintf(stderr, "vasgd eval: %s=%s: %s\n", sweep_key.c_str(), v.c_str(), report.status().ToString().c_str());
+        return report.status().code() == Code::kInvalidArgument ? 2 : 1;
+      }
+      sweep.runs.push_back(std::move(report.value()));
+    }
+    markdown = SweepMarkdown(sweep);
+    json = SweepJson(sweep);
+    if (!plots_dir.empty()) {
+      const std::string K = std::to_string(options.ranking.k);
+      st = WriteSweepPlot(sweep, {"recall@" + K, "auc_warm", "auc_cold_among_cold"}, plots_dir, prefix);
+      if (!st.ok()) std::fprintf(stderr, "vasgd eval: plots: %s\n", st.ToString().c_str());
+    }
+  }
+  std::fputs(markdown.c_str(), stdout);
+  std::fflush(stdout);
+  if (flags.Has("markdown")) st = WriteFile(flags.Get("markdown"), markdown);
+  if (st.ok() && flags.Has("out")) st = WriteFile(flags.Get("out"), json);
+  if (!st.ok()) {
+    std::fprintf(stderr, "vasgd eval: %s\n", st.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace vasgd

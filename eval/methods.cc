@@ -1,0 +1,119 @@
+#include "eval/methods.h"
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "eval/baselines.h"
+
+namespace vasgd {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+Result<MethodRun> RunRand(const EvalData& data, const EvalOptions&, uint64_t seed) {
+  MethodRun run;
+  run.scorer = MakeRandomScorer(data.train.graph.num_products, seed);
+  return run;
+}
+
+Result<MethodRun> RunPop(const EvalData& data, const EvalOptions&, uint64_t) {
+  MethodRun run;
+  run.scorer = MakePopularityScorer(data.train.graph);
+  return run;
+}
+
+Result<MethodRun> RunWboi(const EvalData& data, const EvalOptions&, uint64_t) {
+  if (data.train.features.dim == 0) return Status::InvalidArgument("WBOI needs product features (image_feat.npy)");
+  const auto start = Clock::now();
+  MethodRun run;
+  run.space = WboiEmbeddings(data.train);
+  run.has_space = true;
+  run.scorer = MakeEmbeddingScorer(run.space, ScoreKind::kCosine);
+  run.train_seconds = SecondsSince(start);
+  run.config_json = R"({"score":"cosine","features":"raw"})";
+  return run;
+}
+
+Result<MethodRun> RunVbpr(const EvalData& data, const EvalOptions& options, uint64_t seed) {
+  VbprOptions o = options.vbpr;
+  o.seed = seed;
+  o.device = options.device;
+  o.threads = options.threads;
+  const auto start = Clock::now();
+  Result<VbprResult> trained = TrainVbpr(data, o);
+  if (!trained.ok()) return trained.status();
+  MethodRun run;
+  run.train_seconds = SecondsSince(start);
+  run.scorer = MakeEmbeddingScorer(trained->space, ScoreKind::kDot);
+  nlohmann::json c = {{"latent_dim", o.latent_dim}, {"visual_dim", o.visual_dim}, {"epochs", o.epochs},
+                      {"batch_size", o.batch_size}, {"learning_rate", o.learning_rate}, {"l2", o.l2},
+                      {"validate_every", o.validate_every}, {"best_epoch", trained->best_epoch},
+                      {"best_val_recall@20", trained->best_val_recall}, {"final_loss", trained->final_loss}};
+  run.config_json = c.dump();
+  return run;
+}
+
+Result<MethodRun> RunVasgFamily(const std::string& method, const EvalData& data, const EvalOptions& options,
+                                uint64_t seed) {
+  return Status::Unavailable(method + ": the VASG trainer (model/) is not integrated yet");
+}
+
+}  // namespace
+
+const std::vector<std::string>& MethodNames() {
+  static const std::vector<std::string> names = {"RAND", "POP", "WBOI", "VBPR", "SkipGram", "VASG-paper", "VASG"};
+  return names;
+}
+
+Status CheckMethodNames(const std::vector<std::string>& names) {
+  for (const std::string& n : names) {
+    bool known = false;
+    for (const std::string& m : MethodNames()) known |= n == m;
+    if (!known) {
+      std::string all;
+      for (const std::string& m : MethodNames()) all += (all.empty() ? "" : ", ") + m;
+      return Status::InvalidArgument("unknown method '" + n + "' (methods: " + all + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+TrainOptions TrainOptionsFor(const std::string& method, const EvalOptions& options, uint64_t seed) {
+  TrainOptions t = options.train;
+  t.seed = seed;
+  t.device = options.device;
+  t.threads = options.threads;
+  t.warm_start = false;
+  if (method == "SkipGram") {
+    t.use_decoder = false;
+  } else if (method == "VASG-paper") {
+    // The paper: no negatives, window 7, D = 100, Adam 1e-3, cosine ranking, decoder on.
+    t.negatives = 0;
+    t.window = 7;
+    t.dim = 100;
+    t.learning_rate = 1e-3;
+    t.optimizer = "adam";
+    t.score = "cosine";
+    t.use_decoder = true;
+  }
+  return t;
+}
+
+Result<MethodRun> RunMethod(const std::string& method, const EvalData& data, const EvalOptions& options,
+                            uint64_t seed) {
+  if (method == "RAND") return RunRand(data, options, seed);
+  if (method == "POP") return RunPop(data, options, seed);
+  if (method == "WBOI") return RunWboi(data, options, seed);
+  if (method == "VBPR") return RunVbpr(data, options, seed);
+  if (method == "SkipGram" || method == "VASG-paper" || method == "VASG") {
+    return RunVasgFamily(method, data, options, seed);
+  }
+  return Status::InvalidArgument("unknown method '" + method + "'");
+}
+
+}  // namespace vasgd

@@ -1,0 +1,139 @@
+#include "eval/runner.h"
+
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "common/log.h"
+
+namespace vasgd {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+void Put(SeedMetrics* m, const std::string& name, double value) {
+  if (!std::isnan(value)) (*m)[name] = value;
+}
+
+json TrainOptionsJson(const TrainOptions& t) {
+  return {{"dim", t.dim}, {"walks_per_node", t.walks_per_node}, {"walk_length", t.walk_length},
+          {"window", t.window}, {"negatives", t.negatives}, {"negative_power", t.negative_power},
+          {"epochs", t.epochs}, {"learning_rate", t.learning_rate}, {"optimizer", t.optimizer},
+          {"batch_size", t.batch_size}, {"decoder_widths", t.decoder_widths}, {"dropout", t.dropout},
+          {"use_decoder", t.use_decoder}, {"encoder_epochs", t.encoder_epochs},
+          {"encoder_noise_std", t.encoder_noise_std}, {"score", t.score}};
+}
+
+json DataJson(const EvalData& data) {
+  const std::vector<uint8_t> warm = WarmProducts(data.train.graph);
+  int64_t warm_products = 0, warm_test = 0;
+  for (uint8_t w : warm) warm_products += w;
+  for (const UserProduct& t : data.test) warm_test += warm[t.product];
+  return {{"users", data.train.graph.num_users}, {"products", data.train.graph.num_products},
+          {"warm_products", warm_products}, {"train_edges", data.train.graph.num_edges()},
+          {"val_pairs", data.val.size()}, {"test_pairs", data.test.size()},
+          {"test_pairs_warm", warm_test}, {"test_pairs_cold", static_cast<int64_t>(data.test.size()) - warm_test},
+          {"feature_dim", data.train.features.dim}};
+}
+
+// Relation pairs for one seed, shared by every method of that seed.
+struct SeedPairs {
+  std::vector<LabeledPair> val, test;
+};
+
+SeedMetrics Measure(const MethodRun& run, const EvalData& data, const SeedPairs& pairs, const EvalOptions& o,
+                    uint64_t seed) {
+  const auto start = Clock::now();
+  SeedMetrics m;
+  const RankingMetrics r = EvaluateRanking(*run.scorer, data.train.graph, data.test, o.ranking);
+  const std::string k = std::to_string(o.ranking.k);
+  Put(&m, "recall@" + k, r.recall);
+  Put(&m, "ndcg@" + k, r.ndcg);
+  Put(&m, "recall@" + k + "_warm", r.recall_warm);
+  Put(&m, "ndcg@" + k + "_warm", r.ndcg_warm);
+  Put(&m, "auc_warm", r.auc_warm);
+  if (run.scores_cold) {
+    Put(&m, "recall@" + k + "_cold", r.recall_cold);
+    Put(&m, "ndcg@" + k + "_cold", r.ndcg_cold);
+    Put(&m, "auc_cold", r.auc_cold);
+    Put(&m, "auc_cold_among_cold", r.auc_cold_among_cold);
+  }
+  if (r.non_finite_scores > 0) m["non_finite_scores"] = static_cast<double>(r.non_finite_scores);
+  if (run.has_space) {
+    if (!pairs.val.empty() && !pairs.test.empty()) {
+      Put(&m, "relation_accuracy", RelationAccuracy(run.space, pairs.val, pairs.test).test_accuracy);
+    }
+    AnalogyOptions a = o.analogy;
+    a.seed = seed;
+    const AnalogyResult an = AnalogyPrecision(run.space, data, a);
+    if (an.queries > 0) {
+      const std::string name = "analogy_p@" + std::to_string(a.k);
+      Put(&m, name, an.precision);
+      Put(&m, name + "_target_only", an.precision_target_only);
+    }
+    const CosineSpread spread = RandomPairCosines(run.space, o.cosine_pairs, seed);
+    Put(&m, "cosine_kurtosis", spread.excess_kurtosis);
+    Put(&m, "cosine_mean", spread.mean);
+    Put(&m, "cosine_std", spread.stddev);
+  }
+  m["train_seconds"] = run.train_seconds;
+  m["eval_seconds"] = SecondsSince(start);
+  return m;
+}
+
+}  // namespace
+
+std::string EvalOptionsJson(const EvalOptions& o) {
+  json j = {{"seeds", o.seeds}, {"first_seed", o.first_seed}, {"methods", o.methods}, {"device", o.device},
+            {"threads", o.threads}, {"k", o.ranking.k},
+            {"vbpr", {{"latent_dim", o.vbpr.latent_dim}, {"visual_dim", o.vbpr.visual_dim}, {"epochs", o.vbpr.epochs},
+                      {"batch_size", o.vbpr.batch_size}, {"learning_rate", o.vbpr.learning_rate}, {"l2", o.vbpr.l2},
+                      {"validate_every", o.vbpr.validate_every}}},
+            {"analogy", {{"queries", o.analogy.queries}, {"k", o.analogy.k}}},
+            {"cosine_pairs", o.cosine_pairs}, {"train", TrainOptionsJson(o.train)}};
+  return j.dump();
+}
+
+Result<EvalReport> RunEvaluation(const EvalData& data, const EvalOptions& options) {
+  VASGD_RETURN_IF_ERROR(ValidateEvalData(data));
+  const std::vector<std::string> methods = options.methods.empty() ? MethodNames() : options.methods;
+  VASGD_RETURN_IF_ERROR(CheckMethodNames(methods));
+  const auto start = Clock::now();
+  EvalReport report;
+  report.dataset = data.name;
+  report.seeds = options.seeds;
+  report.k = options.ranking.k;
+  report.options_json = EvalOptionsJson(options);
+  report.data_json = DataJson(data).dump();
+  for (const std::string& m : methods) report.methods.push_back({m, {}, "{}"});
+
+  for (int32_t s = 0; s < options.seeds; ++s) {
+    const uint64_t seed = options.first_seed + static_cast<uint64_t>(s);
+    SeedPairs pairs{BuildRelationPairs(data, data.val, seed * 2 + 1), BuildRelationPairs(data, data.test, seed * 2 + 2)};
+    for (MethodResult& result : report.methods) {
+      Result<MethodRun> run = RunMethod(result.method, data, options, seed);
+      if (!run.ok()) return Status(run.status().code(), result.method + ": " + run.status().message());
+      result.per_seed.push_back(Measure(*run, data, pairs, options, seed));
+      if (s == 0) {
+        result.config_json = run->config_json;
+        if (run->has_space) report.first_seed_spaces[result.method] = std::move(run->space);
+      }
+      const SeedMetrics& m = result.per_seed.back();
+      const std::string k = std::to_string(options.ranking.k);
+      Log(LogLevel::kInfo, "eval.method_done",
+          {{"method", result.method}, {"seed", seed}, {"recall@" + k, m.count("recall@" + k) ? m.at("recall@" + k) : -1.0},
+           {"auc_warm", m.count("auc_warm") ? m.at("auc_warm") : -1.0}, {"train_seconds", m.at("train_seconds")},
+           {"eval_seconds", m.at("eval_seconds")}});
+    }
+  }
+  report.wall_seconds = SecondsSince(start);
+  return report;
+}
+
+}  // namespace vasgd
