@@ -10,6 +10,7 @@ PACKAGES=(
   libtorch-dev libopenblas0-pthread          # LibTorch (CPU) + a fast BLAS behind it
   librdkafka-dev librocksdb-dev libhnswlib-dev libboost-dev
   nlohmann-json3-dev libtomlplusplus-dev
+  libsimdjson-dev                            # event parsing on the ingest hot path (stream/)
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   kcat wrk hyperfine curl procps time

@@ -78,6 +78,8 @@ class GraphStore {
   Status Apply(const std::vector<GraphUpdate>& updates, const std::vector<SourcePartition>& sources,
                std::vector<UpdateOutcome>* outcomes);
 
+  const StoreOptions& options() const { return options_; }
+
   // Counters as of the last committed batch. Lock-free.
   GraphCounters counters() const;
   int32_t feature_dim() const { return feature_dim_.load(std::memory_order_acquire); }
