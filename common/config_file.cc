@@ -114,6 +114,7 @@ std::vector<Knob> Knobs(Config* c) {
       Int("kafka", "batch_max_events", &kf.batch_max_events),
       Int("kafka", "batch_max_wait_ms", &kf.batch_max_wait_ms),
       Int("kafka", "session_timeout_ms", &kf.session_timeout_ms),
+      Str("kafka", "assignment_strategy", &kf.assignment_strategy),
       Int("kafka", "max_message_bytes", &kf.max_message_bytes),
 
       Int("train", "dim", &tr.dim),
@@ -257,6 +258,8 @@ Status ValidateConfig(const Config& c) {
   VASGD_RETURN_IF_ERROR(positive(c.http.max_connections, "http.max_connections"));
   VASGD_RETURN_IF_ERROR(positive(c.http.max_k, "http.max_k"));
   VASGD_RETURN_IF_ERROR(positive(c.kafka.batch_max_events, "kafka.batch_max_events"));
+  VASGD_RETURN_IF_ERROR(one_of(c.kafka.assignment_strategy, {"cooperative-sticky", "range", "roundrobin"},
+                               "kafka.assignment_strategy"));
   VASGD_RETURN_IF_ERROR(positive(c.retrain.keep_versions, "retrain.keep_versions"));
   VASGD_RETURN_IF_ERROR(positive(c.store.max_id_bytes, "store.max_id_bytes"));
   if (c.store.feature_dim < 0) return Status::InvalidArgument("config: store.feature_dim must be >= 0");

@@ -29,6 +29,7 @@ struct KafkaOptions {
   int batch_max_events = 4096;                           // events per RocksDB write batch
   int batch_max_wait_ms = 20;                            // flush a partial batch after this, ms
   int session_timeout_ms = 10000;                        // consumer group session timeout, ms
+  std::string assignment_strategy = "cooperative-sticky";  // cooperative-sticky | range | roundrobin
   int64_t max_message_bytes = 4 << 20;                   // larger messages are dead-lettered, bytes
 };
 

@@ -1,0 +1,106 @@
+// KafkaIngester: a consumer-group member that applies events from KafkaOptions.topics to the
+// graph store, exactly once.
+//
+// Offsets live in the store, not in Kafka (enable.auto.commit=false): on every assignment the
+// partitions start at the store's next offsets, and each batch commits its graph changes and its
+// offsets in one RocksDB write batch. Revoked partitions are flushed before they are released,
+// so a rebalance (eager or cooperative) hands them over exactly. Bad messages are counted by
+// reason and produced to the dead-letter topic (original key and bytes, reason in headers)
+// before the batch that consumes them is committed. Broker errors are counted and logged; the
+// loop never stops on them. A store write failure keeps the batch and retries it with backoff.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/metrics.h"
+#include "common/options.h"
+#include "common/status.h"
+#include "stream/event.h"
+#include "stream/event_applier.h"
+
+typedef struct rd_kafka_s rd_kafka_t;
+typedef struct rd_kafka_message_s rd_kafka_message_t;
+typedef struct rd_kafka_topic_s rd_kafka_topic_t;
+typedef struct rd_kafka_topic_partition_list_s rd_kafka_topic_partition_list_t;
+
+namespace vasgd {
+
+class KafkaProducer;
+
+class KafkaIngester {
+ public:
+  // Registers vasgd_consumer_lag_events, vasgd_kafka_errors_total, vasgd_dead_letters_total and
+  // vasgd_store_write_failures_total. Pointers are not owned and must outlive the ingester.
+  KafkaIngester(const KafkaOptions& options, EventApplier* applier, MetricsRegistry* metrics);
+  ~KafkaIngester();  // Stop()
+  KafkaIngester(const KafkaIngester&) = delete;
+  KafkaIngester& operator=(const KafkaIngester&) = delete;
+
+  // Creates the consumer (and the dead-letter producer), subscribes and starts the consuming
+  // thread. InvalidArgument when options.brokers is empty or librdkafka refuses the settings.
+  Status Start();
+
+  // Applies what was consumed, leaves the group (which revokes and flushes), joins the thread.
+  // Safe to call more than once.
+  void Stop();
+
+  // Messages behind the high watermarks of the assigned partitions, summed; -1 until known.
+  int64_t lag() const { return lag_.load(std::memory_order_relaxed); }
+  // Messages taken from Kafka (valid or not) and committed to the store since Start.
+  int64_t committed_messages() const { return committed_.load(std::memory_order_relaxed); }
+  // Number of partitions currently assigned to this member.
+  int assigned_partitions() const { return assigned_count_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Assigned {
+    std::string topic;
+    int32_t partition;
+    int64_t next;  // next offset to apply; -1 = from the beginning
+  };
+
+  void Run();
+  void Consume(rd_kafka_message_t* message);
+  int32_t SourceSlot(rd_kafka_topic_t* rkt, int32_t partition);
+  void FlushPending();
+  void DropPending();
+  void DeadLetter(const rd_kafka_message_t* message, const EventError& error);
+  void UpdateLag();
+  void OnRebalance(rd_kafka_t* rk, int err, rd_kafka_topic_partition_list_t* partitions);
+
+  const KafkaOptions options_;
+  EventApplier* applier_;
+  EventParser parser_;
+  rd_kafka_t* consumer_ = nullptr;
+  std::unique_ptr<KafkaProducer> dead_letters_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  bool started_ = false;
+
+  // The batch being gathered (consumer thread only). Messages are kept until the batch is
+  // committed, so their bytes can still go to the dead-letter topic.
+  std::vector<Event> events_;
+  std::vector<UpdateOutcome> outcomes_;
+  std::vector<rd_kafka_message_t*> messages_;
+  size_t pending_ = 0;
+  bool dead_letters_to_flush_ = false;
+  std::vector<SourcePartition> sources_;
+  std::vector<std::pair<rd_kafka_topic_t*, int32_t>> source_keys_;
+  std::vector<Assigned> assigned_;
+
+  std::atomic<int64_t> lag_{-1};
+  std::atomic<int64_t> committed_{0};
+  std::atomic<int> assigned_count_{0};
+  Gauge* lag_gauge_;
+  Counter* kafka_errors_;
+  Counter* dead_lettered_;
+  Counter* dead_letter_failures_;
+  Counter* store_failures_;
+  Counter* rebalances_;
+};
+
+}  // namespace vasgd

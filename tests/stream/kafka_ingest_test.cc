@@ -1,0 +1,276 @@
+// KafkaIngester against librdkafka's mock cluster (the real Kafka protocol on loopback) and a
+// real RocksDB store: every event kind, bad events to the dead-letter topic, rebalances (eager
+// and cooperative), and broker errors; afterwards the store equals the reference graph.
+#include "stream/kafka_ingester.h"
+
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include "stream/kafka_producer.h"
+#include "stream/mock_cluster.h"
+#include "tests/stream/event_stream.h"
+
+namespace vasgd {
+namespace {
+
+using testing_stream::Message;
+using testing_stream::RefGraph;
+
+constexpr int kDim = 4;
+constexpr int kPartitions = 4;
+constexpr int64_t kMaxMessageBytes = 4096;
+// Kafka protocol ApiKeys (rdkafka_mock.h takes them as plain numbers).
+constexpr int16_t kApiFetch = 1;
+constexpr int16_t kApiHeartbeat = 12;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "vasgd-kafka-XXXXXX").string();
+    path_ = mkdtemp(tmpl.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Waits up to `seconds` for `done`; false on timeout.
+template <typename Fn>
+bool WaitFor(Fn done, int seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return done();
+}
+
+struct DeadLetter {
+  std::string key, value, reason, source_topic;
+};
+
+// Reads every message of a single-partition topic from the beginning with a bare consumer.
+std::vector<DeadLetter> ReadTopic(const std::string& brokers, const std::string& topic, size_t expected) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof(err));
+  rd_kafka_conf_set(conf, "group.id", "dlq-reader", err, sizeof(err));
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(parts, topic.c_str(), 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  rd_kafka_assign(rk, parts);
+  rd_kafka_topic_partition_list_destroy(parts);
+  std::vector<DeadLetter> out;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (out.size() < expected && std::chrono::steady_clock::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
+    if (!m) continue;
+    if (!m->err) {
+      DeadLetter d;
+      d.key.assign(static_cast<const char*>(m->key), m->key_len);
+      d.value.assign(static_cast<const char*>(m->payload), m->len);
+      rd_kafka_headers_t* hdrs = nullptr;
+      if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const void* v;
+        size_t n;
+        if (rd_kafka_header_get_last(hdrs, "vasgd-reason", &v, &n) == 0) d.reason.assign(static_cast<const char*>(v), n);
+        if (rd_kafka_header_get_last(hdrs, "vasgd-source-topic", &v, &n) == 0) d.source_topic.assign(static_cast<const char*>(v), n);
+      }
+      out.push_back(std::move(d));
+    }
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  return out;
+}
+
+class KafkaIngestTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto cluster = MockCluster::Start(3);
+    ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+    cluster_ = std::move(cluster).value();
+    ASSERT_TRUE(cluster_->CreateTopic("events", kPartitions).ok());
+    ASSERT_TRUE(cluster_->CreateTopic("dead", 1).ok());
+
+    StoreOptions so;
+    so.data_dir = dir_.path();
+    so.feature_dim = kDim;
+    so.sync_writes = true;
+    auto store = GraphStore::Open(so);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    applier_ = std::make_unique<EventApplier>(store_.get(), &metrics_);
+  }
+
+  KafkaOptions Options(const std::string& strategy = "cooperative-sticky") {
+    KafkaOptions o;
+    o.brokers = cluster_->bootstrap();
+    o.group = "vasgd-test";
+    o.topics = {"events"};
+    o.dead_letter_topic = "dead";
+    o.batch_max_events = 256;
+    o.batch_max_wait_ms = 10;
+    o.session_timeout_ms = 6000;
+    o.assignment_strategy = strategy;
+    o.max_message_bytes = kMaxMessageBytes;
+    return o;
+  }
+
+  void Produce(const std::vector<Message>& messages, size_t begin, size_t end) {
+    auto producer = KafkaProducer::Create(cluster_->bootstrap(), {{"linger.ms", "5"}});
+    ASSERT_TRUE(producer.ok());
+    for (size_t i = begin; i < end; ++i) {
+      ASSERT_TRUE((*producer)->Produce("events", -1, messages[i].key, messages[i].value).ok());
+    }
+    ASSERT_TRUE((*producer)->Flush(30000).ok());
+    ASSERT_EQ((*producer)->failed(), 0);
+  }
+
+  // Sum over partitions of the store's next offsets = messages committed to the store.
+  int64_t StoredMessages() {
+    int64_t total = 0;
+    for (int p = 0; p < kPartitions; ++p) total += std::max<int64_t>(0, store_->NextOffset("events", p));
+    return total;
+  }
+
+  double Metric(const std::string& name, const std::string& labels) {
+    return metrics_.GetCounter(name, "", labels)->Value();
+  }
+
+  TempDir dir_;
+  MetricsRegistry metrics_;
+  std::unique_ptr<MockCluster> cluster_;
+  std::unique_ptr<GraphStore> store_;
+  std::unique_ptr<EventApplier> applier_;
+};
+
+TEST_F(KafkaIngestTest, EveryEventKindWithBadEventsGoesToStoreAndDeadLetters) {
+  RefGraph ref;
+  std::vector<Message> messages = testing_stream::GenerateStream(6000, 300, 400, kDim, 1, &ref, kMaxMessageBytes);
+  Produce(messages, 0, messages.size());
+
+  KafkaIngester ingester(Options(), applier_.get(), &metrics_);
+  ASSERT_TRUE(ingester.Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return StoredMessages() == static_cast<int64_t>(messages.size()); }, 60))
+      << "stored " << StoredMessages() << " of " << messages.size();
+  ASSERT_TRUE(WaitFor([&] { return ingester.lag() == 0; }, 10)) << "lag " << ingester.lag();
+  ingester.Stop();
+
+  testing_stream::ExpectStoreEquals(*store_, ref);
+  const int valid = testing_stream::CountValid(messages);
+  EXPECT_EQ(store_->counters().events_applied, valid);
+  EXPECT_EQ(Metric("vasgd_events_total", "result=\"accepted\""), valid);
+
+  // Every bad message reached the dead-letter topic with its reason and its original bytes.
+  std::map<std::string, int> expected_reasons;
+  std::multiset<std::string> bad_values;
+  for (const Message& m : messages) {
+    if (m.reason.empty()) continue;
+    ++expected_reasons[m.reason];
+    bad_values.insert(m.value);
+  }
+  std::vector<DeadLetter> dead = ReadTopic(cluster_->bootstrap(), "dead", bad_values.size());
+  ASSERT_EQ(dead.size(), bad_values.size());
+  std::map<std::string, int> got_reasons;
+  std::multiset<std::string> got_values;
+  for (const DeadLetter& d : dead) {
+    ++got_reasons[d.reason];
+    got_values.insert(d.value);
+    EXPECT_EQ(d.source_topic, "events");
+    EXPECT_EQ(d.key.rfind("bad", 0), 0u);
+  }
+  EXPECT_EQ(got_reasons, expected_reasons);
+  EXPECT_TRUE(got_values == bad_values);
+  for (auto& [reason, n] : expected_reasons) {
+    EXPECT_EQ(Metric("vasgd_events_rejected_total", "reason=\"" + reason + "\""), n) << reason;
+  }
+  EXPECT_EQ(Metric("vasgd_dead_letters_total", ""), static_cast<double>(bad_values.size()));
+
+  // Restarting the group consumes nothing twice.
+  KafkaIngester again(Options(), applier_.get(), &metrics_);
+  ASSERT_TRUE(again.Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return again.assigned_partitions() == kPartitions && again.lag() == 0; }, 30));
+  again.Stop();
+  EXPECT_EQ(store_->counters().events_applied, valid);
+  testing_stream::ExpectStoreEquals(*store_, ref);
+}
+
+class KafkaRebalanceTest : public KafkaIngestTest, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(KafkaRebalanceTest, SecondConsumerJoinsAndFirstLeavesMidStream) {
+  RefGraph ref;
+  std::vector<Message> messages = testing_stream::GenerateStream(9000, 300, 400, kDim, 2, &ref, kMaxMessageBytes);
+  const size_t third = messages.size() / 3;
+  Produce(messages, 0, third);
+
+  auto a = std::make_unique<KafkaIngester>(Options(GetParam()), applier_.get(), &metrics_);
+  ASSERT_TRUE(a->Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return StoredMessages() > 0; }, 30));
+
+  KafkaIngester b(Options(GetParam()), applier_.get(), &metrics_);  // joins: partitions are split
+  ASSERT_TRUE(b.Start().ok());
+  Produce(messages, third, 2 * third);
+  ASSERT_TRUE(WaitFor([&] { return a->assigned_partitions() > 0 && b.assigned_partitions() > 0 &&
+                                   a->assigned_partitions() + b.assigned_partitions() == kPartitions; }, 60))
+      << "a " << a->assigned_partitions() << " b " << b.assigned_partitions();
+  Produce(messages, 2 * third, messages.size());
+  a->Stop();  // leaves mid-stream: its partitions move to b
+  a.reset();
+  ASSERT_TRUE(WaitFor([&] { return b.assigned_partitions() == kPartitions; }, 60));
+  ASSERT_TRUE(WaitFor([&] { return StoredMessages() == static_cast<int64_t>(messages.size()); }, 60))
+      << "stored " << StoredMessages() << " of " << messages.size();
+  b.Stop();
+
+  testing_stream::ExpectStoreEquals(*store_, ref);
+  EXPECT_EQ(store_->counters().events_applied, testing_stream::CountValid(messages));
+  EXPECT_GE(Metric("vasgd_consumer_rebalances_total", ""), 3.0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Protocols, KafkaRebalanceTest, ::testing::Values("range", "cooperative-sticky"),
+                         [](const auto& info) { return info.param == "range" ? std::string("Eager") : std::string("Cooperative"); });
+
+TEST_F(KafkaIngestTest, BrokerErrorsAndOutagesNeverStopTheStream) {
+  RefGraph ref;
+  std::vector<Message> messages = testing_stream::GenerateStream(8000, 300, 400, kDim, 3, &ref, kMaxMessageBytes);
+  Produce(messages, 0, messages.size() / 2);
+
+  KafkaIngester ingester(Options(), applier_.get(), &metrics_);
+  ASSERT_TRUE(ingester.Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return StoredMessages() > 0; }, 30));
+
+  // Fetches fail with retriable and leadership errors, group heartbeats are told to rejoin.
+  cluster_->PushRequestErrors(kApiFetch, {RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                                RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                                                RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
+                                                RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION});
+  cluster_->PushRequestErrors(kApiHeartbeat, {RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS});
+  // Every broker goes down in turn (partition leaders and the group coordinator among them).
+  for (int32_t broker = 1; broker <= 3; ++broker) {
+    ASSERT_TRUE(cluster_->SetBrokerDown(broker).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    ASSERT_TRUE(cluster_->SetBrokerUp(broker).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  Produce(messages, messages.size() / 2, messages.size());
+  cluster_->PushRequestErrors(kApiFetch, {RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                                RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION});
+  ASSERT_TRUE(WaitFor([&] { return StoredMessages() == static_cast<int64_t>(messages.size()); }, 90))
+      << "stored " << StoredMessages() << " of " << messages.size();
+  ingester.Stop();
+
+  testing_stream::ExpectStoreEquals(*store_, ref);
+  EXPECT_EQ(store_->counters().events_applied, testing_stream::CountValid(messages));
+}
+
+}  // namespace
+}  // namespace vasgd
