@@ -1,0 +1,23 @@
+// Inner products of float vectors, the one kernel behind exact search and the HNSW graph.
+// The fastest implementation the CPU supports (AVX2+FMA or portable C++) is chosen once at
+// run time, so the binary runs on any x86-64 and still uses wide registers where they exist.
+#pragma once
+
+#include <cstdint>
+
+namespace vasgd {
+
+// sum_i a[i] * b[i] over `dim` floats. Neither pointer needs any alignment.
+float Dot(const float* a, const float* b, int32_t dim);
+
+// out[r] = Dot(query, rows + r * dim, dim) for r in [0, n): rows are contiguous, row-major.
+// Faster than n calls to Dot: the query stays in registers across four rows at a time.
+void DotRows(const float* query, const float* rows, int64_t n, int32_t dim, float* out);
+
+// Scales v to unit L2 norm in place and returns the norm it had; a zero vector stays zero.
+float NormalizeInPlace(float* v, int32_t dim);
+
+// Name of the implementation in use ("avx2-fma" or "portable"), for benchmarks and logs.
+const char* DotImplementation();
+
+}  // namespace vasgd

@@ -1,0 +1,206 @@
+#include "index/hnsw_graph.h"
+
+#include <hnswlib/hnswlib.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include "index/distance.h"
+
+namespace vasgd {
+namespace {
+
+// hnswlib's own InnerProductSpace picks its SIMD at compile time (SSE without -mavx); this one
+// uses the run-time chosen kernel of index/distance.h, the same one exact search uses.
+class DotSpace : public hnswlib::SpaceInterface<float> {
+ public:
+  explicit DotSpace(int32_t dim) : dim_(static_cast<size_t>(dim)) {}
+  size_t get_data_size() override { return dim_ * sizeof(float); }
+  hnswlib::DISTFUNC<float> get_dist_func() override { return &Distance; }
+  void* get_dist_func_param() override { return &dim_; }
+
+ private:
+  static float Distance(const void* a, const void* b, const void* param) {
+    return 1.0f - Dot(static_cast<const float*>(a), static_cast<const float*>(b),
+                      static_cast<int32_t>(*static_cast<const size_t*>(param)));
+  }
+  size_t dim_;
+};
+
+using Hnsw = hnswlib::HierarchicalNSW<float>;
+
+}  // namespace
+
+struct HnswGraph::Impl {
+  explicit Impl(int32_t dim) : space(dim) {}
+  DotSpace space;  // must outlive the graph, which keeps pointers into it
+  std::unique_ptr<Hnsw> hnsw;
+};
+
+HnswGraph::HnswGraph(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HnswGraph::~HnswGraph() = default;
+
+Result<std::unique_ptr<HnswGraph>> HnswGraph::Create(const Params& p) {
+  if (p.dim <= 0 || p.m < 2 || p.ef_construction < 1 || p.ef_search < 1 || p.capacity < 1) {
+    return Status::InvalidArgument("hnsw graph: dim, capacity, m >= 2, ef_construction and ef_search must be positive");
+  }
+  auto impl = std::make_unique<Impl>(p.dim);
+  try {
+    impl->hnsw = std::make_unique<Hnsw>(&impl->space, static_cast<size_t>(p.capacity),
+                                        static_cast<size_t>(p.m),
+                                        static_cast<size_t>(p.ef_construction));
+  } catch (const std::exception& e) {
+    return Status::ResourceExhausted(std::string("hnsw graph: ") + e.what());
+  }
+  impl->hnsw->setEf(static_cast<size_t>(p.ef_search));
+  return std::unique_ptr<HnswGraph>(new HnswGraph(std::move(impl)));
+}
+
+Result<std::unique_ptr<HnswGraph>> HnswGraph::Load(const std::string& path, int32_t dim, int ef_search) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return Status::NotFound("hnsw graph: no file " + path);
+  auto impl = std::make_unique<Impl>(dim);
+  // hnswlib's loading constructor initialises nothing, and its destructor frees whatever the
+  // fields hold: give them values under which destroying a half-loaded graph is safe.
+  auto hnsw = std::make_unique<Hnsw>(&impl->space);
+  hnsw->num_deleted_ = 0;  // loadIndex adds to it
+  hnsw->metric_distance_computations = 0;
+  hnsw->metric_hops = 0;
+  hnsw->cur_element_count = 0;
+  hnsw->data_level0_memory_ = nullptr;
+  hnsw->linkLists_ = nullptr;
+  hnsw->visited_list_pool_ = nullptr;
+  try {
+    hnsw->loadIndex(path, &impl->space);
+  } catch (const std::exception& e) {
+    // Link lists allocated before the throw leak; the destructor must not walk them.
+    hnsw->cur_element_count = 0;
+    return Status::Corruption("hnsw graph " + path + ": " + e.what());
+  }
+  if (hnsw->label_offset_ - hnsw->offsetData_ != static_cast<size_t>(dim) * sizeof(float)) {
+    return Status::Corruption("hnsw graph " + path + ": vectors are not of dimension " + std::to_string(dim));
+  }
+  hnsw->setEf(static_cast<size_t>(ef_search));
+  impl->hnsw = std::move(hnsw);
+  return std::unique_ptr<HnswGraph>(new HnswGraph(std::move(impl)));
+}
+
+Status HnswGraph::Save(const std::string& path) const {
+  const Hnsw& h = *impl_->hnsw;
+  const std::string tmp = path + ".tmp";
+  try {
+    const_cast<Hnsw&>(h).saveIndex(tmp);  // saveIndex is not const in hnswlib 0.6.2
+  } catch (const std::exception& e) {
+    return Status::IoError("hnsw graph: writing " + tmp + ": " + e.what());
+  }
+  // saveIndex does not check its stream: compare the size it must have written.
+  uint64_t expected = sizeof(h.offsetLevel0_) + sizeof(h.max_elements_) + sizeof(h.cur_element_count) +
+             sizeof(h.size_data_per_element_) + sizeof(h.label_offset_) + sizeof(h.offsetData_) +
+             sizeof(h.maxlevel_) + sizeof(h.enterpoint_node_) + sizeof(h.maxM_) + sizeof(h.maxM0_) +
+             sizeof(h.M_) + sizeof(h.mult_) + sizeof(h.ef_construction_);
+  expected += h.cur_element_count * h.size_data_per_element_;
+  for (size_t i = 0; i < h.cur_element_count; ++i) {
+    expected += sizeof(unsigned int);
+    if (h.element_levels_[i] > 0) expected += h.size_links_per_element_ * h.element_levels_[i];
+  }
+  std::error_code ec;
+  uint64_t written = std::filesystem::file_size(tmp, ec);
+  if (ec || written != expected) {
+    std::filesystem::remove(tmp, ec);
+    return Status::IoError("hnsw graph: " + tmp + " is incomplete (disk full?)");
+  }
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return Status::IoError("hnsw graph: rename to " + path + ": " + ec.message());
+  return Status::Ok();
+}
+
+Status HnswGraph::Add(const float* vector, int32_t label) {
+  try {
+    impl_->hnsw->addPoint(vector, static_cast<hnswlib::labeltype>(label));
+  } catch (const std::exception& e) {
+    return Status::ResourceExhausted(std::string("hnsw graph: ") + e.what());
+  }
+  return Status::Ok();
+}
+
+Status HnswGraph::AddAll(const float* rows, const std::vector<int32_t>& labels, int32_t dim, int threads) {
+  if (labels.empty()) return Status::Ok();
+  // The first element alone: it becomes the entry point every concurrent insert starts from.
+  VASGD_RETURN_IF_ERROR(Add(rows, labels[0]));
+  std::atomic<size_t> next{1};
+  std::atomic<bool> failed{false};
+  Status first_error;
+  std::mutex error_mu;
+  auto worker = [&] {
+    for (size_t i = next++; i < labels.size() && !failed; i = next++) {
+      Status st = Add(rows + static_cast<int64_t>(i) * dim, labels[i]);
+      if (!st.ok()) {
+        std::lock_guard<std::mutex> lock(error_mu);
+        if (!failed.exchange(true)) first_error = st;
+      }
+    }
+  };
+  int n = std::max(1, threads);
+  std::vector<std::thread> pool;
+  for (int t = 1; t < n; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  return failed ? first_error : Status::Ok();
+}
+
+Status HnswGraph::Grow(int64_t capacity) {
+  if (capacity <= this->capacity()) return Status::Ok();
+  try {
+    impl_->hnsw->resizeIndex(static_cast<size_t>(capacity));
+  } catch (const std::exception& e) {
+    return Status::ResourceExhausted(std::string("hnsw graph: ") + e.what());
+  }
+  return Status::Ok();
+}
+
+void HnswGraph::SetDeleted(int32_t label, bool deleted) {
+  Hnsw& h = *impl_->hnsw;
+  auto it = h.label_lookup_.find(static_cast<hnswlib::labeltype>(label));
+  if (it == h.label_lookup_.end()) return;
+  if (h.isMarkedDeleted(it->second) == deleted) return;
+  if (deleted) {
+    h.markDeletedInternal(it->second);
+  } else {
+    h.unmarkDeletedInternal(it->second);
+  }
+}
+
+void HnswGraph::Search(const float* query, int64_t fetch, std::vector<std::pair<float, int32_t>>* out) const {
+  out->clear();
+  if (fetch <= 0) return;
+  auto heap = impl_->hnsw->searchKnn(query, static_cast<size_t>(fetch));  // farthest on top
+  out->resize(heap.size());
+  for (size_t i = heap.size(); i-- > 0;) {
+    (*out)[i] = {heap.top().first, static_cast<int32_t>(heap.top().second)};
+    heap.pop();
+  }
+}
+
+int64_t HnswGraph::size() const { return static_cast<int64_t>(impl_->hnsw->cur_element_count); }
+int64_t HnswGraph::capacity() const { return static_cast<int64_t>(impl_->hnsw->max_elements_); }
+
+const float* HnswGraph::VectorOf(int32_t label) const {
+  const Hnsw& h = *impl_->hnsw;
+  auto it = h.label_lookup_.find(static_cast<hnswlib::labeltype>(label));
+  if (it == h.label_lookup_.end()) return nullptr;
+  return reinterpret_cast<const float*>(h.getDataByInternalId(it->second));
+}
+
+std::vector<int32_t> HnswGraph::Labels() const {
+  const Hnsw& h = *impl_->hnsw;
+  std::vector<int32_t> labels;
+  labels.reserve(h.cur_element_count);
+  for (size_t i = 0; i < h.cur_element_count; ++i) labels.push_back(static_cast<int32_t>(h.getExternalLabel(i)));
+  return labels;
+}
+
+}  // namespace vasgd

@@ -1,0 +1,203 @@
+// The product index: nearest products to a query vector under the model's score, with filters,
+// pagination and live updates between retrainings. Built from a model version's product
+// embeddings (model/model_version.h); hnswlib graphs for large catalogues, exact search for small
+// ones and as the fallback that keeps every answer complete.
+//
+// Scores. Product -> product similarity is always cosine. User -> product ranking uses the model
+// version's `score`: "cosine" or "dot". One HNSW graph over L2-normalised vectors (inner-product
+// space, i.e. cosine) serves similar items and cosine users. A "dot" model gets a second graph
+// over the raw vectors (hnswlib's inner-product space, maximum inner product search): a cosine
+// graph cannot rank by dot (a long vector must beat a closer short one) and a dot graph cannot
+// answer cosine similarity, and no transform of one set of vectors serves both exactly. The
+// second graph doubles build time and memory only for "dot" models, which the evaluation picks
+// only when it ranks better.
+//
+// Filters never shorten an answer: a search returns min(k, eligible products beyond `offset`)
+// results. Eligible = has a vector, available, not in the filter's excluded set, in the filter's
+// category. hnswlib 0.6.2 cannot filter inside the graph walk (unavailable products are marked
+// deleted there, which it does skip); the other filters over-fetch from the graph, widen the
+// fetch when too few survive, and fall back to exact search over the eligible products.
+//
+// Thread-safety: every const method may run from any number of threads at once. The live-update
+// methods (AddProduct, SetAvailable, SetCategories) take an exclusive lock: they wait for running
+// queries and hold new ones back while they run (an add is about a millisecond on 100,000
+// products, a mark microseconds). An update is visible to every query that starts after it
+// returns. Labels (dense ids) are never reused or renumbered while the index lives. Swapping
+// whole indexes after a retraining is the owner's job (e.g. a std::shared_ptr swap).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/options.h"
+#include "common/status.h"
+#include "index/writer_first_lock.h"
+
+namespace vasgd {
+
+struct ModelVersion;
+class HnswGraph;
+
+enum class Metric { kCosine, kDot };
+
+// "cosine" or "dot" (a manifest's score); InvalidArgument otherwise.
+Result<Metric> ParseMetric(const std::string& score);
+const char* MetricName(Metric metric);
+
+struct ScoredProduct {
+  int32_t label = -1;  // dense id inside this index
+  std::string id;      // the shop's product id
+  float score = 0;     // cosine or inner product (search), summed purchase weight (popular)
+};
+
+// What a search may not return. Build it with ProductIndex::MakeFilter.
+struct SearchFilter {
+  static constexpr int32_t kAnyCategory = -1;
+  static constexpr int32_t kNoSuchCategory = -2;  // a category no product has: nothing matches
+  std::vector<int32_t> excluded;                   // sorted, unique labels
+  int32_t category = kAnyCategory;
+};
+
+// How a search found its answer (for metrics and benchmarks).
+struct SearchStats {
+  bool exact = false;          // answered (in the end) by exact search
+  int graph_rounds = 0;        // HNSW searches made (0 = exact only)
+  int64_t graph_fetched = 0;   // neighbours asked of the graph in the last round
+};
+
+class ProductIndex {
+ public:
+  // Builds the index over `model`'s product embeddings: every product whose kind is warm or cold
+  // gets a vector (kNone products are known by id, without one). `threads` builds the graphs in
+  // parallel (0 = all cores). InvalidArgument for a malformed model (shapes, unknown score,
+  // non-finite vectors, duplicate ids).
+  static Result<std::unique_ptr<ProductIndex>> Build(const ModelVersion& model,
+                                                     const IndexOptions& options, int threads = 0);
+
+  // Loads the graphs that Save wrote into `dir` and checks that they belong to `model`: the same
+  // products with the same vectors, else Corruption (the caller verifies the file checksums
+  // first). No graph is rebuilt, so a restart serves at once.
+  static Result<std::unique_ptr<ProductIndex>> Load(const std::string& dir, const ModelVersion& model,
+                                                    const IndexOptions& options);
+
+  // Writes the graphs into `dir` (files FileNames(user_metric()), each through a temporary file
+  // and a rename). Products added live are written too, but Load accepts the files only for the
+  // model they were built from, so save right after Build. Availability marks are not saved.
+  Status Save(const std::string& dir) const;
+  static std::vector<std::string> FileNames(Metric user_metric);
+
+  ~ProductIndex();
+  ProductIndex(const ProductIndex&) = delete;
+  ProductIndex& operator=(const ProductIndex&) = delete;
+
+  // --- queries (shared lock) ---
+
+  // The products nearest to `query` (dim() floats) under `metric`, best first: ranks
+  // [offset, offset + k) of the eligible products. For kCosine the query need not be normalised
+  // and scores are cosines; for kDot scores are inner products with the raw vectors, which only
+  // a kDot model keeps. InvalidArgument for k < 1, offset < 0, a non-finite query, or kDot on a
+  // cosine model.
+  Result<std::vector<ScoredProduct>> Search(const float* query, Metric metric, const SearchFilter& filter,
+                                            int k, int offset, SearchStats* stats = nullptr) const;
+
+  // The products most cosine-similar to `product` (never itself). NotFound for an unknown id or a
+  // product without a vector yet.
+  Result<std::vector<ScoredProduct>> Similar(std::string_view product, const SearchFilter& filter, int k,
+                                             int offset, SearchStats* stats = nullptr) const;
+
+  // The most purchased eligible products (summed purchase weight in the model's training data;
+  // products added later count 0), ties by label. Needs no vector: the fallback for users with
+  // nothing to fold in.
+  std::vector<ScoredProduct> Popular(const SearchFilter& filter, int k, int offset) const;
+
+  // Fold-in of a user the model does not know, from the products they bought: the mean of the
+  // unit-length vectors of those products (each purchase counts once, whatever its vector's
+  // length, so a popular long vector does not drown the rest). Under cosine scoring this is the
+  // centroid direction of the user's purchases; under dot scoring its length does not change
+  // the ranking. Writes dim() floats and returns the number of purchases used; 0 (and nothing
+  // written) when none of them has a vector: then serve Popular.
+  int FoldIn(const std::vector<std::string>& purchased, float* out) const;
+
+  // Excluded labels from product ids (unknown ids are skipped: they cannot be returned anyway)
+  // and the category filter ("" = any).
+  SearchFilter MakeFilter(const std::vector<std::string>& exclude, std::string_view category) const;
+
+  // Label of a product id, or -1.
+  int32_t Find(std::string_view product) const;
+  // Copies a product's unit-length vector into `out` (dim() floats); false without a vector.
+  bool UnitVector(std::string_view product, float* out) const;
+  bool IsAvailable(std::string_view product) const;
+
+  // --- live updates (exclusive lock) ---
+
+  // Adds a product's vector (an unknown id gets the next label) or replaces it. The product is
+  // returned by searches from now on unless it is marked unavailable. InvalidArgument for a
+  // wrong-sized or non-finite vector or an empty id.
+  Status AddProduct(std::string_view product, const std::vector<float>& vector);
+
+  // Hides a product from every answer (false) or shows it again (true), at once. An unknown id
+  // is registered without a vector, so the mark holds when its vector comes.
+  Status SetAvailable(std::string_view product, bool available);
+
+  // Replaces a product's categories (registering an unknown id, as SetAvailable does).
+  Status SetCategories(std::string_view product, const std::vector<std::string>& categories);
+
+  // --- sizes ---
+  int32_t dim() const { return dim_; }
+  Metric user_metric() const { return user_metric_; }
+  int64_t num_products() const;     // every known id
+  int64_t num_with_vector() const;  // products searches can return, available or not
+  int64_t num_unavailable() const;  // products marked unavailable (with a vector or not)
+
+ private:
+
+  ProductIndex(int32_t dim, Metric user_metric, const IndexOptions& options);
+
+  static Result<std::unique_ptr<ProductIndex>> FromModel(const ModelVersion& model,
+                                                         const IndexOptions& options);
+  int32_t FindLocked(std::string_view product) const;
+  int32_t RegisterLocked(std::string_view product);
+  void SetVectorLocked(int32_t label, const float* vector);
+  bool EligibleLocked(int32_t label, const SearchFilter& filter) const;
+  bool HasCategoryLocked(int32_t label, int32_t category) const;
+  const float* RowsFor(Metric metric) const;
+  Result<std::vector<ScoredProduct>> SearchLocked(const float* query, Metric metric,
+                                                  const SearchFilter& filter, int k, int offset,
+                                                  SearchStats* stats) const;
+  bool GraphSearchLocked(const HnswGraph& graph, const float* query, Metric metric,
+                         const SearchFilter& filter, int64_t need, SearchStats* stats,
+                         std::vector<ScoredProduct>* ranked) const;
+  void ExactSearchLocked(const float* query, Metric metric, const SearchFilter& filter, int64_t need,
+                         std::vector<ScoredProduct>* ranked) const;
+  std::vector<ScoredProduct> PageLocked(std::vector<ScoredProduct> ranked, int k, int offset) const;
+
+  const int32_t dim_;
+  const Metric user_metric_;
+  const IndexOptions options_;
+
+  mutable WriterFirstLock mu_;
+  // Per label. ids_ is a deque so the string_views keyed in labels_ stay valid as it grows.
+  std::deque<std::string> ids_;
+  std::unordered_map<std::string_view, int32_t> labels_;
+  std::vector<uint8_t> flags_;         // kHasVector | kAvailable bits
+  std::vector<float> unit_;            // label × dim_, unit length (zeros without a vector)
+  std::vector<float> raw_;             // label × dim_, as given; only for kDot models
+  std::vector<float> popularity_;      // summed purchase weight
+  std::vector<int32_t> by_popularity_; // labels, most popular first
+  std::vector<std::vector<int32_t>> categories_of_;      // label -> sorted category ids
+  std::vector<std::vector<int32_t>> category_members_;   // category id -> sorted labels
+  std::unordered_map<std::string, int32_t> category_ids_;
+  int64_t num_with_vector_ = 0;
+  int64_t num_live_ = 0;         // with a vector and available
+  int64_t num_unavailable_ = 0;
+  std::unique_ptr<HnswGraph> cosine_graph_;  // over unit_
+  std::unique_ptr<HnswGraph> dot_graph_;     // over raw_; only when user_metric_ == kDot
+};
+
+}  // namespace vasgd

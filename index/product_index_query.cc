@@ -1,0 +1,320 @@
+// ProductIndex queries: filtered graph search with widening, exact search, popularity, fold-in.
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+#include <shared_mutex>
+
+#include "index/distance.h"
+#include "index/hnsw_graph.h"
+#include "index/product_index.h"
+
+namespace vasgd {
+namespace {
+
+constexpr uint8_t kHasVector = 1;
+constexpr uint8_t kAvailable = 2;
+
+// Graph rounds before exact search takes over; each round asks for 4× more neighbours.
+constexpr int kMaxGraphRounds = 3;
+constexpr int64_t kWidenFactor = 4;
+// A graph search asking for `fetch` neighbours computes roughly this many distances per
+// neighbour; beyond live / kGraphCostPerFetch an exact scan is no slower (and is exact).
+constexpr int64_t kGraphCostPerFetch = 16;
+// Rows scored per block of exact search: small enough that the scores stay in L1.
+constexpr int64_t kExactBlock = 256;
+
+struct Candidate {
+  float score;
+  int32_t label;
+};
+
+// Best first: higher score, then lower label, so ties rank the same on every path.
+bool Better(const Candidate& a, const Candidate& b) {
+  return a.score > b.score || (a.score == b.score && a.label < b.label);
+}
+
+// The `need` best candidates offered, kept as a heap with the worst on top.
+class TopN {
+ public:
+  TopN(int64_t need, std::vector<Candidate>* storage) : need_(need), heap_(*storage) { heap_.clear(); }
+  // Whether a candidate with this score and label would enter (before checking eligibility).
+  bool WouldEnter(float score, int32_t label) const {
+    return static_cast<int64_t>(heap_.size()) < need_ || Better({score, label}, heap_.front());
+  }
+  void Push(float score, int32_t label) {
+    if (static_cast<int64_t>(heap_.size()) == need_) {
+      std::pop_heap(heap_.begin(), heap_.end(), Better);
+      heap_.pop_back();
+    }
+    heap_.push_back({score, label});
+    std::push_heap(heap_.begin(), heap_.end(), Better);
+  }
+  // Best first; empties the heap.
+  void SortInto(std::vector<Candidate>* out) {
+    std::sort_heap(heap_.begin(), heap_.end(), Better);
+    out->assign(heap_.begin(), heap_.end());
+    heap_.clear();
+  }
+
+ private:
+  int64_t need_;
+  std::vector<Candidate>& heap_;
+};
+
+// Per-thread scratch so a query allocates nothing once its thread is warm.
+struct Scratch {
+  std::vector<float> query;
+  std::vector<float> scores;
+  std::vector<Candidate> heap;
+  std::vector<Candidate> ranked;
+  std::vector<std::pair<float, int32_t>> neighbours;
+};
+
+Scratch& ThreadScratch() {
+  thread_local Scratch scratch;
+  return scratch;
+}
+
+bool AllFinite(const float* v, int32_t n) {
+  for (int32_t i = 0; i < n; ++i) {
+    if (!std::isfinite(v[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool ProductIndex::HasCategoryLocked(int32_t label, int32_t category) const {
+  const std::vector<int32_t>& cats = categories_of_[label];
+  return std::binary_search(cats.begin(), cats.end(), category);
+}
+
+bool ProductIndex::EligibleLocked(int32_t label, const SearchFilter& filter) const {
+  if ((flags_[label] & (kHasVector | kAvailable)) != (kHasVector | kAvailable)) return false;
+  if (filter.category != SearchFilter::kAnyCategory && !HasCategoryLocked(label, filter.category)) return false;
+  return !std::binary_search(filter.excluded.begin(), filter.excluded.end(), label);
+}
+
+const float* ProductIndex::RowsFor(Metric metric) const {
+  return metric == Metric::kDot ? raw_.data() : unit_.data();
+}
+
+Result<std::vector<ScoredProduct>> ProductIndex::Search(const float* query, Metric metric,
+                                                        const SearchFilter& filter, int k, int offset,
+                                                        SearchStats* stats) const {
+  std::shared_lock<WriterFirstLock> lock(mu_);
+  return SearchLocked(query, metric, filter, k, offset, stats);
+}
+
+Result<std::vector<ScoredProduct>> ProductIndex::SearchLocked(const float* query, Metric metric,
+                                                              const SearchFilter& filter, int k, int offset,
+                                                              SearchStats* stats) const {
+  if (k < 1) return Status::InvalidArgument("k must be at least 1");
+  if (offset < 0) return Status::InvalidArgument("offset must not be negative");
+  if (!AllFinite(query, dim_)) return Status::InvalidArgument("query vector is not finite");
+  if (metric == Metric::kDot && user_metric_ != Metric::kDot) {
+    // A cosine model keeps no raw rows: dot products with unit vectors would be cosines.
+    return Status::InvalidArgument("this index ranks by cosine; dot search needs a dot model");
+  }
+  SearchStats local;
+  SearchStats& st = stats ? *stats : local;
+  st = SearchStats();
+
+  Scratch& scratch = ThreadScratch();
+  scratch.ranked.clear();
+  const int64_t need = static_cast<int64_t>(offset) + k;
+  if (filter.category == SearchFilter::kNoSuchCategory) return std::vector<ScoredProduct>();
+
+  scratch.query.assign(query, query + dim_);
+  if (metric == Metric::kCosine) NormalizeInPlace(scratch.query.data(), dim_);
+
+  const HnswGraph* graph = metric == Metric::kCosine ? cosine_graph_.get() : dot_graph_.get();
+  bool use_graph = graph != nullptr && num_live_ >= options_.exact_below;
+  // A small category is searched exactly over its members: as cheap as a small catalogue.
+  if (filter.category >= 0 &&
+      static_cast<int64_t>(category_members_[filter.category].size()) < options_.exact_below) {
+    use_graph = false;
+  }
+  std::vector<ScoredProduct> found;
+  if (!use_graph || !GraphSearchLocked(*graph, scratch.query.data(), metric, filter, need, &st, &found)) {
+    st.exact = true;
+    ExactSearchLocked(scratch.query.data(), metric, filter, need, &found);
+  }
+  return PageLocked(std::move(found), k, offset);
+}
+
+// Over-fetches from the graph so that `need` eligible products survive the filter, widening up
+// to kMaxGraphRounds times. False (and `ranked` unspecified) when exact search should answer:
+// the fetch grew to where a scan costs no more, or the graph ran out of neighbours.
+bool ProductIndex::GraphSearchLocked(const HnswGraph& graph, const float* query, Metric metric,
+                                     const SearchFilter& filter, int64_t need, SearchStats* stats,
+                                     std::vector<ScoredProduct>* ranked) const {
+  // Excluded products may all sit among the nearest; a category keeps only its share of them.
+  // Filtered searches add ef_search to the fetch: the tail of a beam is its least accurate part,
+  // and after filtering the answer comes from that tail.
+  const bool filtered = !filter.excluded.empty() || filter.category >= 0;
+  double fetch = static_cast<double>(need + static_cast<int64_t>(filter.excluded.size()) +
+                                     (filtered ? options_.ef_search : 0));
+  if (filter.category >= 0) {
+    double share = static_cast<double>(category_members_[filter.category].size()) /
+                   static_cast<double>(std::max<int64_t>(1, num_with_vector_));
+    fetch = fetch / std::max(share, 1e-9);
+  }
+  Scratch& scratch = ThreadScratch();
+  const float* rows = RowsFor(metric);
+  for (int round = 0; round < kMaxGraphRounds; ++round) {
+    if (fetch * kGraphCostPerFetch > static_cast<double>(num_live_)) return false;
+    const int64_t asked = static_cast<int64_t>(std::ceil(fetch));
+    graph.Search(query, asked, &scratch.neighbours);
+    stats->graph_rounds = round + 1;
+    stats->graph_fetched = asked;
+    std::vector<Candidate>& kept = scratch.ranked;
+    kept.clear();
+    for (const auto& [distance, label] : scratch.neighbours) {
+      if (!EligibleLocked(label, filter)) continue;
+      // Rescored with the exact kernel so both paths give a product the same score.
+      kept.push_back({Dot(query, rows + static_cast<int64_t>(label) * dim_, dim_), label});
+    }
+    if (static_cast<int64_t>(kept.size()) >= need) {
+      std::sort(kept.begin(), kept.end(), Better);
+      kept.resize(need);
+      ranked->clear();
+      for (const Candidate& c : kept) ranked->push_back({c.label, std::string(), c.score});
+      return true;
+    }
+    if (static_cast<int64_t>(scratch.neighbours.size()) < asked) return false;  // graph exhausted
+    fetch *= kWidenFactor;
+  }
+  return false;
+}
+
+void ProductIndex::ExactSearchLocked(const float* query, Metric metric, const SearchFilter& filter,
+                                     int64_t need, std::vector<ScoredProduct>* ranked) const {
+  Scratch& scratch = ThreadScratch();
+  const float* rows = RowsFor(metric);
+  TopN top(need, &scratch.heap);
+  if (filter.category >= 0) {
+    for (int32_t label : category_members_[filter.category]) {
+      if (!EligibleLocked(label, filter)) continue;
+      float s = Dot(query, rows + static_cast<int64_t>(label) * dim_, dim_);
+      if (top.WouldEnter(s, label)) top.Push(s, label);
+    }
+  } else {
+    const int64_t n = static_cast<int64_t>(flags_.size());
+    scratch.scores.resize(kExactBlock);
+    for (int64_t start = 0; start < n; start += kExactBlock) {
+      const int64_t len = std::min(kExactBlock, n - start);
+      DotRows(query, rows + start * dim_, len, dim_, scratch.scores.data());
+      for (int64_t i = 0; i < len; ++i) {
+        const int32_t label = static_cast<int32_t>(start + i);
+        const float s = scratch.scores[i];
+        // Eligibility is checked only for products that would make the cut.
+        if (top.WouldEnter(s, label) && EligibleLocked(label, filter)) top.Push(s, label);
+      }
+    }
+  }
+  std::vector<Candidate>& sorted = scratch.ranked;
+  top.SortInto(&sorted);
+  ranked->clear();
+  for (const Candidate& c : sorted) ranked->push_back({c.label, std::string(), c.score});
+}
+
+std::vector<ScoredProduct> ProductIndex::PageLocked(std::vector<ScoredProduct> ranked, int k, int offset) const {
+  std::vector<ScoredProduct> page;
+  for (int64_t i = offset; i < static_cast<int64_t>(ranked.size()) && i < static_cast<int64_t>(offset) + k; ++i) {
+    ScoredProduct p = ranked[i];
+    p.id = ids_[p.label];
+    page.push_back(std::move(p));
+  }
+  return page;
+}
+
+Result<std::vector<ScoredProduct>> ProductIndex::Similar(std::string_view product, const SearchFilter& filter,
+                                                         int k, int offset, SearchStats* stats) const {
+  std::shared_lock<WriterFirstLock> lock(mu_);
+  const int32_t label = FindLocked(product);
+  if (label < 0) return Status::NotFound("unknown product '" + std::string(product) + "'");
+  if (!(flags_[label] & kHasVector)) {
+    return Status::NotFound("product '" + std::string(product) + "' has no embedding yet");
+  }
+  SearchFilter without_self = filter;
+  auto at = std::lower_bound(without_self.excluded.begin(), without_self.excluded.end(), label);
+  if (at == without_self.excluded.end() || *at != label) without_self.excluded.insert(at, label);
+  // The query row is copied: SearchLocked's scratch buffer must not alias the index's rows.
+  std::vector<float> query(unit_.begin() + static_cast<int64_t>(label) * dim_,
+                           unit_.begin() + static_cast<int64_t>(label + 1) * dim_);
+  return SearchLocked(query.data(), Metric::kCosine, without_self, k, offset, stats);
+}
+
+std::vector<ScoredProduct> ProductIndex::Popular(const SearchFilter& filter, int k, int offset) const {
+  std::shared_lock<WriterFirstLock> lock(mu_);
+  std::vector<ScoredProduct> page;
+  if (k < 1 || offset < 0 || filter.category == SearchFilter::kNoSuchCategory) return page;
+  int64_t skipped = 0;
+  for (int32_t label : by_popularity_) {
+    // Popularity needs no vector: only availability, the category and the exclusions count.
+    if (!(flags_[label] & kAvailable)) continue;
+    if (filter.category != SearchFilter::kAnyCategory && !HasCategoryLocked(label, filter.category)) continue;
+    if (std::binary_search(filter.excluded.begin(), filter.excluded.end(), label)) continue;
+    if (skipped++ < offset) continue;
+    page.push_back({label, ids_[label], popularity_[label]});
+    if (static_cast<int>(page.size()) == k) break;
+  }
+  return page;
+}
+
+int ProductIndex::FoldIn(const std::vector<std::string>& purchased, float* out) const {
+  std::shared_lock<WriterFirstLock> lock(mu_);
+  int used = 0;
+  for (const std::string& id : purchased) {
+    const int32_t label = FindLocked(id);
+    if (label < 0 || !(flags_[label] & kHasVector)) continue;
+    const float* row = unit_.data() + static_cast<int64_t>(label) * dim_;
+    if (used == 0) std::fill(out, out + dim_, 0.0f);
+    for (int32_t i = 0; i < dim_; ++i) out[i] += row[i];
+    ++used;
+  }
+  if (used > 0) {
+    const float inv = 1.0f / static_cast<float>(used);
+    for (int32_t i = 0; i < dim_; ++i) out[i] *= inv;
+  }
+  return used;
+}
+
+SearchFilter ProductIndex::MakeFilter(const std::vector<std::string>& exclude, std::string_view category) const {
+  std::shared_lock<WriterFirstLock> lock(mu_);
+  SearchFilter filter;
+  filter.excluded.reserve(exclude.size());
+  for (const std::string& id : exclude) {
+    const int32_t label = FindLocked(id);
+    if (label >= 0) filter.excluded.push_back(label);
+  }
+  std::sort(filter.excluded.begin(), filter.excluded.end());
+  filter.excluded.erase(std::unique(filter.excluded.begin(), filter.excluded.end()), filter.excluded.end());
+  if (!category.empty()) {
+    auto it = category_ids_.find(std::string(category));
+    filter.category = it == category_ids_.end() ? SearchFilter::kNoSuchCategory : it->second;
+  }
+  return filter;
+}
+
+int32_t ProductIndex::Find(std::string_view product) const {
+  std::shared_lock<WriterFirstLock> lock(mu_);
+  return FindLocked(product);
+}
+
+bool ProductIndex::UnitVector(std::string_view product, float* out) const {
+  std::shared_lock<WriterFirstLock> lock(mu_);
+  const int32_t label = FindLocked(product);
+  if (label < 0 || !(flags_[label] & kHasVector)) return false;
+  std::copy_n(unit_.data() + static_cast<int64_t>(label) * dim_, dim_, out);
+  return true;
+}
+
+bool ProductIndex::IsAvailable(std::string_view product) const {
+  std::shared_lock<WriterFirstLock> lock(mu_);
+  const int32_t label = FindLocked(product);
+  return label < 0 || (flags_[label] & kAvailable);
+}
+
+}  // namespace vasgd
