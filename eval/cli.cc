@@ -3,7 +3,7 @@
 //   vasgd eval --data DIR --out report.json [--seeds 5] [--methods a,b] [--device cpu|cuda]
 //              [--config F] [--set 'train.dim=64;train.window=3'] [--sweep train.dim=16,32,64]
 //              [--plots DIR] [--markdown FILE] [--k 20] [--threads N] [--first-seed 1]
-//              [--vbpr-epochs N] [--analogy-queries N]
+//              [--analogy-queries N] [--cosine-pairs N]
 //
 // --data synthetic evaluates on the planted shop of model/synthetic.h instead of a directory.
 // Prints the markdown table on stdout and writes the JSON report to --out.
@@ -26,10 +26,10 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: vasgd eval --data DIR|synthetic [--out report.json] [--seeds 5] [--methods a,b]\n"
-    "                  [--device cpu|cuda] [--config F] [--set 'train.key=value;...']\n"
-    "                  [--sweep train.key=v1,v2,...] [--plots DIR] [--plot-prefix NAME]\n"
+    "                  [--device cpu|cuda] [--config F] [--set 'train.key=value;vbpr.key=value;...']\n"
+    "                  [--sweep KEY=v1,v2,...] [--plots DIR] [--plot-prefix NAME]\n"
     "                  [--markdown FILE] [--k 20] [--threads N] [--first-seed 1]\n"
-    "                  [--vbpr-epochs N] [--analogy-queries N] [--cosine-pairs N]\n"
+    "                  [--analogy-queries N] [--cosine-pairs N]\n"
     "methods: RAND, POP, WBOI, VBPR, SkipGram, VASG-paper, VASG (default: all)\n";
 
 int BadUsage(const std::string& message) {
@@ -57,15 +57,40 @@ std::string TomlValue(const std::string& v) {
   return (end != v.c_str() && *end == '\0') ? v : "\"" + v + "\"";
 }
 
-// "train.dim=64;train.window=3" applied over *config as TOML dotted keys.
-Status ApplySettings(const std::string& settings, Config* config) {
+// One "vbpr.key=value" setting over *o.
+Status ApplyVbprSetting(const std::string& key, const std::string& value, VbprOptions* o) {
+  char* end = nullptr;
+  const double v = std::strtod(value.c_str(), &end);
+  if (end == value.c_str() || *end != '\0') return Status::InvalidArgument(key + " needs a number, got '" + value + "'");
+  if (key == "vbpr.latent_dim") o->latent_dim = static_cast<int32_t>(v);
+  else if (key == "vbpr.visual_dim") o->visual_dim = static_cast<int32_t>(v);
+  else if (key == "vbpr.epochs") o->epochs = static_cast<int32_t>(v);
+  else if (key == "vbpr.batch_size") o->batch_size = static_cast<int32_t>(v);
+  else if (key == "vbpr.learning_rate") o->learning_rate = v;
+  else if (key == "vbpr.l2") o->l2 = v;
+  else if (key == "vbpr.validate_every") o->validate_every = static_cast<int32_t>(v);
+  else return Status::InvalidArgument("unknown setting " + key);
+  if (o->latent_dim < 0 || o->visual_dim < 0 || o->epochs < 1 || o->batch_size < 1 || o->learning_rate <= 0 || o->l2 < 0) {
+    return Status::InvalidArgument(key + "=" + value + " is out of range");
+  }
+  return Status::Ok();
+}
+
+// "train.dim=64;train.window=3;vbpr.l2=0.01": train.* over *config as TOML dotted keys (so the
+// config loader checks names and types), vbpr.* over *vbpr.
+Status ApplySettings(const std::string& settings, Config* config, VbprOptions* vbpr) {
   std::string toml;
   for (const std::string& kv : Split(settings, ';')) {
     const size_t eq = kv.find('=');
-    if (eq == std::string::npos || kv.compare(0, 6, "train.") != 0) {
-      return Status::InvalidArgument("--set/--sweep take train.key=value, got '" + kv + "'");
+    if (eq == std::string::npos) return Status::InvalidArgument("settings take key=value, got '" + kv + "'");
+    const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
+    if (key.compare(0, 5, "vbpr.") == 0) {
+      VASGD_RETURN_IF_ERROR(ApplyVbprSetting(key, value, vbpr));
+    } else if (key.compare(0, 6, "train.") == 0) {
+      toml += key + " = " + TomlValue(value) + "\n";
+    } else {
+      return Status::InvalidArgument("settings are train.key=value or vbpr.key=value, got '" + kv + "'");
     }
-    toml += kv.substr(0, eq) + " = " + TomlValue(kv.substr(eq + 1)) + "\n";
   }
   return LoadConfigText(toml, config);
 }
@@ -87,7 +112,7 @@ Result<EvalData> LoadData(const std::string& data) {
 
 int RunEval(const Args& args) {
   const std::set<std::string> known = {"data", "out", "seeds", "methods", "device", "set", "sweep", "plots",
-                                       "plot-prefix", "markdown", "k", "threads", "first-seed", "vbpr-epochs",
+                                       "plot-prefix", "markdown", "k", "threads", "first-seed",
                                        "analogy-queries", "cosine-pairs"};
   Result<Flags> parsed = Flags::Parse(args, known, {"help"});
   if (!parsed.ok()) return BadUsage(parsed.status().message());
@@ -98,12 +123,11 @@ int RunEval(const Args& args) {
   }
   if (!flags.Has("data")) return BadUsage("--data is required");
   Config config;
+  EvalOptions options;
   Status st = LoadConfig(flags, &config);
-  if (st.ok() && flags.Has("set")) st = ApplySettings(flags.Get("set"), &config);
+  if (st.ok() && flags.Has("set")) st = ApplySettings(flags.Get("set"), &config, &options.vbpr);
   if (!st.ok()) return BadUsage(st.message());
   ConfigureLogging(config.log);
-
-  EvalOptions options;
   options.train = config.train;
   struct IntFlag {
     const char* name;
@@ -111,9 +135,9 @@ int RunEval(const Args& args) {
     int64_t* out;
   };
   int64_t seeds = options.seeds, k = options.ranking.k, threads = options.threads, first_seed = options.first_seed,
-          vbpr_epochs = options.vbpr.epochs, queries = options.analogy.queries, pairs = options.cosine_pairs;
+          queries = options.analogy.queries, pairs = options.cosine_pairs;
   for (const IntFlag& f : {IntFlag{"seeds", 1, &seeds}, IntFlag{"k", 1, &k}, IntFlag{"threads", 0, &threads},
-                           IntFlag{"first-seed", 0, &first_seed}, IntFlag{"vbpr-epochs", 1, &vbpr_epochs},
+                           IntFlag{"first-seed", 0, &first_seed},
                            IntFlag{"analogy-queries", 0, &queries}, IntFlag{"cosine-pairs", 0, &pairs}}) {
     Result<int64_t> v = flags.GetInt(f.name, *f.out);
     if (!v.ok()) return BadUsage(v.status().message());
@@ -124,7 +148,6 @@ int RunEval(const Args& args) {
   options.ranking.k = static_cast<int32_t>(k);
   options.threads = options.ranking.threads = static_cast<int32_t>(threads);
   options.first_seed = static_cast<uint64_t>(first_seed);
-  options.vbpr.epochs = static_cast<int32_t>(vbpr_epochs);
   options.analogy.queries = static_cast<int32_t>(queries);
   options.cosine_pairs = pairs;
   options.device = flags.Get("device", "cpu");
@@ -138,12 +161,13 @@ int RunEval(const Args& args) {
   if (flags.Has("sweep")) {
     const std::string sweep = flags.Get("sweep");
     const size_t eq = sweep.find('=');
-    if (eq == std::string::npos) return BadUsage("--sweep takes train.key=v1,v2,...");
+    if (eq == std::string::npos) return BadUsage("--sweep takes KEY=v1,v2,... (KEY: train.* or vbpr.*)");
     sweep_key = sweep.substr(0, eq);
     sweep_values = Split(sweep.substr(eq + 1), ',');
     for (const std::string& v : sweep_values) {  // fail on a bad value before hours of training
       Config probe = config;
-      st = ApplySettings(sweep_key + "=" + v, &probe);
+      VbprOptions vbpr_probe = options.vbpr;
+      st = ApplySettings(sweep_key + "=" + v, &probe, &vbpr_probe);
       if (!st.ok()) return BadUsage(st.message());
     }
     if (sweep_values.empty()) return BadUsage("--sweep has no values");
@@ -176,8 +200,8 @@ int RunEval(const Args& args) {
     sweep.values = sweep_values;
     for (const std::string& v : sweep_values) {
       Config c = config;
-      (void)ApplySettings(sweep_key + "=" + v, &c);  // checked above
       EvalOptions o = options;
+      (void)ApplySettings(sweep_key + "=" + v, &c, &o.vbpr);  // checked above
       o.train = c.train;
       Result<EvalReport> report = RunEvaluation(*data, o);
       if (!report.ok()) {
@@ -196,6 +220,7 @@ int RunEval(const Args& args) {
   }
   std::fputs(markdown.c_str(), stdout);
   std::fflush(stdout);
+  st = Status::Ok();  // a failed plot is reported above and does not fail the evaluation
   if (flags.Has("markdown")) st = WriteFile(flags.Get("markdown"), markdown);
   if (st.ok() && flags.Has("out")) st = WriteFile(flags.Get("out"), json);
   if (!st.ok()) {

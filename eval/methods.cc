@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "eval/baselines.h"
+#include "model/model_version.h"
+#include "model/trainer.h"
 
 namespace vasgd {
 
@@ -60,7 +62,38 @@ Result<MethodRun> RunVbpr(const EvalData& data, const EvalOptions& options, uint
 
 Result<MethodRun> RunVasgFamily(const std::string& method, const EvalData& data, const EvalOptions& options,
                                 uint64_t seed) {
-  return Status::Unavailable(method + ": the VASG trainer (model/) is not integrated yet");
+  const TrainOptions t = TrainOptionsFor(method, options, seed);
+  const auto start = Clock::now();
+  Result<ModelVersion> trained = Train(data.train, t, /*previous=*/nullptr);
+  if (!trained.ok()) return trained.status();
+  MethodRun run;
+  run.train_seconds = SecondsSince(start);
+  ModelVersion& m = trained.value();
+  Embeddings& e = run.space;
+  e.dim = m.dim;
+  e.num_users = static_cast<int32_t>(m.user_ids.size());
+  e.num_products = static_cast<int32_t>(m.product_ids.size());
+  e.users = std::move(m.user_vectors);
+  e.products = std::move(m.product_vectors);
+  e.has_product.resize(e.num_products);
+  const std::vector<uint8_t> warm = WarmProducts(data.train.graph);
+  const FeatureMatrix& f = data.train.features;
+  for (int32_t p = 0; p < e.num_products; ++p) {
+    e.has_product[p] = m.product_kind[p] != static_cast<uint8_t>(ProductKind::kNone);
+    // A cold product with features the method left without a vector: it cannot do cold start.
+    if (!warm[p] && f.dim > 0 && f.present[p] && !e.has_product[p]) run.scores_cold = false;
+  }
+  run.has_space = true;
+  // "auto" leaves the choice to the trainer, which records it in the model version.
+  const std::string score = t.score == "auto" ? m.score : t.score;
+  ScoreKind kind;
+  if (!ParseScoreKind(score.c_str(), &kind)) return Status::Internal(method + ": model version has score '" + score + "'");
+  run.scorer = MakeEmbeddingScorer(e, kind);
+  nlohmann::json c = nlohmann::json::parse(m.manifest_extra_json, nullptr, /*allow_exceptions=*/false);
+  if (c.is_discarded()) c = nlohmann::json::object();
+  c["score_used"] = score;
+  run.config_json = c.dump();
+  return run;
 }
 
 }  // namespace

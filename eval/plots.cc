@@ -173,9 +173,17 @@ Status WriteEvalPlots(const EvalReport& report, const EvalData& data, const std:
   return first_error;
 }
 
-Status WriteSweepPlot(const SweepReport& sweep, const std::vector<std::string>& metrics, const std::string& dir,
+Status WriteSweepPlot(const SweepReport& sweep, const std::vector<std::string>& requested, const std::string& dir,
                       const std::string& prefix) {
   if (sweep.runs.empty()) return Status::InvalidArgument("empty sweep");
+  std::vector<std::string> metrics;  // those some method produced
+  for (const std::string& metric : requested) {
+    bool produced = false;
+    for (const EvalReport& run : sweep.runs)
+      for (const MethodResult& r : run.methods) produced |= !MetricValues(r, metric).empty();
+    if (produced) metrics.push_back(metric);
+  }
+  if (metrics.empty()) return Status::InvalidArgument("no method produced any of the sweep plot's metrics");
   for (const std::string& v : sweep.values) {
     char* end = nullptr;
     std::strtod(v.c_str(), &end);
