@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <mutex>
 
 #include "common/log.h"
+#include "stream/kafka_log.h"
 #include "stream/kafka_producer.h"
 
 namespace vasgd {
@@ -20,22 +20,6 @@ using Clock = std::chrono::steady_clock;
 // ingestion of the valid events around it.
 constexpr int kDeadLetterFlushMs = 5000;
 constexpr int kMaxStoreBackoffMs = 5000;
-
-// librdkafka reports a down broker on every reconnect attempt; one line per second is plenty.
-void LogKafkaDiagnostic(LogLevel level, const char* event, const char* name, const char* text) {
-  static std::mutex mu;
-  static Clock::time_point last;
-  static int64_t suppressed = 0;
-  std::lock_guard<std::mutex> lock(mu);
-  auto now = Clock::now();
-  if (now - last < std::chrono::seconds(1)) {
-    ++suppressed;
-    return;
-  }
-  Log(level, event, {{"name", name}, {"message", text}, {"suppressed_before", suppressed}});
-  last = now;
-  suppressed = 0;
-}
 
 }  // namespace
 
@@ -50,6 +34,8 @@ KafkaIngester::KafkaIngester(const KafkaOptions& options, EventApplier* applier,
   store_failures_ = metrics->GetCounter("vasgd_store_write_failures_total",
                                         "Batches the graph store failed to write (retried)");
   rebalances_ = metrics->GetCounter("vasgd_consumer_rebalances_total", "Partition assignments and revocations");
+  skipped_offsets_ = metrics->GetCounter("vasgd_consumer_skipped_offsets_total",
+                                         "Offsets never delivered (deleted by retention before consumption, compaction)");
 }
 
 KafkaIngester::~KafkaIngester() { Stop(); }
@@ -88,11 +74,9 @@ Status KafkaIngester::Start() {
   });
   rd_kafka_conf_set_error_cb(conf, [](rd_kafka_t*, int e, const char* reason, void* opaque) {
     static_cast<KafkaIngester*>(opaque)->kafka_errors_->Inc();
-    LogKafkaDiagnostic(LogLevel::kWarn, "kafka.error", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(e)), reason);
+    LogKafkaDiagnostic(false, "kafka.error", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(e)), reason);
   });
-  rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t*, int level, const char* fac, const char* buf) {
-    if (level <= 4) LogKafkaDiagnostic(level <= 3 ? LogLevel::kError : LogLevel::kWarn, "kafka.log", fac, buf);
-  });
+  RouteKafkaLogs(conf);
 
   consumer_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
   if (!consumer_) {
@@ -177,7 +161,7 @@ void KafkaIngester::Consume(rd_kafka_message_t* m) {
   if (m->err) {
     if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       kafka_errors_->Inc();
-      LogKafkaDiagnostic(LogLevel::kWarn, "kafka.consume_error", rd_kafka_err2name(m->err),
+      LogKafkaDiagnostic(false, "kafka.consume_error", rd_kafka_err2name(m->err),
                          rd_kafka_message_errstr(m));
     }
     rd_kafka_message_destroy(m);
@@ -260,15 +244,34 @@ void KafkaIngester::FlushPending() {
     backoff_ms = std::min(backoff_ms * 2, kMaxStoreBackoffMs);
   }
 
+  // Per partition of the batch: offsets seen, to advance `assigned_` and to notice offsets that
+  // never arrived (retention deleted them before we consumed them, compaction, transactions).
+  slot_first_.assign(sources_.size(), -1);
+  slot_last_.assign(sources_.size(), -1);
+  slot_count_.assign(sources_.size(), 0);
   for (size_t i = 0; i < pending_; ++i) {
     const Event& e = events_[i];
     if (outcomes_[i].result == UpdateResult::kRejected) {  // refused by the store after parsing
       EventError error{outcomes_[i].reason, "rejected by the store"};
       DeadLetter(messages_[i], error);
     }
-    const SourcePartition& src = sources_[e.source];
+    if (slot_first_[e.source] < 0) slot_first_[e.source] = e.offset;
+    slot_last_[e.source] = e.offset;
+    ++slot_count_[e.source];
+  }
+  for (size_t s = 0; s < sources_.size(); ++s) {
     for (Assigned& a : assigned_) {
-      if (a.partition == src.partition && a.topic == src.topic) a.next = std::max(a.next, e.offset + 1);
+      if (a.partition != sources_[s].partition || a.topic != sources_[s].topic) continue;
+      const int64_t expected_first = a.next >= 0 ? a.next : 0;
+      const int64_t skipped = (slot_last_[s] + 1 - std::max(expected_first, int64_t{0})) - slot_count_[s];
+      if (skipped > 0 && slot_first_[s] >= expected_first) {
+        skipped_offsets_->Inc(static_cast<double>(skipped));
+        LogOncePerKind(LogLevel::kWarn, "offset_gap:" + a.topic + ":" + std::to_string(a.partition), "kafka.offset_gap",
+                       {{"topic", a.topic}, {"partition", a.partition}, {"expected", expected_first},
+                        {"first_seen", slot_first_[s]}, {"skipped", skipped},
+                        {"hint", "retention deleted events before vasgd consumed them, or compaction/transactions"}});
+      }
+      a.next = std::max(a.next, slot_last_[s] + 1);
     }
   }
   committed_.fetch_add(static_cast<int64_t>(pending_), std::memory_order_relaxed);

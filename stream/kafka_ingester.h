@@ -91,6 +91,7 @@ class KafkaIngester {
   std::vector<SourcePartition> sources_;
   std::vector<std::pair<rd_kafka_topic_t*, int32_t>> source_keys_;
   std::vector<Assigned> assigned_;
+  std::vector<int64_t> slot_first_, slot_last_, slot_count_;  // per source of the batch
 
   std::atomic<int64_t> lag_{-1};
   std::atomic<int64_t> committed_{0};
@@ -101,6 +102,7 @@ class KafkaIngester {
   Counter* dead_letter_failures_;
   Counter* store_failures_;
   Counter* rebalances_;
+  Counter* skipped_offsets_;
 };
 
 }  // namespace vasgd

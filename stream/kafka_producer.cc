@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "common/log.h"
+#include "stream/kafka_log.h"
 
 namespace vasgd {
 
@@ -39,6 +40,7 @@ Result<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(
     OnDelivery(rk, m, opaque);
   });
   rd_kafka_conf_set_opaque(conf, p.get());
+  RouteKafkaLogs(conf);
   p->rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
   if (!p->rk_) {
     rd_kafka_conf_destroy(conf);

@@ -3,6 +3,8 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "stream/kafka_log.h"
+
 namespace vasgd {
 
 Result<std::unique_ptr<MockCluster>> MockCluster::Start(int brokers) {
@@ -10,7 +12,7 @@ Result<std::unique_ptr<MockCluster>> MockCluster::Start(int brokers) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   // The handle only hosts the cluster; it never connects anywhere itself.
-  rd_kafka_conf_set(conf, "log_level", "3", err, sizeof(err));
+  RouteKafkaLogs(conf);
   m->rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
   if (!m->rk_) {
     rd_kafka_conf_destroy(conf);
