@@ -126,6 +126,12 @@ std::vector<Knob> Knobs(Config* c) {
       Int("train", "epochs", &tr.epochs),
       Real("train", "learning_rate", &tr.learning_rate),
       Str("train", "optimizer", &tr.optimizer),
+      Real("train", "embedding_learning_rate", &tr.embedding_learning_rate),
+      Bool("train", "typed_negatives", &tr.typed_negatives),
+      Bool("train", "shrink_window", &tr.shrink_window),
+      Str("train", "kernel", &tr.kernel),
+      Real("train", "decoder_sample_rate", &tr.decoder_sample_rate),
+      Real("train", "encoder_anchor_weight", &tr.encoder_anchor_weight),
       Int("train", "batch_size", &tr.batch_size),
       List("train", "decoder_widths", &tr.decoder_widths),
       Real("train", "dropout", &tr.dropout),
@@ -250,6 +256,15 @@ Status ValidateConfig(const Config& c) {
   VASGD_RETURN_IF_ERROR(one_of(c.train.optimizer, {"adam", "sgd"}, "train.optimizer"));
   VASGD_RETURN_IF_ERROR(one_of(c.train.score, {"auto", "cosine", "dot"}, "train.score"));
   VASGD_RETURN_IF_ERROR(one_of(c.train.device, {"auto", "cpu", "cuda"}, "train.device"));
+  VASGD_RETURN_IF_ERROR(one_of(c.train.kernel, {"auto", "hogwild", "torch"}, "train.kernel"));
+  if (c.train.window < 3 || c.train.window % 2 == 0)
+    return Status::InvalidArgument("config: train.window must be odd and >= 3 (centre included)");
+  if (!(c.train.decoder_sample_rate > 0 && c.train.decoder_sample_rate <= 1))
+    return Status::InvalidArgument("config: train.decoder_sample_rate must be in (0, 1]");
+  if (!(c.train.embedding_learning_rate > 0) || !(c.train.learning_rate > 0))
+    return Status::InvalidArgument("config: train learning rates must be > 0");
+  if (c.train.encoder_anchor_weight < 0 || c.train.encoder_noise_std < 0)
+    return Status::InvalidArgument("config: train.encoder_anchor_weight and encoder_noise_std must be >= 0");
   VASGD_RETURN_IF_ERROR(positive(c.index.hnsw_m, "index.hnsw_m"));
   VASGD_RETURN_IF_ERROR(positive(c.index.ef_construction, "index.ef_construction"));
   VASGD_RETURN_IF_ERROR(positive(c.index.ef_search, "index.ef_search"));

@@ -42,8 +42,14 @@ struct TrainOptions {
   int negatives = 5;               // negative samples per positive pair; 0 = the paper (none)
   double negative_power = 0.75;    // negatives drawn ∝ degree^power; 0 = uniform
   int epochs = 5;                  // passes over the walk corpus
-  double learning_rate = 1e-3;     // Adam step size
-  std::string optimizer = "adam";  // adam | sgd
+  double learning_rate = 1e-3;     // Adam/SGD step size of the decoder, encoder and uncertainty weights
+  std::string optimizer = "adam";  // adam | sgd (decoder, encoder, uncertainty weights)
+  double embedding_learning_rate = 0.025;  // skip-gram SGD step per pair, decays linearly to 1e-4 of it
+  bool typed_negatives = true;     // negatives share the positive context's type (user/product); false = any node
+  bool shrink_window = false;      // word2vec-style: per centre a window side uniform in [1, (window-1)/2]
+  std::string kernel = "auto";     // auto | hogwild | torch: skip-gram code path (auto: hogwild on CPU, torch on CUDA)
+  double decoder_sample_rate = 0.1;  // share of product-centre occurrences given a decoder step (1 = the paper)
+  double encoder_anchor_weight = 1.0;  // stage 2: weight of ‖M(f)−X‖² beside reconstruction; 0 = the paper
   int batch_size = 4096;           // centre nodes per homogeneous batch
   std::vector<int> decoder_widths; // hidden widths of M⁻¹; empty = derived from the feature dim
   double dropout = 0.5;            // decoder/encoder dropout probability

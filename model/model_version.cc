@@ -160,7 +160,7 @@ bool AllFinite(const std::vector<float>& v) {
 }
 
 Result<Mlp> DecodeMlp(const std::string& s) {
-  const Status bad = Status::Corruption("model: encoder.bin is malformed");
+  const Status bad = Status::Corruption("model: encoder.bin or decoder.bin is malformed");
   if (s.size() < sizeof kEncoderMagic || std::memcmp(s.data(), kEncoderMagic, sizeof kEncoderMagic))
     return bad;
   Reader r(s);
@@ -263,6 +263,7 @@ Status WriteModelVersion(const std::string& dir, const ModelVersion& model) {
       {"users.ids", JoinLines(model.user_ids)},   {"products.ids", JoinLines(model.product_ids)},
       {"product_kind.u8", Bytes(model.product_kind)}, {"popularity.f32", Bytes(model.popularity)}};
   if (!model.encoder.empty()) files.emplace_back("encoder.bin", EncodeMlp(model.encoder));
+  if (!model.decoder.empty()) files.emplace_back("decoder.bin", EncodeMlp(model.decoder));
 
   json manifest = extra;
   manifest["format"] = kFormat;
@@ -278,6 +279,24 @@ Status WriteModelVersion(const std::string& dir, const ModelVersion& model) {
     manifest["files"][name] = FileEntry(bytes);
   }
   return WriteManifest(dir, manifest);
+}
+
+Status WriteModelVersionAtomically(const std::string& dir, const ModelVersion& model) {
+  std::error_code ec;
+  if (fs::exists(dir, ec)) return Status::AlreadyExists("model: " + dir + " already exists");
+  const std::string staging = dir + ".staging-" + std::to_string(::getpid());
+  fs::remove_all(staging, ec);
+  Status st = WriteModelVersion(staging, model);
+  if (st.ok()) {
+    fs::rename(staging, dir, ec);
+    if (ec) st = Status::IoError("model: cannot rename " + staging + " to " + dir + ": " + ec.message());
+  }
+  if (!st.ok()) {
+    fs::remove_all(staging, ec);
+    return st;
+  }
+  const fs::path parent = fs::absolute(fs::path(dir)).parent_path();
+  return SyncDirectory(parent.string());
 }
 
 Result<ModelVersion> ReadModelVersion(const std::string& dir) {
@@ -338,6 +357,12 @@ Result<ModelVersion> ReadModelVersion(const std::string& dir) {
     if (!enc.ok()) return enc.status();
     if (enc->output_dim() != v.dim) return Status::Corruption("model: encoder output dimension differs from dim");
     v.encoder = std::move(enc.value());
+  }
+  if (contents.count("decoder.bin")) {
+    Result<Mlp> dec = DecodeMlp(contents["decoder.bin"]);
+    if (!dec.ok()) return dec.status();
+    if (dec->input_dim() != v.dim) return Status::Corruption("model: decoder input dimension differs from dim");
+    v.decoder = std::move(dec.value());
   }
   for (const char* key : kReservedKeys) m.erase(key);
   v.manifest_extra_json = m.dump();

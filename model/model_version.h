@@ -10,6 +10,7 @@
 //   product_kind.u8      per product: 0 = no embedding, 1 = warm (trained), 2 = cold (encoder)
 //   popularity.f32       per product: summed purchase weight in the training snapshot
 //   encoder.bin          the encoder MLP (absent when trained without features)
+//   decoder.bin          the stage-1 decoder M⁻¹ (for warm starts only; absent without features)
 //   further files (the HNSW index) added by their writers with RecordFileChecksum
 // A version is written into a staging directory and only renamed into place when complete, so a
 // half-written directory is never loaded (the caller renames; see WriteModelVersion).
@@ -59,6 +60,7 @@ struct ModelVersion {
   std::vector<uint8_t> product_kind;   // ProductKind per product
   std::vector<float> popularity;       // summed purchase weight per product
   Mlp encoder;                         // features -> embedding; empty without features
+  Mlp decoder;                         // embedding -> standardised features; warm starts only; may be empty
   std::string manifest_extra_json = "{}";  // object merged into the manifest: config, counts, losses, metrics
 
   const float* user(int32_t u) const { return user_vectors.data() + static_cast<int64_t>(u) * dim; }
@@ -67,6 +69,10 @@ struct ModelVersion {
 
 // Writes every file of `model` into `dir` (created; must not exist) and the manifest last.
 Status WriteModelVersion(const std::string& dir, const ModelVersion& model);
+
+// Writes `model` into `dir + ".staging-<pid>"` and renames it to `dir` when complete, so `dir`
+// either does not exist or holds a whole version. AlreadyExists when `dir` exists.
+Status WriteModelVersionAtomically(const std::string& dir, const ModelVersion& model);
 
 // Reads and verifies a version: every file in the manifest must exist with its size and CRC-32C,
 // and the arrays must agree in shape and be finite. Corruption otherwise, naming the file.

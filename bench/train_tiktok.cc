@@ -1,0 +1,119 @@
+// Trains VASG on a dataset directory laid out like ../shared/data/tiktok and prints the training
+// figures (wall time per epoch, pairs/s) and a quick test-split check (Recall@20, NDCG@20, AUCs)
+// with the eval/ metrics. The CPU half of bench/train_vs_gensim.sh, and the quick quality probe
+// used to choose the trainer's defaults (the full sweep is `vasgd eval`).
+//
+//   train_tiktok DIR [--set 'train.negatives=5;train.epochs=5'] [--score dot|cosine|both]
+//                    [--warm-start-from-half]
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+#include <string>
+
+#include "common/config_file.h"
+#include "common/log.h"
+#include "eval/eval_data.h"
+#include "eval/ranking_metrics.h"
+#include "eval/scorer.h"
+#include "model/trainer.h"
+
+namespace vasgd {
+namespace {
+
+std::string TomlValue(const std::string& v) {
+  if (v == "true" || v == "false" || v.empty() || v[0] == '[' || v[0] == '"') return v;
+  char* end = nullptr;
+  std::strtod(v.c_str(), &end);
+  return (end != v.c_str() && *end == '\0') ? v : "\"" + v + "\"";
+}
+
+Status ApplySet(const std::string& settings, Config* config) {
+  std::string toml, item;
+  std::istringstream in(settings);
+  while (std::getline(in, item, ';')) {
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos) return Status::InvalidArgument("--set takes key=value;...");
+    toml += item.substr(0, eq) + " = " + TomlValue(item.substr(eq + 1)) + "\n";
+  }
+  return LoadConfigText(toml, config);
+}
+
+void PrintMetrics(const char* label, const ModelVersion& m, const EvalData& data, ScoreKind kind) {
+  Embeddings e;
+  e.dim = m.dim;
+  e.num_users = static_cast<int32_t>(m.user_ids.size());
+  e.num_products = static_cast<int32_t>(m.product_ids.size());
+  e.users = m.user_vectors;
+  e.products = m.product_vectors;
+  e.has_product.resize(m.product_kind.size());
+  for (size_t p = 0; p < m.product_kind.size(); ++p) e.has_product[p] = m.product_kind[p] != 0;
+  RankingOptions ro;
+  const RankingMetrics r = EvaluateRanking(*MakeEmbeddingScorer(e, kind), data.train.graph, data.test, ro);
+  std::printf("%-10s %-6s R@20=%.4f N@20=%.4f R@20warm=%.4f R@20cold=%.4f AUCwarm=%.4f AUCcold=%.4f "
+              "AUCcold_among_cold=%.4f\n",
+              label, ScoreKindName(kind), r.recall, r.ndcg, r.recall_warm, r.recall_cold, r.auc_warm, r.auc_cold,
+              r.auc_cold_among_cold);
+}
+
+int Main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: train_tiktok DIR [--set 'train.k=v;...'] [--score dot|cosine|both] [--warm-start]\n");
+    return 2;
+  }
+  Config config;
+  std::string score = "both";
+  bool warm = false;
+  for (int i = 2; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--set") && i + 1 < argc) {
+      Status st = ApplySet(argv[++i], &config);
+      if (!st.ok()) {
+        std::fprintf(stderr, "%s\n", st.ToString().c_str());
+        return 2;
+      }
+    } else if (!std::strcmp(argv[i], "--score") && i + 1 < argc) {
+      score = argv[++i];
+    } else if (!std::strcmp(argv[i], "--warm-start")) {
+      warm = true;
+    } else {
+      std::fprintf(stderr, "unknown argument %s\n", argv[i]);
+      return 2;
+    }
+  }
+  LogOptions lo;
+  lo.level = "warn";
+  ConfigureLogging(lo);
+  Result<EvalData> data = LoadEvalData(argv[1]);
+  if (!data.ok()) {
+    std::fprintf(stderr, "%s\n", data.status().ToString().c_str());
+    return 1;
+  }
+  const TrainOptions& o = config.train;
+  auto run = [&](const char* label, const ModelVersion* prev) -> Result<ModelVersion> {
+    const auto t0 = std::chrono::steady_clock::now();
+    Result<ModelVersion> m = Train(data->train, o, prev, nullptr);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!m.ok()) return m;
+    std::printf("%-10s %s\n", label, m->manifest_extra_json.c_str());
+    std::printf("%-10s total %.1f s\n", label, s);
+    if (score == "dot" || score == "both") PrintMetrics(label, *m, *data, ScoreKind::kDot);
+    if (score == "cosine" || score == "both") PrintMetrics(label, *m, *data, ScoreKind::kCosine);
+    std::fflush(stdout);
+    return m;
+  };
+  Result<ModelVersion> m = run("train", nullptr);
+  if (!m.ok()) {
+    std::fprintf(stderr, "%s\n", m.status().ToString().c_str());
+    return 1;
+  }
+  if (warm) {
+    Result<ModelVersion> w = run("warmstart", &m.value());
+    if (!w.ok()) return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace vasgd
+
+int main(int argc, char** argv) { return vasgd::Main(argc, argv); }
