@@ -1,13 +1,129 @@
-// Placeholder until the owning part lands; see docs/ARCHITECTURE.md.
-#include <cstdio>
+// vasgd serve: the daemon (daemon/daemon.h) until SIGTERM or SIGINT, then a graceful shutdown.
+// --demo: an empty store gets the demo shop, Kafka is off, and the curl calls are printed.
+#include <signal.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "common/log.h"
 #include "daemon/commands.h"
+#include "daemon/daemon.h"
+#include "daemon/demo.h"
+#include "daemon/flags.h"
+#include "daemon/retrainer.h"
 
 namespace vasgd {
+namespace {
 
-int RunServe(const Args&) {
-  std::fprintf(stderr, "vasgd serve: not built yet\n");
-  return 1;
+int Usage(const std::string& problem) {
+  std::fprintf(stderr,
+               "vasgd serve: %s\n"
+               "usage: vasgd serve --config F [--demo] [--data-dir DIR] [--listen HOST:PORT]\n"
+               "                   [--kafka-brokers H:P[,..]] [--kafka-group NAME] [--topics a,b]\n",
+               problem.c_str());
+  return 2;
+}
+
+// 32 random hex digits from the kernel; "" if it cannot be read.
+std::string RandomToken() {
+  std::ifstream urandom("/dev/urandom", std::ios::binary);
+  unsigned char bytes[16];
+  if (!urandom.read(reinterpret_cast<char*>(bytes), sizeof(bytes))) return "";
+  static const char* hex = "0123456789abcdef";
+  std::string token;
+  for (unsigned char b : bytes) {
+    token += hex[b >> 4];
+    token += hex[b & 15];
+  }
+  return token;
+}
+
+// Waits for SIGTERM/SIGINT (blocked in every thread, so only this wait receives them) for at
+// most `timeout_ms` (< 0: forever). The signal number, or 0 on timeout.
+int WaitForSignal(const sigset_t& set, int timeout_ms) {
+  while (true) {
+    int sig = 0;
+    if (timeout_ms < 0) {
+      if (sigwait(&set, &sig) == 0) return sig;
+      continue;
+    }
+    timespec ts{timeout_ms / 1000, (timeout_ms % 1000) * 1000000L};
+    sig = sigtimedwait(&set, nullptr, &ts);
+    if (sig > 0) return sig;
+    if (errno == EAGAIN) return 0;
+  }
+}
+
+}  // namespace
+
+int RunServe(const Args& args) {
+  auto flags = Flags::Parse(args, {}, {"demo"});
+  if (!flags.ok()) return Usage(flags.status().message());
+  DaemonOptions options;
+  if (Status s = LoadConfig(*flags, &options.config); !s.ok()) return Usage(s.message());
+  options.demo = flags->Has("demo");
+  Config& config = options.config;
+  ConfigureLogging(config.log);
+
+  // Before any thread starts, so that every thread inherits the mask and the signals wait for us.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::string token_shell = "$VASGD_ADMIN_TOKEN";
+  if (options.demo) {
+    config.kafka.brokers.clear();  // the demo ingests over HTTP only
+    if (config.http.admin_token.empty()) {
+      config.http.admin_token = RandomToken();
+      token_shell = config.http.admin_token;
+      // The operator's own secret for this demo run, shown once; configured tokens never are.
+      std::printf("vasgd demo: admin token for this run: %s (set VASGD_ADMIN_TOKEN to choose one)\n",
+                  token_shell.c_str());
+      std::fflush(stdout);
+    }
+  }
+
+  Daemon daemon(options);
+  if (Status s = daemon.Start(); !s.ok()) {
+    std::fprintf(stderr, "vasgd serve: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  const std::string host = config.http.listen.substr(0, config.http.listen.rfind(':'));
+  const std::string base = "http://" + host + ":" + std::to_string(daemon.port());
+  std::printf("vasgd serve: listening on %s\n", base.c_str());
+  std::fflush(stdout);
+
+  int sig = 0;
+  if (options.demo) {
+    if (!daemon.ready()) {
+      std::printf("vasgd demo: training the first model (watch %s/v1/admin/status) ...\n", base.c_str());
+      std::fflush(stdout);
+    }
+    int64_t failures_shown = 0;
+    while (!daemon.ready() && (sig = WaitForSignal(signals, 200)) == 0) {
+      const std::string error = daemon.retrainer()->last_error();
+      if (daemon.retrainer()->jobs_finished() > failures_shown && !error.empty() && !daemon.ready()) {
+        failures_shown = daemon.retrainer()->jobs_finished();
+        std::printf("vasgd demo: the first training failed: %s\n", error.c_str());
+        std::fflush(stdout);
+      }
+    }
+    if (sig == 0) {
+      const std::string read_shell = config.http.read_token.empty() ? "" : "$VASGD_READ_TOKEN";
+      std::printf("vasgd demo: ready. Try these:\n\n%s", DemoCurlCalls(base, token_shell, read_shell).c_str());
+      std::fflush(stdout);
+    }
+  }
+  if (sig == 0) sig = WaitForSignal(signals, -1);
+  Log(LogLevel::kInfo, "serve.signal", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  daemon.Stop();
+  return 0;
 }
 
 }  // namespace vasgd

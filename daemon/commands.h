@@ -16,6 +16,9 @@ int RunServe(const Args& args);   // daemon/cmd_serve.cc: the long-running daemo
 int RunImport(const Args& args);  // daemon/cmd_import.cc: bulk load TSV + .npy or JSON Lines
 int RunStats(const Args& args);   // daemon/cmd_stats.cc: JSON counts of the store and models
 int RunCheckpoint(const Args& args);  // daemon/cmd_import.cc: RocksDB checkpoint of the store
+// daemon/cmd_train_store.cc: `vasgd train` of the full build, from the store (RunTrain's
+// --interactions path still works through it).
+int RunTrainStore(const Args& args);
 #endif
 
 }  // namespace vasgd

@@ -19,8 +19,10 @@ const Subcommand kSubcommands[] = {
     {"import", vasgd::RunImport, "bulk load TSV interactions + .npy features, or JSON Lines events"},
     {"stats", vasgd::RunStats, "print store and model counts as JSON"},
     {"checkpoint", vasgd::RunCheckpoint, "write a consistent RocksDB checkpoint of the store"},
-#endif
+    {"train", vasgd::RunTrainStore, "one retraining from the store (or --interactions): write a model version"},
+#else
     {"train", vasgd::RunTrain, "one retraining: write a model version"},
+#endif
     {"eval", vasgd::RunEval, "reproduce the paper's experiments on a dataset directory"},
 };
 

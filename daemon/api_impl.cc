@@ -1,0 +1,212 @@
+#include "daemon/api_impl.h"
+
+#include <algorithm>
+
+#include "common/log.h"
+#include "stream/event.h"
+#include "stream/kafka_ingester.h"
+
+namespace vasgd {
+namespace {
+
+void ToItems(const std::vector<ScoredProduct>& found, std::vector<ScoredItem>* items) {
+  items->reserve(found.size());
+  for (const ScoredProduct& p : found) items->push_back({p.id, p.score});
+}
+
+void SortUnique(std::vector<int32_t>* v) {
+  std::sort(v->begin(), v->end());
+  v->erase(std::unique(v->begin(), v->end()), v->end());
+}
+
+}  // namespace
+
+ApiImpl::ApiImpl(const Config& config, GraphStore* store, EventApplier* applier, ServingState* serving,
+                 Retrainer* retrainer, const KafkaIngester* ingester, MetricsRegistry* metrics)
+    : config_(config), store_(store), applier_(applier), serving_(serving), retrainer_(retrainer), ingester_(ingester) {
+  const char* name = "vasgd_recommendations_total";
+  const char* help = "User recommendations answered, by strategy";
+  by_model_ = metrics->GetCounter(name, help, "strategy=\"model\"");
+  by_fold_in_ = metrics->GetCounter(name, help, "strategy=\"fold-in\"");
+  by_popular_ = metrics->GetCounter(name, help, "strategy=\"popular\"");
+}
+
+Result<std::shared_ptr<const ServingBundle>> ApiImpl::Served() const {
+  std::shared_ptr<const ServingBundle> bundle = serving_->Current();
+  if (!bundle) return Status::Unavailable("no model loaded yet");
+  return bundle;
+}
+
+Result<Recommendations> ApiImpl::Recommend(const RecommendRequest& request) {
+  Result<std::shared_ptr<const ServingBundle>> served = Served();
+  if (!served.ok()) return served.status();
+  const ServingBundle& b = **served;
+  SearchFilter filter = b.index->MakeFilter(request.exclude, request.category);
+
+  thread_local std::vector<ProductWeight> purchases;
+  purchases.clear();
+  int32_t store_user = -1;
+  if (store_->FindUser(request.user, &store_user)) {
+    VASGD_RETURN_IF_ERROR(store_->UserPurchases(store_user, &purchases));
+  }
+  if (!request.include_purchased && !purchases.empty()) {
+    b.AppendLabels(purchases, &filter.excluded);
+    SortUnique(&filter.excluded);
+  }
+
+  Recommendations out;
+  out.user = request.user;
+  out.model_version = b.version();
+  Result<std::vector<ScoredProduct>> found = std::vector<ScoredProduct>();
+  const int32_t row = b.UserRow(request.user);
+  if (row >= 0) {
+    out.strategy = "model";
+    by_model_->Inc();
+    found = b.index->Search(b.model->user(row), b.user_metric, filter, request.k, request.offset);
+  } else {
+    std::vector<float> folded;
+    if (!purchases.empty()) {
+      std::vector<std::string> bought;
+      bought.reserve(purchases.size());
+      std::string name;
+      for (const ProductWeight& p : purchases) {
+        if (store_->ProductName(p.id, &name)) bought.push_back(name);
+      }
+      folded.resize(b.index->dim());
+      if (b.index->FoldIn(bought, folded.data()) == 0) folded.clear();
+    }
+    if (!folded.empty()) {
+      out.strategy = "fold-in";
+      by_fold_in_->Inc();
+      found = b.index->Search(folded.data(), b.user_metric, filter, request.k, request.offset);
+    } else {
+      out.strategy = "popular";
+      by_popular_->Inc();
+      found = b.index->Popular(filter, request.k, request.offset);
+    }
+  }
+  if (!found.ok()) return found.status();
+  ToItems(*found, &out.items);
+  return out;
+}
+
+Result<SimilarItems> ApiImpl::Similar(const SimilarRequest& request) {
+  Result<std::shared_ptr<const ServingBundle>> served = Served();
+  if (!served.ok()) return served.status();
+  const ServingBundle& b = **served;
+  const SearchFilter filter = b.index->MakeFilter(request.exclude, request.category);
+  Result<std::vector<ScoredProduct>> found = b.index->Similar(request.product, filter, request.k, request.offset);
+  if (!found.ok()) {
+    if (found.status().code() == Code::kNotFound) {
+      return Status::NotFound("product '" + request.product + "' is unknown or has no embedding yet");
+    }
+    return found.status();
+  }
+  SimilarItems out;
+  out.product = request.product;
+  out.model_version = b.version();
+  ToItems(*found, &out.items);
+  return out;
+}
+
+Result<AnalogyResult> ApiImpl::Analogy(const AnalogyRequest& request) {
+  Result<std::shared_ptr<const ServingBundle>> served = Served();
+  if (!served.ok()) return served.status();
+  const ServingBundle& b = **served;
+  const int32_t dim = b.model->dim;
+  std::vector<float> query(dim, 0.0f), v;
+  std::vector<std::string> named;
+  auto add = [&](const EntityRef& ref, float sign) -> Status {
+    if (ref.kind == EntityRef::Kind::kUser) {
+      const int32_t row = b.UserRow(ref.id);
+      if (row < 0) return Status::NotFound("user '" + ref.id + "' is not in the model");
+      const float* x = b.model->user(row);
+      for (int32_t i = 0; i < dim; ++i) query[i] += sign * x[i];
+      return Status::Ok();
+    }
+    if (!b.ProductVector(ref.id, &v)) return Status::NotFound("product '" + ref.id + "' is unknown or has no embedding");
+    for (int32_t i = 0; i < dim; ++i) query[i] += sign * v[i];
+    named.push_back(ref.id);
+    return Status::Ok();
+  };
+  for (const EntityRef& ref : request.positive) VASGD_RETURN_IF_ERROR(add(ref, 1.0f));
+  for (const EntityRef& ref : request.negative) VASGD_RETURN_IF_ERROR(add(ref, -1.0f));
+  const bool zero = std::all_of(query.begin(), query.end(), [](float x) { return x == 0.0f; });
+  if (zero) return Status::InvalidArgument("the analogy's vectors cancel out: nothing to search for");
+  const SearchFilter filter = b.index->MakeFilter(named, "");
+  Result<std::vector<ScoredProduct>> found = b.index->Search(query.data(), b.user_metric, filter, request.k, request.offset);
+  if (!found.ok()) return found.status();
+  AnalogyResult out;
+  out.model_version = b.version();
+  ToItems(*found, &out.items);
+  return out;
+}
+
+Result<std::vector<EventOutcome>> ApiImpl::Ingest(const std::vector<std::string>& texts) {
+  std::vector<EventOutcome> outcomes(texts.size());
+  EventParser parser(applier_->Limits(config_.kafka.max_message_bytes));
+  const int64_t now = UnixNow();
+  std::vector<Event> events;
+  std::vector<size_t> index_of;  // events[j] is texts[index_of[j]]
+  events.reserve(texts.size());
+  Event event;
+  EventError error;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    if (parser.Parse(texts[i], now, &event, &error)) {
+      events.push_back(event);
+      index_of.push_back(i);
+    } else {
+      applier_->CountRejected(error);
+      outcomes[i].reason = std::string(RejectReasonName(error.reason)) + ": " + error.message;
+    }
+  }
+  if (!events.empty()) {
+    std::vector<UpdateOutcome> applied(events.size());
+    VASGD_RETURN_IF_ERROR(applier_->Apply(events.data(), events.size(), {}, applied.data()));
+    for (size_t j = 0; j < events.size(); ++j) {
+      EventOutcome& o = outcomes[index_of[j]];
+      if (applied[j].result == UpdateResult::kRejected) {
+        o.reason = RejectReasonName(applied[j].reason);
+        if (applied[j].reason == RejectReason::kFeatureDimMismatch) {
+          o.reason += ": features must have " + std::to_string(store_->feature_dim()) + " values";
+        }
+      } else {
+        o.accepted = true;
+      }
+    }
+  }
+  return outcomes;
+}
+
+Result<RetrainJob> ApiImpl::StartRetrain() {
+  Result<std::string> job = retrainer_->Trigger("admin");
+  if (!job.ok()) return job.status();
+  return RetrainJob{*job};
+}
+
+Result<std::string> ApiImpl::Rollback() { return retrainer_->Rollback(); }
+
+AdminStatus ApiImpl::GetStatus() {
+  AdminStatus s;
+  if (std::shared_ptr<const ServingBundle> b = serving_->Current()) {
+    s.model_version = b->version();
+    s.trained_at = b->model->trained_at;
+  }
+  s.training = retrainer_->progress();
+  const GraphCounters c = store_->counters();
+  s.users = c.users;
+  s.products = c.products;
+  s.edges = c.edges;
+  s.consumer_lag = ingester_ ? ingester_->lag() : -1;  // -1 also while Kafka has not told it yet
+  s.last_error = retrainer_->last_error();
+  return s;
+}
+
+Readiness ApiImpl::Ready() {
+  Readiness r;
+  r.ready = serving_->Current() != nullptr;
+  if (!r.ready) r.reason = "no model loaded yet";
+  return r;
+}
+
+}  // namespace vasgd

@@ -1,0 +1,140 @@
+#include "daemon/daemon.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <fstream>
+
+#include "common/log.h"
+#include "daemon/api_impl.h"
+#include "daemon/demo.h"
+#include "daemon/model_registry.h"
+#include "daemon/retrainer.h"
+#include "daemon/serving_state.h"
+#include "http/server.h"
+#include "store/graph_store.h"
+#include "stream/event_applier.h"
+#include "stream/kafka_ingester.h"
+
+namespace vasgd {
+namespace {
+
+// Resident set size from /proc/self/statm (pages), in bytes; 0 when unreadable.
+double ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  long long size = 0, resident = 0;
+  if (!(statm >> size >> resident)) return 0;
+  return static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace
+
+Daemon::Daemon(DaemonOptions options) : options_(std::move(options)) {
+  rss_ = metrics_.GetGauge("vasgd_process_resident_memory_bytes", "Resident memory of the daemon, bytes");
+  users_ = metrics_.GetGauge("vasgd_graph_users", "Users in the graph store");
+  products_ = metrics_.GetGauge("vasgd_graph_products", "Products in the graph store");
+  edges_ = metrics_.GetGauge("vasgd_graph_edges", "Distinct (user, product) purchase pairs in the graph store");
+  up_since_ = metrics_.GetGauge("vasgd_start_time_seconds", "When the daemon started, seconds since the epoch");
+}
+
+Daemon::~Daemon() { Stop(); }
+
+Status Daemon::Start() {
+  const Config& config = options_.config;
+  up_since_->Set(static_cast<double>(std::time(nullptr)));
+  Result<std::unique_ptr<GraphStore>> store = GraphStore::Open(config.store);
+  if (!store.ok()) return store.status();
+  store_ = std::move(store.value());
+  applier_ = std::make_unique<EventApplier>(store_.get(), &metrics_);
+  serving_ = std::make_unique<ServingState>(store_.get(), config.index, &metrics_);
+  applier_->AddListener(serving_.get());
+  registry_ = std::make_unique<ModelRegistry>(config.store.data_dir + "/models", config.retrain.keep_versions);
+  Status s = registry_->Init();
+  if (!s.ok()) return s;
+
+  if (options_.demo) {
+    const GraphCounters c = store_->counters();
+    if (c.users == 0 && c.products == 0) {
+      s = LoadDemoShop(applier_.get());
+      if (!s.ok()) return s;
+    } else {
+      Log(LogLevel::kInfo, "demo.skipped", {{"reason", "the store already holds data"}});
+    }
+  }
+
+  retrainer_ = std::make_unique<Retrainer>(config, options_.vasgd_binary, store_.get(), serving_.get(),
+                                           registry_.get(), &metrics_);
+  s = retrainer_->LoadInitial();
+  if (!s.ok() && s.code() != Code::kNotFound) return s;
+  if (!s.ok()) Log(LogLevel::kWarn, "model.none", {{"reason", s.message()}});
+
+  if (!config.kafka.brokers.empty()) ingester_ = std::make_unique<KafkaIngester>(config.kafka, applier_.get(), &metrics_);
+  api_ = std::make_unique<ApiImpl>(config, store_.get(), applier_.get(), serving_.get(), retrainer_.get(),
+                                   ingester_.get(), &metrics_);
+  http_ = std::make_unique<HttpServer>(config.http, api_.get(), &metrics_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    started_ = true;  // from here on Stop() has something to stop
+  }
+  s = http_->Start();
+  if (s.ok() && ingester_) s = ingester_->Start();
+  if (s.ok()) s = retrainer_->Start();
+  if (!s.ok()) {
+    Stop();
+    return s;
+  }
+  housekeeping_ = std::thread([this] { Housekeeping(); });
+  Log(LogLevel::kInfo, "serve.started",
+      {{"listen", config.http.listen}, {"port", static_cast<int64_t>(http_->port())},
+       {"kafka", config.kafka.brokers.empty() ? "off" : "on"}, {"model", ready() ? "loaded" : "none yet"},
+       {"data_dir", config.store.data_dir}});
+  return Status::Ok();
+}
+
+void Daemon::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ || !started_) {
+      stopping_ = true;
+      return;
+    }
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  const auto t0 = std::chrono::steady_clock::now();
+  Log(LogLevel::kInfo, "serve.stopping");
+  http_->Stop();                   // no new requests; in-flight ones finish
+  if (ingester_) ingester_->Stop();  // commits what it consumed, leaves the group
+  retrainer_->Stop();              // a running training child is terminated
+  if (housekeeping_.joinable()) housekeeping_.join();
+  const int64_t applied = store_->counters().events_applied;
+  http_.reset();
+  api_.reset();
+  ingester_.reset();
+  retrainer_.reset();
+  applier_.reset();
+  serving_.reset();
+  store_.reset();  // closes RocksDB
+  Log(LogLevel::kInfo, "serve.stopped",
+      {{"events_applied", applied},
+       {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
+}
+
+uint16_t Daemon::port() const { return http_ ? http_->port() : 0; }
+
+bool Daemon::ready() const { return serving_ && serving_->Current() != nullptr; }
+
+void Daemon::Housekeeping() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    rss_->Set(ResidentBytes());
+    const GraphCounters c = store_->counters();
+    users_->Set(static_cast<double>(c.users));
+    products_->Set(static_cast<double>(c.products));
+    edges_->Set(static_cast<double>(c.edges));
+    cv_.wait_for(lock, std::chrono::seconds(1));
+  }
+}
+
+}  // namespace vasgd

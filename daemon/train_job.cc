@@ -1,0 +1,233 @@
+#include "daemon/train_job.h"
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "common/log.h"
+#include "eval/ranking_metrics.h"
+#include "eval/scorer.h"
+#include "index/product_index.h"
+#include "model/trainer.h"
+
+namespace vasgd {
+namespace {
+
+using json = nlohmann::json;
+
+double SecondsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void Stage(int fd, const char* stage) {
+  WriteProgressLine(fd, json{{"type", "stage"}, {"stage", stage}}.dump());
+  Log(LogLevel::kInfo, "train_job.stage", {{"stage", stage}});
+}
+
+// NaN in JSON is not a number: send null.
+json Number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+bool AllFinite(const std::vector<float>& v) {
+  for (float x : v)
+    if (!std::isfinite(x)) return false;
+  return true;
+}
+
+bool ZeroRow(const float* row, int32_t dim) {
+  for (int32_t i = 0; i < dim; ++i)
+    if (row[i] != 0.0f) return false;
+  return true;
+}
+
+// What must hold before a model is even measured.
+Status CheckTrained(const ModelVersion& m, const TrainingData& data) {
+  if (m.user_ids.size() != data.user_ids.size() || m.product_ids.size() != data.product_ids.size()) {
+    return Status::FailedPrecondition("sanity: the model's user/product counts differ from the snapshot's");
+  }
+  if (!AllFinite(m.user_vectors) || !AllFinite(m.product_vectors)) {
+    return Status::FailedPrecondition("sanity: the trained embeddings hold NaN or infinite values");
+  }
+  int64_t warm = 0;
+  for (size_t u = 0; u < m.user_ids.size(); ++u) {
+    if (ZeroRow(m.user(static_cast<int32_t>(u)), m.dim)) {
+      return Status::FailedPrecondition("sanity: user " + m.user_ids[u] + " has a zero embedding");
+    }
+  }
+  for (size_t p = 0; p < m.product_ids.size(); ++p) {
+    if (m.product_kind[p] != static_cast<uint8_t>(ProductKind::kWarm)) continue;
+    ++warm;
+    if (ZeroRow(m.product(static_cast<int32_t>(p)), m.dim)) {
+      return Status::FailedPrecondition("sanity: product " + m.product_ids[p] + " has a zero embedding");
+    }
+  }
+  if (warm == 0) return Status::FailedPrecondition("sanity: no product was trained");
+  return Status::Ok();
+}
+
+// Holdout AUC of `m` over the held-out pairs; warm and cold pairs weighted by their counts.
+double MeasureHoldout(const ModelVersion& m, const HoldoutSplit& split, int threads) {
+  Embeddings e;
+  e.dim = m.dim;
+  e.num_users = static_cast<int32_t>(m.user_ids.size());
+  e.num_products = static_cast<int32_t>(m.product_ids.size());
+  e.users = m.user_vectors;
+  e.products = m.product_vectors;
+  e.has_product.resize(m.product_kind.size());
+  for (size_t p = 0; p < m.product_kind.size(); ++p) {
+    e.has_product[p] = m.product_kind[p] != static_cast<uint8_t>(ProductKind::kNone);
+  }
+  const ScoreKind kind = m.score == "dot" ? ScoreKind::kDot : ScoreKind::kCosine;
+  std::unique_ptr<Scorer> scorer = MakeEmbeddingScorer(e, kind);
+  std::vector<UserProduct> test(split.test_user.size());
+  for (size_t i = 0; i < test.size(); ++i) test[i] = {split.test_user[i], split.test_product[i]};
+  RankingOptions options;
+  options.threads = threads;
+  const RankingMetrics r = EvaluateRanking(*scorer, split.train, test, options);
+  double sum = 0, pairs = 0;
+  if (r.pairs_warm > 0 && std::isfinite(r.auc_warm)) {
+    sum += r.auc_warm * static_cast<double>(r.pairs_warm);
+    pairs += static_cast<double>(r.pairs_warm);
+  }
+  if (r.pairs_cold > 0 && std::isfinite(r.auc_cold)) {
+    sum += r.auc_cold * static_cast<double>(r.pairs_cold);
+    pairs += static_cast<double>(r.pairs_cold);
+  }
+  return pairs > 0 ? sum / pairs : -1;
+}
+
+// Merges {"validation": ...} into the model's manifest extras.
+void RecordValidation(ModelVersion* m, const json& validation) {
+  json extra = json::parse(m->manifest_extra_json, nullptr, false);
+  if (!extra.is_object()) extra = json::object();
+  extra["validation"] = validation;
+  m->manifest_extra_json = extra.dump();
+}
+
+}  // namespace
+
+void WriteProgressLine(int fd, const std::string& json_line) {
+  if (fd < 0) return;
+  std::string line = json_line + "\n";
+  size_t done = 0;
+  while (done < line.size()) {
+    ssize_t n = ::write(fd, line.data() + done, line.size() - done);
+    if (n <= 0) return;  // the daemon went away; training goes on (PDEATHSIG ends it)
+    done += static_cast<size_t>(n);
+  }
+}
+
+HoldoutSplit SplitHoldout(const InteractionGraph& graph, double fraction, uint64_t seed) {
+  HoldoutSplit split;
+  std::vector<int32_t> eligible;
+  for (int32_t u = 0; u < graph.num_users; ++u) {
+    if (graph.user_offsets[u + 1] - graph.user_offsets[u] >= 2) eligible.push_back(u);
+  }
+  std::mt19937_64 rng(seed ^ 0x9e3779b97f4a7c15ULL);
+  std::vector<uint8_t> chosen(graph.num_users, 0);
+  std::vector<int64_t> drop(graph.num_users, -1);  // edge index removed per chosen user
+  if (fraction > 0 && !eligible.empty()) {
+    const size_t want = std::min(eligible.size(),
+                                 std::max<size_t>(std::min<size_t>(20, eligible.size()),
+                                                  static_cast<size_t>(std::llround(fraction * graph.num_users))));
+    std::shuffle(eligible.begin(), eligible.end(), rng);
+    eligible.resize(want);
+    std::sort(eligible.begin(), eligible.end());
+    for (int32_t u : eligible) {
+      const int64_t begin = graph.user_offsets[u], degree = graph.user_offsets[u + 1] - begin;
+      chosen[u] = 1;
+      drop[u] = begin + static_cast<int64_t>(rng() % static_cast<uint64_t>(degree));
+    }
+  }
+  split.train.num_users = graph.num_users;
+  split.train.num_products = graph.num_products;
+  split.train.user_offsets.assign(1, 0);
+  split.train.user_offsets.reserve(graph.num_users + 1);
+  split.train.product_index.reserve(graph.product_index.size());
+  split.train.weight.reserve(graph.weight.size());
+  for (int32_t u = 0; u < graph.num_users; ++u) {
+    for (int64_t e = graph.user_offsets[u]; e < graph.user_offsets[u + 1]; ++e) {
+      if (chosen[u] && e == drop[u]) {
+        split.test_user.push_back(u);
+        split.test_product.push_back(graph.product_index[e]);
+        continue;
+      }
+      split.train.product_index.push_back(graph.product_index[e]);
+      split.train.weight.push_back(graph.weight[e]);
+    }
+    split.train.user_offsets.push_back(static_cast<int64_t>(split.train.product_index.size()));
+  }
+  return split;
+}
+
+Result<TrainJobResult> RunTrainJob(const Config& config, const TrainingData& data, const TrainJobSpec& spec) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const int fd = spec.progress_fd;
+  TrainJobResult result;
+  result.version = spec.version;
+
+  HoldoutSplit split = SplitHoldout(data.graph, config.retrain.holdout_fraction, config.train.seed);
+  TrainingData train;
+  train.graph = std::move(split.train);
+  train.features = data.features;
+  train.user_ids = data.user_ids;
+  train.product_ids = data.product_ids;
+
+  Stage(fd, "train");
+  const ModelVersion* previous = config.train.warm_start ? spec.previous : nullptr;
+  auto progress = [fd](const TrainProgress& p) {
+    const double loss = p.stage == "stage2" ? p.loss_encoder : p.loss_skipgram;
+    WriteProgressLine(fd, json{{"type", "progress"}, {"stage", p.stage}, {"epoch", p.epoch}, {"epochs", p.epochs},
+                               {"loss", Number(loss)}, {"loss_skipgram", Number(p.loss_skipgram)},
+                               {"loss_reconstruction", Number(p.loss_reconstruction)},
+                               {"loss_encoder", Number(p.loss_encoder)}, {"eta_seconds", Number(p.eta_seconds)},
+                               {"elapsed_seconds", Number(p.elapsed_seconds)}}
+                                  .dump());
+    return true;
+  };
+  Result<ModelVersion> trained = Train(train, config.train, previous, progress);
+  if (!trained.ok()) return trained.status();
+  ModelVersion& model = trained.value();
+  model.version = spec.version;
+
+  Stage(fd, "validate");
+  VASGD_RETURN_IF_ERROR(CheckTrained(model, data));
+  split.train = std::move(train.graph);
+  result.holdout_pairs = static_cast<int64_t>(split.test_user.size());
+  if (result.holdout_pairs > 0) result.holdout_auc = MeasureHoldout(model, split, config.train.threads);
+  json validation = {{"holdout_pairs", result.holdout_pairs},
+                     {"holdout_fraction", config.retrain.holdout_fraction},
+                     {"min_holdout_auc", config.retrain.min_holdout_auc},
+                     {"holdout_auc", result.holdout_auc >= 0 ? json(result.holdout_auc) : json(nullptr)},
+                     {"sanity", "passed"}};
+  Log(LogLevel::kInfo, "train_job.validated",
+      {{"version", spec.version}, {"holdout_auc", result.holdout_auc}, {"holdout_pairs", result.holdout_pairs}});
+  if (result.holdout_auc >= 0 && result.holdout_auc < config.retrain.min_holdout_auc) {
+    return Status::FailedPrecondition("validation: holdout AUC " + std::to_string(result.holdout_auc) +
+                                      " is below retrain.min_holdout_auc " +
+                                      std::to_string(config.retrain.min_holdout_auc) + " over " +
+                                      std::to_string(result.holdout_pairs) + " held-out purchases");
+  }
+  validation["passed"] = true;
+  RecordValidation(&model, validation);
+
+  Stage(fd, "write");
+  VASGD_RETURN_IF_ERROR(WriteModelVersion(spec.out_dir, model));
+
+  Stage(fd, "index");
+  Result<std::unique_ptr<ProductIndex>> index = ProductIndex::Build(model, config.index, config.train.threads);
+  if (!index.ok()) return index.status();
+  VASGD_RETURN_IF_ERROR((*index)->Save(spec.out_dir));
+  for (const std::string& file : ProductIndex::FileNames((*index)->user_metric())) {
+    VASGD_RETURN_IF_ERROR(RecordFileChecksum(spec.out_dir, file));
+  }
+  result.seconds = SecondsSince(t0);
+  return result;
+}
+
+}  // namespace vasgd

@@ -1,0 +1,200 @@
+// The daemon's pieces on their own: the model registry's switching and pruning on a real
+// directory, the holdout split, the training child's process plumbing, and the config the
+// daemon hands to its training child.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "common/config_file.h"
+#include "daemon/child_process.h"
+#include "daemon/model_registry.h"
+#include "daemon/train_job.h"
+#include "model/synthetic.h"
+
+namespace vasgd {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "vasgd-unit-XXXXXX").string();
+    path_ = mkdtemp(tmpl.data());
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A staging directory that looks like a written version (the registry only checks the manifest).
+std::string Staged(ModelRegistry* registry, const std::string& job) {
+  const std::string dir = registry->StagingDir(job);
+  fs::create_directories(dir);
+  std::ofstream(dir + "/manifest.json") << "{}";
+  return dir;
+}
+
+TEST(ModelRegistry, PublishSwitchesCurrentAndPrevious) {
+  TempDir tmp;
+  ModelRegistry registry(tmp.path() + "/models", 5);
+  ASSERT_TRUE(registry.Init().ok());
+  EXPECT_EQ(registry.Current(), "");
+  EXPECT_EQ(registry.Previous(), "");
+  ASSERT_TRUE(registry.Publish(Staged(&registry, "a"), "v1").ok());
+  EXPECT_EQ(registry.Current(), "v1");
+  EXPECT_EQ(registry.Previous(), "");
+  ASSERT_TRUE(registry.Publish(Staged(&registry, "b"), "v2").ok());
+  EXPECT_EQ(registry.Current(), "v2");
+  EXPECT_EQ(registry.Previous(), "v1");
+  EXPECT_TRUE(fs::is_symlink(tmp.path() + "/models/current"));
+  EXPECT_EQ(fs::read_symlink(tmp.path() + "/models/current").string(), "v2");  // relative: the tree can move
+  EXPECT_FALSE(fs::exists(tmp.path() + "/models/.staging/b"));
+  // A taken name is refused and nothing switches.
+  EXPECT_EQ(registry.Publish(Staged(&registry, "c"), "v2").code(), Code::kAlreadyExists);
+  EXPECT_EQ(registry.Current(), "v2");
+  EXPECT_EQ(registry.Publish(Staged(&registry, "d"), "../evil").code(), Code::kInvalidArgument);
+}
+
+TEST(ModelRegistry, SetCurrentWalksBackAndPruneKeepsTheNewestAndThePinned) {
+  TempDir tmp;
+  ModelRegistry registry(tmp.path() + "/models", 2);
+  ASSERT_TRUE(registry.Init().ok());
+  for (const char* v : {"v1", "v2", "v3"}) ASSERT_TRUE(registry.Publish(Staged(&registry, v), v).ok());
+  // keep 2: v1 is pruned (neither current nor previous).
+  EXPECT_EQ(registry.Versions(), (std::vector<std::string>{"v2", "v3"}));
+  ASSERT_TRUE(registry.SetCurrent("v2").ok());  // a rollback
+  EXPECT_EQ(registry.Current(), "v2");
+  EXPECT_EQ(registry.Previous(), "");  // nothing older is left
+  EXPECT_EQ(registry.SetCurrent("v9").code(), Code::kNotFound);
+  // v4 makes v2 previous; v3 is the oldest unpinned one beyond the newest two.
+  ASSERT_TRUE(registry.Publish(Staged(&registry, "v4"), "v4").ok());
+  EXPECT_EQ(registry.Current(), "v4");
+  EXPECT_EQ(registry.Previous(), "v2");
+  EXPECT_EQ(registry.Versions(), (std::vector<std::string>{"v2", "v4"}));
+}
+
+TEST(ModelRegistry, InitRemovesLeftoverStagingAndNamesAreOrdered) {
+  TempDir tmp;
+  ModelRegistry registry(tmp.path() + "/models", 3);
+  ASSERT_TRUE(registry.Init().ok());
+  Staged(&registry, "crashed-job");
+  ASSERT_TRUE(registry.Init().ok());
+  EXPECT_FALSE(fs::exists(tmp.path() + "/models/.staging/crashed-job"));
+  const std::string a = registry.NewVersionName();
+  ASSERT_TRUE(registry.Publish(Staged(&registry, "x"), a).ok());
+  const std::string b = registry.NewVersionName();  // same second: a suffix keeps it unique
+  EXPECT_NE(a, b);
+  EXPECT_LT(a, b);
+  EXPECT_TRUE(registry.Versions() == std::vector<std::string>{a});
+}
+
+TEST(SplitHoldout, HoldsOutOnePurchaseOfEnoughUsersAndKeepsTheRest) {
+  SyntheticShopOptions o;
+  o.num_users = 500;
+  o.num_products = 100;
+  o.feature_dim = 0;
+  const InteractionGraph g = MakeSyntheticShop(o).train.graph;
+  const HoldoutSplit split = SplitHoldout(g, 0.1, 42);
+  ASSERT_EQ(split.test_user.size(), split.test_product.size());
+  EXPECT_EQ(split.test_user.size(), 50u);  // 10% of 500 users (every one eligible has >= 2 purchases)
+  EXPECT_EQ(split.train.num_edges() + static_cast<int64_t>(split.test_user.size()), g.num_edges());
+  std::set<int32_t> users(split.test_user.begin(), split.test_user.end());
+  EXPECT_EQ(users.size(), split.test_user.size()) << "one pair per user";
+  for (size_t i = 0; i < split.test_user.size(); ++i) {
+    const int32_t u = split.test_user[i];
+    EXPECT_GE(g.user_offsets[u + 1] - g.user_offsets[u], 2);
+    // Held out of the training graph, still there in the original.
+    const auto* begin = split.train.product_index.data() + split.train.user_offsets[u];
+    const auto* end = split.train.product_index.data() + split.train.user_offsets[u + 1];
+    EXPECT_EQ(std::count(begin, end, split.test_product[i]), 0);
+    EXPECT_EQ(end - begin, g.user_offsets[u + 1] - g.user_offsets[u] - 1);
+  }
+  // Deterministic for a seed; another seed picks other pairs; fraction 0 holds nothing out.
+  EXPECT_EQ(SplitHoldout(g, 0.1, 42).test_product, split.test_product);
+  EXPECT_NE(SplitHoldout(g, 0.1, 43).test_user, split.test_user);
+  EXPECT_TRUE(SplitHoldout(g, 0.0, 42).test_user.empty());
+  // A tiny fraction still holds out 20 users, enough for a measurement.
+  EXPECT_EQ(SplitHoldout(g, 0.001, 42).test_user.size(), 20u);
+}
+
+TEST(ChildProcess, PipesLinesAndReportsHowItEnded) {
+  Result<ChildProcess> child = SpawnWithPipe(
+      {"/bin/sh", "-c", "echo one >&3; printf 'two\\nthree' >&3; exit 3"}, 3);
+  ASSERT_TRUE(child.ok()) << child.status().ToString();
+  std::string buffer, line;
+  std::vector<std::string> lines;
+  while (ReadLine(child->read_fd, &buffer, &line)) lines.push_back(line);
+  close(child->read_fd);
+  EXPECT_EQ(lines, (std::vector<std::string>{"one", "two", "three"}));
+  EXPECT_EQ(WaitChild(child->pid), "exited with status 3");
+
+  Result<ChildProcess> killed = SpawnWithPipe({"/bin/sh", "-c", "kill -9 $$"}, 3);
+  ASSERT_TRUE(killed.ok());
+  while (ReadLine(killed->read_fd, &buffer, &line)) {
+  }
+  close(killed->read_fd);
+  EXPECT_EQ(WaitChild(killed->pid), "killed by signal 9 (SIGKILL)");
+
+  Result<ChildProcess> missing = SpawnWithPipe({"/no/such/binary"}, 3);
+  ASSERT_TRUE(missing.ok());
+  close(missing->read_fd);
+  EXPECT_EQ(WaitChild(missing->pid), "exited with status 127");
+}
+
+TEST(ChildProcess, InheritsNoOtherDescriptorAndNoBlockedSignals) {
+  int leaked = open("/dev/null", O_RDONLY);  // without O_CLOEXEC, as a library might
+  ASSERT_GE(leaked, 0);
+  sigset_t term, old;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &term, &old);  // as `vasgd serve` does for sigwait
+  Result<ChildProcess> child = SpawnWithPipe(
+      {"/bin/sh", "-c", "ls /proc/self/fd >&3; grep SigBlk /proc/self/status >&3"}, 3);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  close(leaked);
+  ASSERT_TRUE(child.ok());
+  std::string buffer, line, all;
+  while (ReadLine(child->read_fd, &buffer, &line)) all += line + "\n";
+  close(child->read_fd);
+  EXPECT_EQ(WaitChild(child->pid), "");
+  EXPECT_EQ(all.find("\n" + std::to_string(leaked) + "\n"), std::string::npos) << all;
+  EXPECT_NE(all.find("SigBlk:\t0000000000000000"), std::string::npos) << all;
+}
+
+TEST(TrainingChildConfig, DescribedConfigLoadsBackTheSameAndWithoutSecrets) {
+  Config config;
+  config.store.data_dir = "/tmp/some where";
+  config.train.dim = 24;
+  config.train.learning_rate = 0.0025;
+  config.train.decoder_widths = {64, 128};
+  config.train.seed = 1234567;
+  config.train.device = "cpu";
+  config.index.ef_search = 77;
+  config.retrain.min_holdout_auc = 0.625;
+  config.retrain.holdout_fraction = 0.03;
+  config.http.admin_token = "do-not-write-me";
+  const std::string text = DescribeConfig(config);
+  EXPECT_EQ(text.find("do-not-write-me"), std::string::npos);
+  Config loaded;
+  ASSERT_TRUE(LoadConfigText(text, &loaded).ok()) << text;
+  EXPECT_EQ(loaded.store.data_dir, config.store.data_dir);
+  EXPECT_EQ(loaded.train.dim, 24);
+  EXPECT_DOUBLE_EQ(loaded.train.learning_rate, 0.0025);
+  EXPECT_EQ(loaded.train.decoder_widths, config.train.decoder_widths);
+  EXPECT_EQ(loaded.train.seed, 1234567u);
+  EXPECT_EQ(loaded.train.device, "cpu");
+  EXPECT_EQ(loaded.index.ef_search, 77);
+  EXPECT_DOUBLE_EQ(loaded.retrain.min_holdout_auc, 0.625);
+  EXPECT_DOUBLE_EQ(loaded.retrain.holdout_fraction, 0.03);
+}
+
+}  // namespace
+}  // namespace vasgd

@@ -1,0 +1,317 @@
+// Every endpoint of the real daemon (`vasgd serve` as a child process, real RocksDB, real HTTP
+// over loopback, a model trained by the real trainer in the daemon's training child), with its
+// answers checked against the exact ranking computed here from the model version's files.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "tests/daemon/serve_harness.h"
+
+namespace vasgd::testing_daemon {
+namespace {
+
+class ServeApiTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    shop_ = new SyntheticShop(SmallShop());
+    const std::string config = WriteConfig(dir_->path() + "/vasgd.toml", TestConfig(dir_->path() + "/data"));
+    serve_ = ServeProcess::Start(config, dir_->path() + "/serve.log").release();
+    ASSERT_NE(serve_, nullptr);
+    ASSERT_TRUE(PostEvents(*serve_, ShopEvents(*shop_)));
+    ASSERT_FALSE(serve_->Retrain().empty());
+    ASSERT_EQ(LastError(serve_->StatusJson()), "") << serve_->Log();
+    model_ = new ModelVersion(CurrentModel(dir_->path() + "/data"));
+  }
+  static void TearDownTestSuite() {
+    delete serve_;
+    delete model_;
+    delete shop_;
+    delete dir_;
+  }
+
+  // The shop's training purchases of user u.
+  static std::set<std::string> Purchases(int32_t u) {
+    std::set<std::string> out;
+    const InteractionGraph& g = shop_->train.graph;
+    for (int64_t e = g.user_offsets[u]; e < g.user_offsets[u + 1]; ++e) out.insert(shop_->train.product_ids[g.product_index[e]]);
+    return out;
+  }
+  static const float* UserVector(const std::string& user) {
+    auto it = std::find(model_->user_ids.begin(), model_->user_ids.end(), user);
+    return it == model_->user_ids.end() ? nullptr : model_->user(static_cast<int32_t>(it - model_->user_ids.begin()));
+  }
+  static const float* ProductVector(const std::string& product) {
+    auto it = std::find(model_->product_ids.begin(), model_->product_ids.end(), product);
+    return it == model_->product_ids.end() ? nullptr
+                                           : model_->product(static_cast<int32_t>(it - model_->product_ids.begin()));
+  }
+  static int32_t Kind(const std::string& product) {
+    auto it = std::find(model_->product_ids.begin(), model_->product_ids.end(), product);
+    return model_->product_kind[it - model_->product_ids.begin()];
+  }
+  // Cosine similarity ranking of `product` against every other product with a vector.
+  static std::vector<Ranked> ExactSimilar(const std::string& product, size_t k) {
+    ModelVersion cosine_view = *model_;
+    cosine_view.score = "cosine";  // product -> product is always cosine
+    return ExactTopK(cosine_view, ProductVector(product), {product}, k);
+  }
+  static std::vector<std::string> Ids(const json& items) {
+    std::vector<std::string> out;
+    for (const json& i : items) out.push_back(i["product"].get<std::string>());
+    return out;
+  }
+
+  static TempDir* dir_;
+  static SyntheticShop* shop_;
+  static ServeProcess* serve_;
+  static ModelVersion* model_;
+};
+
+TempDir* ServeApiTest::dir_ = nullptr;
+SyntheticShop* ServeApiTest::shop_ = nullptr;
+ServeProcess* ServeApiTest::serve_ = nullptr;
+ModelVersion* ServeApiTest::model_ = nullptr;
+
+TEST_F(ServeApiTest, RecommendationsMatchTheModelsExactRanking) {
+  ASSERT_FALSE(model_->version.empty());
+  EXPECT_EQ(model_->score, "cosine");
+  for (int32_t u = 20; u < 60; ++u) {
+    const std::string user = "u" + std::to_string(u);
+    json r = serve_->GetJson("/v1/users/" + user + "/recommendations?k=10");
+    ASSERT_EQ(r["__status"], 200) << r.dump();
+    EXPECT_EQ(r["user"], user);
+    EXPECT_EQ(r["strategy"], "model");
+    EXPECT_EQ(r["model_version"], model_->version);
+    EXPECT_TRUE(MatchesRanking(r["items"], ExactTopK(*model_, UserVector(user), Purchases(u), 10))) << user;
+  }
+}
+
+TEST_F(ServeApiTest, OffsetPagesThroughTheSameRanking) {
+  json all = serve_->GetJson("/v1/users/u21/recommendations?k=12");
+  json second = serve_->GetJson("/v1/users/u21/recommendations?k=6&offset=6");
+  ASSERT_EQ(all["__status"], 200);
+  ASSERT_EQ(second["__status"], 200);
+  std::vector<std::string> ids = Ids(all["items"]);
+  EXPECT_EQ(Ids(second["items"]), std::vector<std::string>(ids.begin() + 6, ids.end()));
+}
+
+TEST_F(ServeApiTest, ExcludeAndCategoryFilterWithoutShorteningTheAnswer) {
+  const std::set<std::string> bought = Purchases(22);
+  const std::vector<Ranked> top = ExactTopK(*model_, UserVector("u22"), bought, 10);
+  json r = serve_->GetJson("/v1/users/u22/recommendations?k=10&exclude=" + top[0].product + "," + top[1].product);
+  ASSERT_EQ(r["__status"], 200);
+  std::set<std::string> excluded = bought;
+  excluded.insert(top[0].product);
+  excluded.insert(top[1].product);
+  EXPECT_TRUE(MatchesRanking(r["items"], ExactTopK(*model_, UserVector("u22"), excluded, 10)));
+
+  // category c2 = the shop's cluster 2: every other product is excluded from the exact ranking.
+  std::set<std::string> not_c2 = bought;
+  for (size_t p = 0; p < shop_->product_cluster.size(); ++p) {
+    if (shop_->product_cluster[p] != 2) not_c2.insert(shop_->train.product_ids[p]);
+  }
+  json c = serve_->GetJson("/v1/users/u22/recommendations?k=15&category=c2");
+  ASSERT_EQ(c["__status"], 200);
+  EXPECT_EQ(c["items"].size(), 15u);
+  EXPECT_TRUE(MatchesRanking(c["items"], ExactTopK(*model_, UserVector("u22"), not_c2, 15)));
+  json none = serve_->GetJson("/v1/users/u22/recommendations?k=5&category=no-such-category");
+  EXPECT_EQ(none["__status"], 200);
+  EXPECT_TRUE(none["items"].empty());
+}
+
+TEST_F(ServeApiTest, APurchaseChangesTheUsersExclusionsAtOnce) {
+  json before = serve_->GetJson("/v1/users/u10/recommendations?k=5");
+  ASSERT_EQ(before["__status"], 200);
+  const std::string top = before["items"][0]["product"];
+  json ingest = serve_->PostJson("/v1/events", "[" + PurchaseEvent("u10", top) + "]");
+  ASSERT_EQ(ingest["accepted"], 1) << ingest.dump();
+  json after = serve_->GetJson("/v1/users/u10/recommendations?k=5");
+  std::vector<std::string> ids = Ids(after["items"]);
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), top), 0) << "a just-bought product is still recommended";
+  EXPECT_EQ(ids.size(), 5u);
+  // include_purchased lifts the exclusions: the product ranks first again.
+  json with = serve_->GetJson("/v1/users/u10/recommendations?k=5&include_purchased=true");
+  EXPECT_TRUE(MatchesRanking(with["items"], ExactTopK(*model_, UserVector("u10"), {}, 5)));
+}
+
+TEST_F(ServeApiTest, AvailabilityHidesAndRestoresAProductAtOnce) {
+  json before = serve_->GetJson("/v1/users/u30/recommendations?k=5");
+  const std::string top = before["items"][0]["product"];
+  const std::string neighbour = ExactSimilar(top, 1)[0].product;
+  json sim = serve_->GetJson("/v1/products/" + neighbour + "/similar?k=5");
+  ASSERT_EQ(sim["items"][0]["product"], top);
+
+  ASSERT_EQ(serve_->PostJson("/v1/events", R"([{"type":"product","product":")" + top + R"(","available":false}])")["accepted"], 1);
+  for (const auto& target : {"/v1/users/u30/recommendations?k=50", std::string("/v1/products/" + neighbour + "/similar?k=50").c_str(),
+                             "/v1/users/nobody-at-all/recommendations?k=50"}) {
+    json r = serve_->GetJson(target);
+    ASSERT_EQ(r["__status"], 200) << target;
+    std::vector<std::string> ids = Ids(r["items"]);
+    EXPECT_EQ(std::count(ids.begin(), ids.end(), top), 0) << target << " still returns a hidden product";
+    EXPECT_EQ(ids.size(), 50u);
+  }
+  ASSERT_EQ(serve_->PostJson("/v1/events", R"([{"type":"product","product":")" + top + R"(","available":true}])")["accepted"], 1);
+  EXPECT_EQ(serve_->GetJson("/v1/users/u30/recommendations?k=5")["items"][0]["product"], top);
+  EXPECT_EQ(serve_->GetJson("/v1/products/" + neighbour + "/similar?k=5")["items"][0]["product"], top);
+}
+
+TEST_F(ServeApiTest, AnUnknownUserGetsThePopularProducts) {
+  json r = serve_->GetJson("/v1/users/someone-new/recommendations?k=8");
+  ASSERT_EQ(r["__status"], 200);
+  EXPECT_EQ(r["strategy"], "popular");
+  // The model's popularity (training purchase weight), ties by product order.
+  std::vector<int32_t> order(model_->product_ids.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int32_t>(i);
+  std::stable_sort(order.begin(), order.end(), [](int32_t a, int32_t b) { return model_->popularity[a] > model_->popularity[b]; });
+  ASSERT_EQ(r["items"].size(), 8u);
+  for (size_t i = 0; i < 8; ++i) {
+    EXPECT_FLOAT_EQ(r["items"][i]["score"].get<float>(), model_->popularity[order[i]]) << i;
+  }
+}
+
+TEST_F(ServeApiTest, ANewUserWithPurchasesGetsAFoldIn) {
+  // Three products the model embedded; the fold-in is the mean of their unit vectors.
+  std::vector<std::string> bought = {shop_->train.product_ids[5], shop_->train.product_ids[10], shop_->train.product_ids[15]};
+  std::string body = "[";
+  for (const std::string& p : bought) body += (body.size() > 1 ? "," : "") + PurchaseEvent("fresh-user", p);
+  ASSERT_EQ(serve_->PostJson("/v1/events", body + "]")["accepted"], 3);
+  std::vector<float> query(model_->dim, 0.0f);
+  for (const std::string& p : bought) {
+    ASSERT_NE(Kind(p), 0);
+    const float* v = ProductVector(p);
+    const double norm = std::sqrt(Dot(v, v, model_->dim));
+    for (int32_t i = 0; i < model_->dim; ++i) query[i] += static_cast<float>(v[i] / norm / 3.0);
+  }
+  json r = serve_->GetJson("/v1/users/fresh-user/recommendations?k=10");
+  ASSERT_EQ(r["__status"], 200);
+  EXPECT_EQ(r["strategy"], "fold-in");
+  EXPECT_TRUE(MatchesRanking(r["items"], ExactTopK(*model_, query.data(), {bought.begin(), bought.end()}, 10)));
+}
+
+TEST_F(ServeApiTest, SimilarWorksForWarmAndColdProducts) {
+  std::string warm, cold;
+  for (size_t p = 0; p < model_->product_ids.size(); ++p) {
+    if (model_->product_kind[p] == 1 && warm.empty()) warm = model_->product_ids[p];
+    if (model_->product_kind[p] == 2 && cold.empty()) cold = model_->product_ids[p];
+  }
+  ASSERT_FALSE(warm.empty());
+  ASSERT_FALSE(cold.empty()) << "the shop has cold products with features: the encoder must embed them";
+  for (const std::string& p : {warm, cold}) {
+    json r = serve_->GetJson("/v1/products/" + p + "/similar?k=10");
+    ASSERT_EQ(r["__status"], 200) << p;
+    EXPECT_EQ(r["product"], p);
+    EXPECT_TRUE(MatchesRanking(r["items"], ExactSimilar(p, 10))) << p;
+  }
+}
+
+TEST_F(ServeApiTest, AnalogyIsVectorArithmeticOverEmbeddings) {
+  const std::string p = model_->product_ids[3];
+  ASSERT_NE(Kind(p), 0);
+  json r = serve_->PostJson("/v1/analogy", R"({"positive":["p:)" + p + R"(","u:u2"],"negative":["u:u1"],"k":7})");
+  ASSERT_EQ(r["__status"], 200) << r.dump();
+  std::vector<float> q(model_->dim);
+  for (int32_t i = 0; i < model_->dim; ++i) q[i] = ProductVector(p)[i] - UserVector("u1")[i] + UserVector("u2")[i];
+  EXPECT_TRUE(MatchesRanking(r["items"], ExactTopK(*model_, q.data(), {p}, 7)));
+  EXPECT_EQ(serve_->PostJson("/v1/analogy", R"({"positive":["u:ghost"],"k":3})")["__status"], 404);
+  EXPECT_EQ(serve_->PostJson("/v1/analogy", R"({"positive":["p:ghost"],"k":3})")["__status"], 404);
+  EXPECT_EQ(serve_->PostJson("/v1/analogy", R"({"positive":"nope"})")["__status"], 400);
+}
+
+TEST_F(ServeApiTest, ErrorsAreJsonWithTheRightStatus) {
+  auto code = [](const json& j) { return j["error"]["code"].is_string() && j["error"]["message"].is_string(); };
+  // 401: admin endpoints without or with a wrong token; the right one works.
+  json no_token = serve_->GetJson("/v1/admin/status");
+  EXPECT_EQ(no_token["__status"], 401);
+  EXPECT_TRUE(code(no_token));
+  EXPECT_EQ(serve_->GetJson("/v1/admin/status", "wrong")["__status"], 401);
+  EXPECT_EQ(serve_->Post("/v1/admin/retrain", "").status, 401);
+  EXPECT_EQ(serve_->Post("/v1/admin/rollback", "", "wrong").status, 401);
+  EXPECT_EQ(serve_->GetJson("/v1/admin/status", kAdminToken)["__status"], 200);
+  // 404: unknown product, unknown path.
+  json missing = serve_->GetJson("/v1/products/no-such-product/similar");
+  EXPECT_EQ(missing["__status"], 404);
+  EXPECT_TRUE(code(missing));
+  EXPECT_EQ(serve_->Get("/v1/nothing").status, 404);
+  // 400: bad k.
+  for (const char* k : {"0", "-1", "abc", "1001", "2.5"}) {
+    json bad = serve_->GetJson(std::string("/v1/users/u1/recommendations?k=") + k);
+    EXPECT_EQ(bad["__status"], 400) << k;
+    EXPECT_TRUE(code(bad)) << k;
+  }
+  EXPECT_EQ(serve_->Get("/v1/products/p1/similar?k=0").status, 400);
+  EXPECT_EQ(serve_->Get("/v1/users/u1/recommendations?offset=-3").status, 400);
+  // 413: a body over http.max_body_bytes (65536 in the test config).
+  json big = serve_->PostJson("/v1/events", "[" + std::string(70000, ' ') + "]");
+  EXPECT_EQ(big["__status"], 413);
+  EXPECT_EQ(serve_->Post("/v1/events", "{not json").status, 400);
+}
+
+TEST_F(ServeApiTest, EventsAnswerPerEventWithReasons) {
+  const std::string good = PurchaseEvent("ev-user", shop_->train.product_ids[1]);
+  const std::string bad_weight = R"({"type":"purchase","user":"ev-user","product":"p2","weight":-1})";
+  const std::string bad_dim = R"({"type":"product","product":"ev-product","features":[1,2,3]})";
+  const std::string bad_type = R"({"type":"refund","user":"ev-user","product":"p2"})";
+  const double before = serve_->Metric("vasgd_events_rejected_total{reason=\"bad_weight\"}");
+  json r = serve_->PostJson("/v1/events", "[" + good + "," + bad_weight + "," + bad_dim + "," + bad_type + "]");
+  ASSERT_EQ(r["__status"], 200) << r.dump();
+  EXPECT_EQ(r["accepted"], 1);
+  EXPECT_EQ(r["rejected"], 3);
+  ASSERT_EQ(r["results"].size(), 4u);
+  EXPECT_EQ(r["results"][0]["accepted"], true);
+  EXPECT_EQ(r["results"][1]["reason"].get<std::string>().rfind("bad_weight", 0), 0u) << r.dump();
+  EXPECT_EQ(r["results"][2]["reason"].get<std::string>().rfind("feature_dim_mismatch", 0), 0u) << r.dump();
+  EXPECT_EQ(r["results"][3]["reason"].get<std::string>().rfind("unknown_type", 0), 0u) << r.dump();
+  EXPECT_EQ(serve_->Metric("vasgd_events_rejected_total{reason=\"bad_weight\"}"), before + 1);
+  // The valid one took effect: the user exists now (fold-in from its purchase).
+  EXPECT_EQ(serve_->GetJson("/v1/users/ev-user/recommendations?k=3")["strategy"], "fold-in");
+}
+
+TEST_F(ServeApiTest, StatusReadinessAndMetrics) {
+  json s = serve_->StatusJson();
+  EXPECT_EQ(s["model_version"], model_->version);
+  EXPECT_EQ(s["trained_at"], model_->trained_at);
+  EXPECT_EQ(s["training"]["running"], false);
+  EXPECT_EQ(LastError(s), "");
+  EXPECT_TRUE(s["consumer_lag"].is_null()) << "no Kafka configured";
+  EXPECT_GE(s["graph"]["users"].get<int64_t>(), shop_->train.graph.num_users);
+  EXPECT_GE(s["graph"]["products"].get<int64_t>(), shop_->train.graph.num_products);
+  EXPECT_GE(s["graph"]["edges"].get<int64_t>(), shop_->train.graph.num_edges());
+  EXPECT_EQ(serve_->Get("/healthz").status, 200);
+  EXPECT_EQ(serve_->Get("/readyz").status, 200);
+
+  EXPECT_GE(serve_->Metric("vasgd_retrain_total{result=\"ok\"}"), 1);
+  EXPECT_EQ(serve_->Metric("vasgd_index_products"),
+            static_cast<double>(std::count_if(model_->product_kind.begin(), model_->product_kind.end(),
+                                              [](uint8_t k) { return k != 0; })));
+  EXPECT_GT(serve_->Metric("vasgd_process_resident_memory_bytes"), 1e6);
+  EXPECT_GT(serve_->Metric("vasgd_http_requests_total{route=\"recommendations\",code=\"200\"}"), 0);
+  EXPECT_GT(serve_->Metric("vasgd_retrain_duration_seconds_count"), 0);
+  EXPECT_TRUE(std::isfinite(serve_->Metric("vasgd_train_loss{part=\"skipgram\"}")));
+  EXPECT_GT(serve_->Metric("vasgd_events_total{result=\"accepted\"}"), 0);
+  EXPECT_GE(serve_->Metric("vasgd_model_holdout_auc"), 0.5);
+  // The manifest records the validation that let the model be served.
+  json manifest = json::parse(std::ifstream(dir_->path() + "/data/models/current/manifest.json"));
+  EXPECT_EQ(manifest["validation"]["passed"], true);
+  EXPECT_GT(manifest["validation"]["holdout_pairs"].get<int64_t>(), 0);
+  EXPECT_GE(manifest["validation"]["holdout_auc"].get<double>(), 0.5);
+  // No configured token ever reaches the log.
+  EXPECT_EQ(serve_->Log().find(kAdminToken), std::string::npos);
+}
+
+TEST(ServeWithoutModel, IsLiveButNotReadyAndSays503) {
+  TempDir dir;
+  const std::string config = WriteConfig(dir.path() + "/vasgd.toml", TestConfig(dir.path() + "/data"));
+  auto serve = ServeProcess::Start(config, dir.path() + "/serve.log");
+  ASSERT_NE(serve, nullptr);
+  EXPECT_EQ(serve->Get("/healthz").status, 200);
+  json ready = serve->GetJson("/readyz");
+  EXPECT_EQ(ready["__status"], 503);
+  EXPECT_EQ(serve->Get("/v1/users/u1/recommendations").status, 503);
+  EXPECT_TRUE(serve->StatusJson()["model_version"].is_null());
+  EXPECT_EQ(serve->Post("/v1/admin/rollback", "", kAdminToken).status, 409);
+  EXPECT_EQ(serve->Stop(), 0);
+}
+
+}  // namespace
+}  // namespace vasgd::testing_daemon
