@@ -18,6 +18,8 @@
 
 #include "common/log.h"
 #include "store/edge_map.h"
+#include "store/id_map.h"
+#include "store/sorted_batch.h"
 #include "store/store_keys.h"
 
 namespace vasgd {
@@ -109,10 +111,8 @@ std::string& ScratchKey() {
 // Everything the single writer keeps in memory so the hot path never reads RocksDB, plus the
 // undo log that restores it when a write batch fails.
 struct GraphStore::WriterState {
-  std::unordered_map<std::string, int32_t> user_ids;
-  std::unordered_map<std::string, int32_t> product_ids;
-  std::vector<const std::string*> user_names;     // dense id -> key inside user_ids
-  std::vector<const std::string*> product_names;  // dense id -> key inside product_ids
+  IdMap users;
+  IdMap products;
   EdgeMap edges;
   std::vector<int32_t> product_degree;            // buyers per product
   std::vector<uint8_t> product_flags;             // kHasFeatures | kHidden
@@ -121,7 +121,8 @@ struct GraphStore::WriterState {
   int32_t feature_dim = 0;
 
   // Per batch.
-  rocksdb::WriteBatch batch;
+  SortedBatch batch;            // gathered in update order
+  rocksdb::WriteBatch write;    // the same, in key order, as written
   std::string key, value;
   std::vector<int64_t*> source_next;  // sources[i] -> its entry in `offsets`
   std::vector<uint8_t> source_touched;
@@ -240,35 +241,23 @@ Status GraphStore::LoadCaches() {
   ro.fill_cache = false;
   Status st;
 
-  auto load_ids = [&](char prefix, std::unordered_map<std::string, int32_t>* ids,
-                      std::vector<const std::string*>* names) -> Status {
+  // Names are keyed by dense id, so scanning them gives the ids in order.
+  auto load_ids = [&](char name_prefix, IdMap* ids) -> Status {
     Status bad;
-    Status scan = ScanPrefix(db_.get(), ro, std::string(1, prefix),
-                             [&](const rocksdb::Slice& k, const rocksdb::Slice& v) {
-      if (v.size() != 4) {
-        bad = Status::Corruption("bad id record");
+    VASGD_RETURN_IF_ERROR(ScanPrefix(db_.get(), ro, std::string(1, name_prefix),
+                                     [&](const rocksdb::Slice& k, const rocksdb::Slice& v) {
+      if (k.size() != 5 || keys::GetBe32(k.data() + 1) != ids->size()) {
+        bad = Status::Corruption("dense ids are not contiguous");
         return false;
       }
-      int32_t dense = keys::GetFixed<int32_t>(v.data());
-      auto it = ids->emplace(std::string(k.data() + 1, k.size() - 1), dense).first;
-      if (dense < 0) {
-        bad = Status::Corruption("negative dense id");
-        return false;
-      }
-      if (static_cast<size_t>(dense) >= names->size()) names->resize(dense + 1, nullptr);
-      (*names)[dense] = &it->first;
+      ids->Append(std::string_view(v.data(), v.size()));
       return true;
-    });
-    VASGD_RETURN_IF_ERROR(scan);
-    VASGD_RETURN_IF_ERROR(bad);
-    for (const std::string* n : *names) {
-      if (!n) return Status::Corruption("dense ids are not contiguous");
-    }
-    return Status::Ok();
+    }));
+    return bad;
   };
-  VASGD_RETURN_IF_ERROR(load_ids(keys::kUserId, &w.user_ids, &w.user_names));
-  VASGD_RETURN_IF_ERROR(load_ids(keys::kProductId, &w.product_ids, &w.product_names));
-  const size_t num_products = w.product_names.size();
+  VASGD_RETURN_IF_ERROR(load_ids(keys::kUserName, &w.users));
+  VASGD_RETURN_IF_ERROR(load_ids(keys::kProductName, &w.products));
+  const size_t num_products = w.products.size();
   w.product_degree.assign(num_products, 0);
   w.product_flags.assign(num_products, 0);
 
@@ -331,7 +320,7 @@ Status GraphStore::LoadCaches() {
 
   // Structural counters are recomputed from the data; only the event count is taken as stored.
   int64_t* c = w.counters;
-  c[keys::kUsers] = static_cast<int64_t>(w.user_names.size());
+  c[keys::kUsers] = static_cast<int64_t>(w.users.size());
   c[keys::kProducts] = static_cast<int64_t>(num_products);
   c[keys::kEdges] = static_cast<int64_t>(w.edges.size());
   for (size_t p = 0; p < num_products; ++p) {
@@ -386,21 +375,17 @@ GraphCounters GraphStore::counters() const {
 namespace {
 
 // Interns `id` in an id map, writing both records of a new id into the batch.
-int32_t Intern(std::string_view id, char id_prefix, char name_prefix,
-               std::unordered_map<std::string, int32_t>* ids, std::vector<const std::string*>* names,
-               rocksdb::WriteBatch* batch, std::string* key, std::string* value, bool* created) {
-  // Ids are short: constructing the lookup string rarely allocates (small-string optimisation).
-  auto [it, inserted] = ids->try_emplace(std::string(id), static_cast<int32_t>(names->size()));
-  *created = inserted;
-  if (!inserted) return it->second;
-  names->push_back(&it->first);
+int32_t Intern(std::string_view id, char id_prefix, char name_prefix, IdMap* ids, SortedBatch* batch,
+               std::string* key, std::string* value, bool* created) {
+  const int32_t dense = ids->Intern(id, created);
+  if (!*created) return dense;
   keys::StringKey(id_prefix, id, key);
   value->clear();
-  keys::PutFixed<int32_t>(value, it->second);
+  keys::PutFixed<int32_t>(value, dense);
   batch->Put(*key, *value);
-  keys::IdKey(name_prefix, it->second, key);
+  keys::IdKey(name_prefix, dense, key);
   batch->Put(*key, rocksdb::Slice(id.data(), id.size()));
-  return it->second;
+  return dense;
 }
 
 }  // namespace
@@ -425,8 +410,8 @@ Status GraphStore::Apply(const GraphUpdate* updates, size_t n,
   w.offset_undo.clear();
   w.flag_undo.clear();
   w.new_offset_keys.clear();
-  w.saved_users = static_cast<int32_t>(w.user_names.size());
-  w.saved_products = static_cast<int32_t>(w.product_names.size());
+  w.saved_users = static_cast<int32_t>(w.users.size());
+  w.saved_products = static_cast<int32_t>(w.products.size());
   w.saved_dim = w.feature_dim;
   std::copy(std::begin(w.counters), std::end(w.counters), std::begin(w.saved_counters));
   int64_t* c = w.counters;
@@ -450,8 +435,7 @@ Status GraphStore::Apply(const GraphUpdate* updates, size_t n,
     w.product_flags[p] = flags;
   };
   auto intern_product = [&](std::string_view id, bool* created) {
-    int32_t p = Intern(id, keys::kProductId, keys::kProductName, &w.product_ids, &w.product_names,
-                       &w.batch, &w.key, &w.value, created);
+    int32_t p = Intern(id, keys::kProductId, keys::kProductName, &w.products, &w.batch, &w.key, &w.value, created);
     if (*created) {
       w.product_degree.push_back(0);
       w.product_flags.push_back(0);
@@ -481,8 +465,8 @@ Status GraphStore::Apply(const GraphUpdate* updates, size_t n,
         continue;
 
       case UpdateType::kPurchase: {
-        out.user = Intern(u.user, keys::kUserId, keys::kUserName, &w.user_ids, &w.user_names,
-                          &w.batch, &w.key, &w.value, &out.new_user);
+        out.user = Intern(u.user, keys::kUserId, keys::kUserName, &w.users, &w.batch, &w.key, &w.value,
+                          &out.new_user);
         if (out.new_user) ++c[keys::kUsers];
         out.product = intern_product(u.product, &out.new_product);
         const uint64_t edge = EdgeMap::Key(out.user, out.product);
@@ -580,10 +564,11 @@ Status GraphStore::Apply(const GraphUpdate* updates, size_t n,
 
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync_writes;
+  w.batch.EmitTo(&w.write);
   rocksdb::Status s;
   {
     std::shared_lock<std::shared_mutex> db_lock(db_mu_);
-    s = db_->Write(wo, &w.batch);
+    s = db_->Write(wo, &w.write);
   }
   if (s.ok()) {
     PublishCounters();
@@ -604,16 +589,8 @@ Status GraphStore::Apply(const GraphUpdate* updates, size_t n,
   }
   for (auto it = w.offset_undo.rbegin(); it != w.offset_undo.rend(); ++it) *it->slot = it->old_next;
   for (const std::string& k : w.new_offset_keys) w.offsets.erase(k);
-  auto drop_new_ids = [](int32_t keep, std::unordered_map<std::string, int32_t>* ids,
-                         std::vector<const std::string*>* names) {
-    for (size_t d = static_cast<size_t>(keep); d < names->size(); ++d) {
-      std::string id = *(*names)[d];
-      ids->erase(id);
-    }
-    names->resize(keep);
-  };
-  drop_new_ids(w.saved_users, &w.user_ids, &w.user_names);
-  drop_new_ids(w.saved_products, &w.product_ids, &w.product_names);
+  w.users.Truncate(w.saved_users);
+  w.products.Truncate(w.saved_products);
   w.product_degree.resize(w.saved_products);
   w.product_flags.resize(w.saved_products);
   w.feature_dim = w.saved_dim;

@@ -1,0 +1,303 @@
+// Ingestion benchmark (issue 2): sustained events/s from librdkafka's mock cluster into the
+// RocksDB graph store with durable (fsynced) writes, printed beside the rate at which a bare
+// librdkafka consumer drains the same topic in the same run; and the bulk import rate for the
+// TikTok dataset beside loading the same files into memory (model/tsv.h) without a store.
+//
+//   ingest_bench [--events 1000000] [--users 100000] [--products 100000] [--partitions 32]
+//                [--runs 3] [--batch 4096] [--tiktok DIR] [--tmp DIR]
+//
+// Each timing starts when the consumer has its partitions and stops when the last event is
+// consumed (bare) or durably committed to the store (vasgd); group joins are not timed.
+#include <librdkafka/rdkafka.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/log.h"
+#include "common/metrics.h"
+#include "model/tsv.h"
+#include "store/graph_store.h"
+#include "stream/bulk_import.h"
+#include "stream/event_applier.h"
+#include "stream/kafka_ingester.h"
+#include "stream/kafka_producer.h"
+#include "stream/mock_cluster.h"
+
+namespace vasgd {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct BenchFlags {
+  int64_t events = 1000000;
+  int users = 100000;
+  int products = 100000;
+  int partitions = 32;  // the mock keeps at most 5 MiB per partition: 1 M events need >= 20
+  int runs = 3;
+  int batch = 4096;
+  std::string tiktok;
+  std::string tmp = "/tmp";
+};
+
+double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+double CpuSeconds() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1e-6 * (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+struct Timing {
+  double seconds = 0;
+  double cpu_seconds = 0;
+};
+
+// (a) A bare librdkafka consumer in a fresh group: counts messages and touches their bytes.
+Timing BareConsumer(const std::string& brokers, const std::string& group, int64_t expected) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof(err));
+  rd_kafka_conf_set(conf, "group.id", group.c_str(), err, sizeof(err));
+  rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err));
+  rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, sizeof(err));
+  static std::atomic<bool> assigned;
+  assigned = false;
+  rd_kafka_conf_set_rebalance_cb(conf, [](rd_kafka_t* rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t* p, void*) {
+    if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      rd_kafka_assign(rk, p);
+      assigned = true;
+    } else {
+      rd_kafka_assign(rk, nullptr);
+    }
+  });
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, "events", RD_KAFKA_PARTITION_UA);
+  rd_kafka_subscribe(rk, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+
+  int64_t count = 0;
+  uint64_t checksum = 0;
+  Clock::time_point start{};
+  double cpu_start = 0;
+  while (count < expected) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
+    if (assigned && start == Clock::time_point{}) {
+      start = Clock::now();
+      cpu_start = CpuSeconds();
+    }
+    if (!m) continue;
+    if (!m->err) {
+      ++count;
+      checksum += m->len + static_cast<const unsigned char*>(m->payload)[m->len / 2];
+    }
+    rd_kafka_message_destroy(m);
+  }
+  Timing t{Seconds(start, Clock::now()), CpuSeconds() - cpu_start};
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  if (checksum == 0) std::printf("(checksum %llu)\n", static_cast<unsigned long long>(checksum));
+  return t;
+}
+
+// Records when the applier has committed `expected` events.
+class DoneListener : public EventListener {
+ public:
+  explicit DoneListener(int64_t expected) : expected_(expected) {}
+  void OnEventsApplied(const Event*, const UpdateOutcome*, size_t n) override {
+    applied_ += static_cast<int64_t>(n);
+    if (applied_ >= expected_ && !done_) {
+      done_at_ = Clock::now();
+      done_ = true;
+    }
+  }
+  bool done() const { return done_; }
+  Clock::time_point done_at() const { return done_at_; }
+
+ private:
+  const int64_t expected_;
+  int64_t applied_ = 0;
+  std::atomic<bool> done_{false};
+  Clock::time_point done_at_;
+};
+
+// (b) vasgd's consumer applying into a fresh store with durable writes.
+Timing VasgdConsumer(const std::string& brokers, const std::string& group, int64_t expected, const BenchFlags& f,
+                     const std::string& data_dir, GraphCounters* counters) {
+  std::filesystem::remove_all(data_dir);
+  StoreOptions so;
+  so.data_dir = data_dir;
+  so.sync_writes = true;
+  auto store = GraphStore::Open(so);
+  if (!store.ok()) {
+    std::fprintf(stderr, "store: %s\n", store.status().ToString().c_str());
+    std::exit(1);
+  }
+  MetricsRegistry metrics;
+  EventApplier applier(store->get(), &metrics);
+  DoneListener done(expected);
+  applier.AddListener(&done);
+  KafkaOptions ko;
+  ko.brokers = brokers;
+  ko.group = group;
+  ko.topics = {"events"};
+  ko.batch_max_events = f.batch;
+  KafkaIngester ingester(ko, &applier, &metrics);
+  if (Status s = ingester.Start(); !s.ok()) {
+    std::fprintf(stderr, "ingester: %s\n", s.ToString().c_str());
+    std::exit(1);
+  }
+  while (ingester.assigned_partitions() < f.partitions) std::this_thread::sleep_for(std::chrono::microseconds(500));
+  const Clock::time_point start = Clock::now();
+  const double cpu_start = CpuSeconds();
+  while (!done.done()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  Timing t{Seconds(start, done.done_at()), CpuSeconds() - cpu_start};
+  ingester.Stop();
+  *counters = (*store)->counters();
+  return t;
+}
+
+void ProduceEvents(const std::string& brokers, const BenchFlags& f) {
+  auto producer = KafkaProducer::Create(brokers, {{"linger.ms", "50"}, {"batch.num.messages", "10000"},
+                                                  {"queue.buffering.max.messages", "1000000"}});
+  if (!producer.ok()) std::exit(1);
+  std::mt19937_64 rng(7);
+  // Purchases as shops send them: ids as strings, a timestamp, usually no weight.
+  std::string value, user, product;
+  const auto start = Clock::now();
+  for (int64_t i = 0; i < f.events; ++i) {
+    user = "u" + std::to_string(rng() % f.users);
+    product = "p" + std::to_string(rng() % f.products);
+    value = "{\"type\":\"purchase\",\"user\":\"" + user + "\",\"product\":\"" + product +
+            "\",\"ts\":" + std::to_string(1732550000 + i / 1000) + "}";
+    if (!(*producer)->Produce("events", -1, user, value).ok()) std::exit(1);
+  }
+  if (!(*producer)->Flush(120000).ok() || (*producer)->failed() > 0) {
+    std::fprintf(stderr, "produce failed\n");
+    std::exit(1);
+  }
+  std::printf("produced %lld purchase events (%d users x %d products, %d partitions) in %.1f s\n",
+              static_cast<long long>(f.events), f.users, f.products, f.partitions, Seconds(start, Clock::now()));
+}
+
+void KafkaBench(const BenchFlags& f) {
+  auto cluster = MockCluster::Start(3);
+  if (!cluster.ok() || !(*cluster)->CreateTopic("events", f.partitions).ok()) std::exit(1);
+  const std::string brokers = (*cluster)->bootstrap();
+  ProduceEvents(brokers, f);
+
+  std::vector<double> bare_rates, vasgd_rates, bare_cpu, vasgd_cpu;
+  GraphCounters counters;
+  for (int r = 0; r < f.runs; ++r) {
+    Timing bare = BareConsumer(brokers, "bare-" + std::to_string(r), f.events);
+    Timing ours = VasgdConsumer(brokers, "vasgd-" + std::to_string(r), f.events, f,
+                                f.tmp + "/vasgd-ingest-bench", &counters);
+    bare_rates.push_back(f.events / bare.seconds);
+    vasgd_rates.push_back(f.events / ours.seconds);
+    bare_cpu.push_back(bare.cpu_seconds);
+    vasgd_cpu.push_back(ours.cpu_seconds);
+    std::printf("run %d: bare consumer %.0f events/s (%.2f s, %.2f cpu-s) | vasgd -> RocksDB (fsync) %.0f events/s "
+                "(%.2f s, %.2f cpu-s) | ratio %.2f\n",
+                r + 1, bare_rates.back(), bare.seconds, bare.cpu_seconds, vasgd_rates.back(), ours.seconds,
+                ours.cpu_seconds, vasgd_rates.back() / bare_rates.back());
+  }
+  std::printf("store after a run: %lld users, %lld products, %lld edges, %lld events applied\n",
+              static_cast<long long>(counters.users), static_cast<long long>(counters.products),
+              static_cast<long long>(counters.edges), static_cast<long long>(counters.events_applied));
+  const double bare = Median(bare_rates), ours = Median(vasgd_rates);
+  std::printf("KAFKA INGEST (median of %d): vasgd %.0f events/s, bare librdkafka consumer %.0f events/s, "
+              "ratio %.2f (targets: >= 100000 events/s and >= 0.50)\n",
+              f.runs, ours, bare, ours / bare);
+  std::filesystem::remove_all(f.tmp + "/vasgd-ingest-bench");
+}
+
+void ImportBench(const BenchFlags& f) {
+  const std::string tsv = f.tiktok + "/train.tsv", npy = f.tiktok + "/image_feat.npy";
+  if (!std::filesystem::exists(tsv) || !std::filesystem::exists(npy)) {
+    std::printf("BULK IMPORT: skipped, no TikTok dataset at %s\n", f.tiktok.c_str());
+    return;
+  }
+  std::vector<double> ours_rates, peer_rates;
+  for (int r = 0; r < f.runs; ++r) {
+    const std::string dir = f.tmp + "/vasgd-import-bench";
+    std::filesystem::remove_all(dir);
+    const auto start = Clock::now();
+    StoreOptions so;
+    so.data_dir = dir;
+    so.sync_writes = true;
+    auto store = GraphStore::Open(so);
+    if (!store.ok()) std::exit(1);
+    MetricsRegistry metrics;
+    EventApplier applier(store->get(), &metrics);
+    ImportReport features, interactions;
+    if (!ImportFeaturesNpy(npy, &applier, ImportOptions(), &features).ok() ||
+        !ImportInteractionsTsv(tsv, &applier, ImportOptions(), &interactions).ok()) {
+      std::exit(1);
+    }
+    store->reset();  // closed: everything durable
+    const double ours = Seconds(start, Clock::now());
+    const int64_t rows = features.rows + interactions.rows;
+
+    const auto peer_start = Clock::now();
+    auto direct = LoadTrainingData(tsv, npy);
+    if (!direct.ok()) std::exit(1);
+    const double peer = Seconds(peer_start, Clock::now());
+    ours_rates.push_back(rows / ours);
+    peer_rates.push_back(rows / peer);
+    std::printf("run %d: vasgd import %lld rows (%lld features + %lld interactions) in %.3f s = %.0f rows/s | "
+                "in-memory load (model/tsv.h, no store) %.3f s = %.0f rows/s\n",
+                r + 1, static_cast<long long>(rows), static_cast<long long>(features.rows),
+                static_cast<long long>(interactions.rows), ours, ours_rates.back(), peer, peer_rates.back());
+    std::filesystem::remove_all(dir);
+  }
+  std::printf("BULK IMPORT TikTok (median of %d): vasgd import %.0f rows/s into RocksDB (fsync per batch), "
+              "in-memory load %.0f rows/s, ratio %.2f\n",
+              f.runs, Median(ours_rates), Median(peer_rates), Median(ours_rates) / Median(peer_rates));
+}
+
+}  // namespace
+}  // namespace vasgd
+
+int main(int argc, char** argv) {
+  vasgd::BenchFlags f;
+  f.tiktok = std::string(VASGD_SOURCE_DIR) + "/../shared/data/tiktok";
+  if (const char* env = std::getenv("VASGD_TIKTOK_DIR")) f.tiktok = env;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i], v = argv[i + 1];
+    if (k == "--events") f.events = std::atoll(v.c_str());
+    else if (k == "--users") f.users = std::atoi(v.c_str());
+    else if (k == "--products") f.products = std::atoi(v.c_str());
+    else if (k == "--partitions") f.partitions = std::atoi(v.c_str());
+    else if (k == "--runs") f.runs = std::atoi(v.c_str());
+    else if (k == "--batch") f.batch = std::atoi(v.c_str());
+    else if (k == "--tiktok") f.tiktok = v;
+    else if (k == "--tmp") f.tmp = v;
+    else {
+      std::fprintf(stderr, "unknown flag %s\n", k.c_str());
+      return 2;
+    }
+  }
+  vasgd::LogOptions quiet;
+  quiet.level = "warn";
+  vasgd::ConfigureLogging(quiet);
+  std::printf("ingest_bench: %u hardware threads\n", std::thread::hardware_concurrency());
+  vasgd::KafkaBench(f);
+  vasgd::ImportBench(f);
+  return 0;
+}
