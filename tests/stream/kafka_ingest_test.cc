@@ -272,5 +272,30 @@ TEST_F(KafkaIngestTest, BrokerErrorsAndOutagesNeverStopTheStream) {
   EXPECT_EQ(store_->counters().events_applied, testing_stream::CountValid(messages));
 }
 
+TEST_F(KafkaIngestTest, EventsDeletedByRetentionBeforeConsumptionAreCountedAsSkipped) {
+  // The mock keeps 5 MiB per partition: 60,000 purchases of ~110 bytes lose their oldest part.
+  ASSERT_TRUE(cluster_->CreateTopic("small", 1).ok());
+  {
+    auto producer = KafkaProducer::Create(cluster_->bootstrap(), {{"linger.ms", "5"}});
+    ASSERT_TRUE(producer.ok());
+    for (int i = 0; i < 60000; ++i) {
+      std::string v = R"({"type":"purchase","user":"user-)" + std::to_string(i) + R"(","product":"product-)" +
+                      std::to_string(i % 977) + R"(","ts":1732550000,"event_id":"event-)" + std::to_string(i) + "\"}";
+      ASSERT_TRUE((*producer)->Produce("small", 0, "k", v).ok());
+    }
+    ASSERT_TRUE((*producer)->Flush(30000).ok());
+  }
+  KafkaOptions o = Options();
+  o.topics = {"small"};
+  o.group = "retention";
+  KafkaIngester ingester(o, applier_.get(), &metrics_);
+  ASSERT_TRUE(ingester.Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return store_->NextOffset("small", 0) == 60000; }, 60));
+  ingester.Stop();
+  const double skipped = Metric("vasgd_consumer_skipped_offsets_total", "");
+  EXPECT_GT(skipped, 0);
+  EXPECT_EQ(store_->counters().events_applied + static_cast<int64_t>(skipped), 60000);
+}
+
 }  // namespace
 }  // namespace vasgd
