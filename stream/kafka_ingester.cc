@@ -1,6 +1,7 @@
 #include "stream/kafka_ingester.h"
 
 #include <librdkafka/rdkafka.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <chrono>
@@ -132,6 +133,7 @@ void KafkaIngester::Stop() {
 }
 
 void KafkaIngester::Run() {
+  pthread_setname_np(pthread_self(), "vasgd-kafka");
   const auto max_wait = std::chrono::milliseconds(options_.batch_max_wait_ms);
   Clock::time_point batch_deadline{}, next_lag_update{};
   while (!stop_.load(std::memory_order_relaxed)) {
