@@ -45,8 +45,8 @@ HnswGraph::HnswGraph(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HnswGraph::~HnswGraph() = default;
 
 Result<std::unique_ptr<HnswGraph>> HnswGraph::Create(const Params& p) {
-  if (p.dim <= 0 || p.m < 2 || p.ef_construction < 1 || p.ef_search < 1 || p.capacity < 1) {
-    return Status::InvalidArgument("hnsw graph: dim, capacity, m >= 2, ef_construction and ef_search must be positive");
+  if (p.dim <= 0 || p.m < 2 || p.ef_construction < 1 || p.capacity < 1) {
+    return Status::InvalidArgument("hnsw graph: dim, capacity, m >= 2 and ef_construction must be positive");
   }
   auto impl = std::make_unique<Impl>(p.dim);
   try {
@@ -56,11 +56,10 @@ Result<std::unique_ptr<HnswGraph>> HnswGraph::Create(const Params& p) {
   } catch (const std::exception& e) {
     return Status::ResourceExhausted(std::string("hnsw graph: ") + e.what());
   }
-  impl->hnsw->setEf(static_cast<size_t>(p.ef_search));
   return std::unique_ptr<HnswGraph>(new HnswGraph(std::move(impl)));
 }
 
-Result<std::unique_ptr<HnswGraph>> HnswGraph::Load(const std::string& path, int32_t dim, int ef_search) {
+Result<std::unique_ptr<HnswGraph>> HnswGraph::Load(const std::string& path, int32_t dim) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return Status::NotFound("hnsw graph: no file " + path);
   auto impl = std::make_unique<Impl>(dim);
@@ -84,7 +83,6 @@ Result<std::unique_ptr<HnswGraph>> HnswGraph::Load(const std::string& path, int3
   if (hnsw->label_offset_ - hnsw->offsetData_ != static_cast<size_t>(dim) * sizeof(float)) {
     return Status::Corruption("hnsw graph " + path + ": vectors are not of dimension " + std::to_string(dim));
   }
-  hnsw->setEf(static_cast<size_t>(ef_search));
   impl->hnsw = std::move(hnsw);
   return std::unique_ptr<HnswGraph>(new HnswGraph(std::move(impl)));
 }
@@ -174,14 +172,40 @@ void HnswGraph::SetDeleted(int32_t label, bool deleted) {
   }
 }
 
-void HnswGraph::Search(const float* query, int64_t fetch, std::vector<std::pair<float, int32_t>>* out) const {
+// hnswlib's searchKnn, less two things: it bumps two shared atomic counters on every hop (cache
+// lines bouncing between query threads) and its beam width is a graph-wide setting. Same
+// algorithm: greedy descent through the upper layers, then a beam search of width `ef` in layer 0.
+void HnswGraph::Search(const float* query, int64_t fetch, int64_t ef,
+                       std::vector<std::pair<float, int32_t>>* out) const {
   out->clear();
-  if (fetch <= 0) return;
-  auto heap = impl_->hnsw->searchKnn(query, static_cast<size_t>(fetch));  // farthest on top
-  out->resize(heap.size());
-  for (size_t i = heap.size(); i-- > 0;) {
-    (*out)[i] = {heap.top().first, static_cast<int32_t>(heap.top().second)};
-    heap.pop();
+  const Hnsw& h = *impl_->hnsw;
+  if (fetch <= 0 || h.cur_element_count == 0) return;
+  hnswlib::tableint current = h.enterpoint_node_;
+  float current_distance = h.fstdistfunc_(query, h.getDataByInternalId(current), h.dist_func_param_);
+  for (int level = h.maxlevel_; level > 0; --level) {
+    for (bool moved = true; moved;) {
+      moved = false;
+      const unsigned int* links = h.get_linklist(current, level);
+      const int count = h.getListCount(const_cast<unsigned int*>(links));
+      const hnswlib::tableint* neighbours = reinterpret_cast<const hnswlib::tableint*>(links + 1);
+      for (int i = 0; i < count; ++i) {
+        const float d = h.fstdistfunc_(query, h.getDataByInternalId(neighbours[i]), h.dist_func_param_);
+        if (d < current_distance) {
+          current_distance = d;
+          current = neighbours[i];
+          moved = true;
+        }
+      }
+    }
+  }
+  const size_t beam = static_cast<size_t>(std::max(ef, fetch));
+  auto top = h.num_deleted_ ? h.searchBaseLayerST<true, false>(current, query, beam)
+                            : h.searchBaseLayerST<false, false>(current, query, beam);
+  while (top.size() > static_cast<size_t>(fetch)) top.pop();  // farthest on top
+  out->resize(top.size());
+  for (size_t i = top.size(); i-- > 0;) {
+    (*out)[i] = {top.top().first, static_cast<int32_t>(h.getExternalLabel(top.top().second))};
+    top.pop();
   }
 }
 

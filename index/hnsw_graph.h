@@ -1,8 +1,8 @@
 // One hnswlib graph (inner-product space: distance = 1 - dot) behind a small interface, so that
 // hnswlib's header, which defines non-inline functions, is included by hnsw_graph.cc alone.
-// Used by ProductIndex, which owns the locking: the methods below are as thread-safe as
-// hnswlib 0.6.2 itself, i.e. concurrent Search calls, or concurrent Add calls, but no Search
-// during an Add, Grow or SetDeleted.
+// Used by ProductIndex, which owns the locking: concurrent Search calls, or concurrent Add calls
+// (hnswlib 0.6.2 locks its own link lists for those), but no Search during an Add, Grow or
+// SetDeleted.
 #pragma once
 
 #include <cstdint>
@@ -22,12 +22,11 @@ class HnswGraph {
     int64_t capacity = 0;  // elements before Grow is needed
     int m = 16;
     int ef_construction = 200;
-    int ef_search = 128;   // hnswlib uses max(ef_search, fetch) per search
   };
   static Result<std::unique_ptr<HnswGraph>> Create(const Params& params);
 
   // Reads a graph written by Save. Corruption when the file is not a graph of `dim` floats.
-  static Result<std::unique_ptr<HnswGraph>> Load(const std::string& path, int32_t dim, int ef_search);
+  static Result<std::unique_ptr<HnswGraph>> Load(const std::string& path, int32_t dim);
 
   // Writes `path` via `path + ".tmp"` and a rename; IoError when the file is short or missing.
   Status Save(const std::string& path) const;
@@ -43,9 +42,9 @@ class HnswGraph {
   // Marks a label deleted (skipped by Search, still used to navigate) or undeleted.
   void SetDeleted(int32_t label, bool deleted);
 
-  // The `fetch` nearest labels to `query`, nearest first, as (distance, label). Fewer when the
-  // graph holds fewer reachable undeleted elements.
-  void Search(const float* query, int64_t fetch, std::vector<std::pair<float, int32_t>>* out) const;
+  // The `fetch` nearest labels to `query`, nearest first, as (distance, label), from a beam of
+  // width max(ef, fetch). Fewer when the graph holds fewer reachable undeleted elements.
+  void Search(const float* query, int64_t fetch, int64_t ef, std::vector<std::pair<float, int32_t>>* out) const;
 
   int64_t size() const;
   int64_t capacity() const;

@@ -15,8 +15,11 @@
 // Filters never shorten an answer: a search returns min(k, eligible products beyond `offset`)
 // results. Eligible = has a vector, available, not in the filter's excluded set, in the filter's
 // category. hnswlib 0.6.2 cannot filter inside the graph walk (unavailable products are marked
-// deleted there, which it does skip); the other filters over-fetch from the graph, widen the
-// fetch when too few survive, and fall back to exact search over the eligible products.
+// deleted there, which it does skip); the other filters over-fetch from the graph (the excluded
+// count, plus ef_search, divided by the category's share of the catalogue), widen the fetch 4×
+// when too few survive, and fall back to exact search over the eligible products. A query whose
+// candidates (the available catalogue, or the category's members) number fewer than exact_below,
+// or fewer than what the graph search would cost, is answered exactly from the start.
 //
 // Thread-safety: every const method may run from any number of threads at once. The live-update
 // methods (AddProduct, SetAvailable, SetCategories) take an exclusive lock: they wait for running
@@ -171,7 +174,7 @@ class ProductIndex {
                                                   const SearchFilter& filter, int k, int offset,
                                                   SearchStats* stats) const;
   bool GraphSearchLocked(const HnswGraph& graph, const float* query, Metric metric,
-                         const SearchFilter& filter, int64_t need, SearchStats* stats,
+                         const SearchFilter& filter, int64_t need, int64_t candidates, SearchStats* stats,
                          std::vector<ScoredProduct>* ranked) const;
   void ExactSearchLocked(const float* query, Metric metric, const SearchFilter& filter, int64_t need,
                          std::vector<ScoredProduct>* ranked) const;
