@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 
 #include "common/log.h"
 #include "stream/kafka_log.h"
@@ -108,12 +109,16 @@ Status KafkaIngester::Start() {
     return Status::InvalidArgument(std::string("subscribe: ") + rd_kafka_err2str(e));
   }
 
-  events_.resize(static_cast<size_t>(options_.batch_max_events));
-  outcomes_.resize(events_.size());
-  messages_.reserve(events_.size());
+  for (Batch& b : batches_) {
+    b.events.resize(static_cast<size_t>(options_.batch_max_events));
+    b.outcomes.resize(b.events.size());
+    b.messages.reserve(b.events.size());
+  }
   parser_.set_feature_dim(applier_->store()->feature_dim());
   stop_ = false;
+  writer_exit_ = false;
   started_ = true;
+  writer_ = std::thread(&KafkaIngester::WriterLoop, this);
   thread_ = std::thread(&KafkaIngester::Run, this);
   Log(LogLevel::kInfo, "kafka.started",
       {{"group", options_.group}, {"topics", static_cast<int64_t>(options_.topics.size())},
@@ -124,7 +129,13 @@ Status KafkaIngester::Start() {
 void KafkaIngester::Stop() {
   if (!started_) return;
   stop_ = true;
-  thread_.join();
+  thread_.join();  // everything consumed is committed (or abandoned) by now
+  {
+    std::lock_guard<std::mutex> lock(writer_mu_);
+    writer_exit_ = true;
+  }
+  writer_cv_.notify_all();
+  writer_.join();
   rd_kafka_destroy(consumer_);
   consumer_ = nullptr;
   dead_letters_.reset();
@@ -138,17 +149,19 @@ void KafkaIngester::Run() {
   Clock::time_point batch_deadline{}, next_lag_update{};
   while (!stop_.load(std::memory_order_relaxed)) {
     int timeout_ms = 100;
-    if (pending_ > 0) {
+    if (filling_->size > 0) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(batch_deadline - Clock::now()).count();
       timeout_ms = static_cast<int>(std::clamp<int64_t>(left, 0, 100));
     }
     if (rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_, timeout_ms)) {
-      const size_t before = pending_;
+      const size_t before = filling_->size;
       Consume(m);
-      if (before == 0 && pending_ == 1) batch_deadline = Clock::now() + max_wait;
+      if (before == 0 && filling_->size == 1) batch_deadline = Clock::now() + max_wait;
     }
+    // Finish a committed batch promptly even when nothing else arrives (offsets, lag, counts).
+    if (in_flight_ && job_done_.load(std::memory_order_acquire)) WaitForWriter();
     const auto now = Clock::now();
-    if (pending_ >= events_.size() || (pending_ > 0 && now >= batch_deadline)) FlushPending();
+    if (filling_->size >= filling_->events.size() || (filling_->size > 0 && now >= batch_deadline)) Submit();
     if (now >= next_lag_update) {
       UpdateLag();
       next_lag_update = now + std::chrono::seconds(1);
@@ -169,30 +182,31 @@ void KafkaIngester::Consume(rd_kafka_message_t* m) {
     rd_kafka_message_destroy(m);
     return;
   }
-  Event& event = events_[pending_];
+  Batch* b = filling_;
+  Event& event = b->events[b->size];
   std::string_view payload(m->payload ? static_cast<const char*>(m->payload) : "", m->len);
   EventError error;
   if (!parser_.Parse(payload, UnixNow(), &event, &error)) {
     applier_->CountRejected(error);
-    DeadLetter(m, error);
+    DeadLetter(m, error, b);
     event.Clear();  // kNone: committing it only advances the offset
   }
-  event.source = SourceSlot(m->rkt, m->partition);
+  event.source = SourceSlot(b, m->rkt, m->partition);
   event.offset = m->offset;
-  messages_.push_back(m);
-  ++pending_;
+  b->messages.push_back(m);
+  ++b->size;
 }
 
-int32_t KafkaIngester::SourceSlot(rd_kafka_topic_t* rkt, int32_t partition) {
-  for (size_t i = 0; i < source_keys_.size(); ++i) {
-    if (source_keys_[i].first == rkt && source_keys_[i].second == partition) return static_cast<int32_t>(i);
+int32_t KafkaIngester::SourceSlot(Batch* b, rd_kafka_topic_t* rkt, int32_t partition) {
+  for (size_t i = 0; i < b->source_keys.size(); ++i) {
+    if (b->source_keys[i].first == rkt && b->source_keys[i].second == partition) return static_cast<int32_t>(i);
   }
-  source_keys_.emplace_back(rkt, partition);
-  sources_.push_back({rd_kafka_topic_name(rkt), partition});
-  return static_cast<int32_t>(sources_.size() - 1);
+  b->source_keys.emplace_back(rkt, partition);
+  b->sources.push_back({rd_kafka_topic_name(rkt), partition});
+  return static_cast<int32_t>(b->sources.size() - 1);
 }
 
-void KafkaIngester::DeadLetter(const rd_kafka_message_t* m, const EventError& error) {
+void KafkaIngester::DeadLetter(const rd_kafka_message_t* m, const EventError& error, Batch* batch) {
   if (!dead_letters_) return;
   const std::string partition = std::to_string(m->partition), offset = std::to_string(m->offset);
   const char* topic = rd_kafka_topic_name(m->rkt);
@@ -206,87 +220,129 @@ void KafkaIngester::DeadLetter(const rd_kafka_message_t* m, const EventError& er
                                      {"vasgd-source-offset", offset}});
   if (s.ok()) {
     dead_lettered_->Inc();
-    dead_letters_to_flush_ = true;
+    if (batch) batch->dead_letters = true;
   } else {
     dead_letter_failures_->Inc();
     LogOncePerKind(LogLevel::kError, "dead_letter_produce", "kafka.dead_letter_failed", {{"error", s.ToString()}});
   }
 }
 
-void KafkaIngester::FlushPending() {
-  if (pending_ == 0) return;
-  if (dead_letters_to_flush_) {
-    // At-least-once dead letters: they are acknowledged before their offsets are committed.
+void KafkaIngester::WriterLoop() {
+  pthread_setname_np(pthread_self(), "vasgd-apply");
+  std::unique_lock<std::mutex> lock(writer_mu_);
+  for (;;) {
+    writer_cv_.wait(lock, [&] { return job_ != nullptr || writer_exit_; });
+    if (!job_) return;
+    Batch* b = job_;
+    lock.unlock();
+    int backoff_ms = 50;
+    for (;;) {
+      Status s = applier_->Apply(b->events.data(), b->size, b->sources, b->outcomes.data());
+      if (s.ok()) {
+        b->committed = true;
+        break;
+      }
+      store_failures_->Inc();
+      Log(LogLevel::kError, "kafka.store_write_failed",
+          {{"error", s.ToString()}, {"events", static_cast<int64_t>(b->size)}, {"retry_ms", backoff_ms}});
+      if (stop_.load()) break;  // not committed, so not lost: the next start resumes from the store
+      for (int slept = 0; slept < backoff_ms && !stop_.load(); slept += 10) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      backoff_ms = std::min(backoff_ms * 2, kMaxStoreBackoffMs);
+    }
+    lock.lock();
+    job_ = nullptr;
+    job_done_.store(true, std::memory_order_release);
+    writer_cv_.notify_all();
+  }
+}
+
+void KafkaIngester::WaitForWriter() {
+  if (!in_flight_) return;
+  {
+    std::unique_lock<std::mutex> lock(writer_mu_);
+    writer_cv_.wait(lock, [&] { return job_ == nullptr; });
+  }
+  Finish(in_flight_);
+  in_flight_ = nullptr;
+}
+
+void KafkaIngester::Submit() {
+  Batch* b = filling_;
+  if (b->size == 0) return;
+  WaitForWriter();
+  if (b->dead_letters) {
+    // At-least-once dead letters: acknowledged before their offsets are committed.
     const int64_t failed_before = dead_letters_->failed();
     Status s = dead_letters_->Flush(kDeadLetterFlushMs);
-    int64_t lost = dead_letters_->failed() - failed_before;
+    const int64_t lost = dead_letters_->failed() - failed_before;
     if (!s.ok()) {
       LogOncePerKind(LogLevel::kError, "dead_letter_flush", "kafka.dead_letter_flush_failed", {{"error", s.ToString()}});
     }
     if (lost > 0) dead_letter_failures_->Inc(static_cast<double>(lost));
-    dead_letters_to_flush_ = false;
   }
-
-  int backoff_ms = 50;
-  for (;;) {
-    Status s = applier_->Apply(events_.data(), pending_, sources_, outcomes_.data());
-    if (s.ok()) break;
-    store_failures_->Inc();
-    Log(LogLevel::kError, "kafka.store_write_failed",
-        {{"error", s.ToString()}, {"events", static_cast<int64_t>(pending_)}, {"retry_ms", backoff_ms}});
-    if (stop_.load()) {
-      // Not committed, so not lost: the next start resumes from the store's offsets.
-      Log(LogLevel::kWarn, "kafka.batch_abandoned", {{"events", static_cast<int64_t>(pending_)}});
-      DropPending();
-      return;
-    }
-    for (int slept = 0; slept < backoff_ms && !stop_.load(); slept += 10) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    backoff_ms = std::min(backoff_ms * 2, kMaxStoreBackoffMs);
+  b->committed = false;
+  in_flight_ = b;
+  {
+    std::lock_guard<std::mutex> lock(writer_mu_);
+    job_done_.store(false, std::memory_order_relaxed);
+    job_ = b;
   }
-
-  // Per partition of the batch: offsets seen, to advance `assigned_` and to notice offsets that
-  // never arrived (retention deleted them before we consumed them, compaction, transactions).
-  slot_first_.assign(sources_.size(), -1);
-  slot_last_.assign(sources_.size(), -1);
-  slot_count_.assign(sources_.size(), 0);
-  for (size_t i = 0; i < pending_; ++i) {
-    const Event& e = events_[i];
-    if (outcomes_[i].result == UpdateResult::kRejected) {  // refused by the store after parsing
-      EventError error{outcomes_[i].reason, "rejected by the store"};
-      DeadLetter(messages_[i], error);
-    }
-    if (slot_first_[e.source] < 0) slot_first_[e.source] = e.offset;
-    slot_last_[e.source] = e.offset;
-    ++slot_count_[e.source];
-  }
-  for (size_t s = 0; s < sources_.size(); ++s) {
-    for (Assigned& a : assigned_) {
-      if (a.partition != sources_[s].partition || a.topic != sources_[s].topic) continue;
-      const int64_t expected_first = a.next >= 0 ? a.next : 0;
-      const int64_t skipped = (slot_last_[s] + 1 - std::max(expected_first, int64_t{0})) - slot_count_[s];
-      if (skipped > 0 && slot_first_[s] >= expected_first) {
-        skipped_offsets_->Inc(static_cast<double>(skipped));
-        LogOncePerKind(LogLevel::kWarn, "offset_gap:" + a.topic + ":" + std::to_string(a.partition), "kafka.offset_gap",
-                       {{"topic", a.topic}, {"partition", a.partition}, {"expected", expected_first},
-                        {"first_seen", slot_first_[s]}, {"skipped", skipped},
-                        {"hint", "retention deleted events before vasgd consumed them, or compaction/transactions"}});
-      }
-      a.next = std::max(a.next, slot_last_[s] + 1);
-    }
-  }
-  committed_.fetch_add(static_cast<int64_t>(pending_), std::memory_order_relaxed);
-  parser_.set_feature_dim(applier_->store()->feature_dim());
-  DropPending();
+  writer_cv_.notify_all();
+  filling_ = (b == &batches_[0]) ? &batches_[1] : &batches_[0];  // finished by WaitForWriter above
 }
 
-void KafkaIngester::DropPending() {
-  for (rd_kafka_message_t* m : messages_) rd_kafka_message_destroy(m);
-  messages_.clear();
-  pending_ = 0;
-  sources_.clear();
-  source_keys_.clear();
+void KafkaIngester::FlushPending() {
+  Submit();
+  WaitForWriter();
+}
+
+void KafkaIngester::Finish(Batch* b) {
+  if (!b->committed) {
+    Log(LogLevel::kWarn, "kafka.batch_abandoned", {{"events", static_cast<int64_t>(b->size)}});
+  } else {
+    // Per partition of the batch: offsets seen, to advance `assigned_` and to notice offsets
+    // that never arrived (retention deleted them before we consumed them, compaction).
+    slot_first_.assign(b->sources.size(), -1);
+    slot_last_.assign(b->sources.size(), -1);
+    slot_count_.assign(b->sources.size(), 0);
+    for (size_t i = 0; i < b->size; ++i) {
+      const Event& e = b->events[i];
+      if (b->outcomes[i].result == UpdateResult::kRejected) {  // refused by the store after parsing
+        EventError error{b->outcomes[i].reason, "rejected by the store"};
+        DeadLetter(b->messages[i], error, nullptr);
+      }
+      if (slot_first_[e.source] < 0) slot_first_[e.source] = e.offset;
+      slot_last_[e.source] = e.offset;
+      ++slot_count_[e.source];
+    }
+    for (size_t s = 0; s < b->sources.size(); ++s) {
+      for (Assigned& a : assigned_) {
+        if (a.partition != b->sources[s].partition || a.topic != b->sources[s].topic) continue;
+        const int64_t expected_first = a.next >= 0 ? a.next : 0;
+        const int64_t skipped = (slot_last_[s] + 1 - expected_first) - slot_count_[s];
+        if (skipped > 0 && slot_first_[s] >= expected_first) {
+          skipped_offsets_->Inc(static_cast<double>(skipped));
+          LogOncePerKind(LogLevel::kWarn, "offset_gap:" + a.topic + ":" + std::to_string(a.partition),
+                         "kafka.offset_gap",
+                         {{"topic", a.topic}, {"partition", a.partition}, {"expected", expected_first},
+                          {"first_seen", slot_first_[s]}, {"skipped", skipped},
+                          {"hint", "retention deleted events before vasgd consumed them, or compaction/transactions"}});
+        }
+        a.next = std::max(a.next, slot_last_[s] + 1);
+      }
+    }
+    committed_.fetch_add(static_cast<int64_t>(b->size), std::memory_order_relaxed);
+    parser_.set_feature_dim(applier_->store()->feature_dim());
+  }
+  for (rd_kafka_message_t* m : b->messages) rd_kafka_message_destroy(m);
+  b->messages.clear();
+  b->size = 0;
+  b->dead_letters = false;
+  b->committed = false;
+  b->sources.clear();
+  b->source_keys.clear();
 }
 
 void KafkaIngester::UpdateLag() {

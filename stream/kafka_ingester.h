@@ -4,15 +4,18 @@
 // Offsets live in the store, not in Kafka (enable.auto.commit=false): on every assignment the
 // partitions start at the store's next offsets, and each batch commits its graph changes and its
 // offsets in one RocksDB write batch. Revoked partitions are flushed before they are released,
-// so a rebalance (eager or cooperative) hands them over exactly. Bad messages are counted by
+// so a rebalance (eager or cooperative) hands them over exactly. One thread polls and parses
+// the next batch while a writer thread commits the previous one. Bad messages are counted by
 // reason and produced to the dead-letter topic (original key and bytes, reason in headers)
 // before the batch that consumes them is committed. Broker errors are counted and logged; the
 // loop never stops on them. A store write failure keeps the batch and retries it with backoff.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -63,12 +66,28 @@ class KafkaIngester {
     int64_t next;  // next offset to apply; -1 = from the beginning
   };
 
+  // A batch of consumed messages, parsed; kept until committed so their bytes can still go to
+  // the dead-letter topic.
+  struct Batch {
+    std::vector<Event> events;
+    std::vector<UpdateOutcome> outcomes;
+    std::vector<rd_kafka_message_t*> messages;
+    std::vector<SourcePartition> sources;
+    std::vector<std::pair<rd_kafka_topic_t*, int32_t>> source_keys;
+    size_t size = 0;
+    bool dead_letters = false;  // holds messages produced to the dead-letter topic
+    bool committed = false;     // set by the writer
+  };
+
   void Run();
+  void WriterLoop();
   void Consume(rd_kafka_message_t* message);
-  int32_t SourceSlot(rd_kafka_topic_t* rkt, int32_t partition);
-  void FlushPending();
-  void DropPending();
-  void DeadLetter(const rd_kafka_message_t* message, const EventError& error);
+  static int32_t SourceSlot(Batch* batch, rd_kafka_topic_t* rkt, int32_t partition);
+  void Submit();          // hands the filling batch to the writer (waits for the previous one)
+  void FlushPending();    // Submit, then wait until everything consumed is committed
+  void WaitForWriter();   // waits for the batch in flight and finishes it
+  void Finish(Batch* batch);
+  void DeadLetter(const rd_kafka_message_t* message, const EventError& error, Batch* batch);
   void UpdateLag();
   void OnRebalance(rd_kafka_t* rk, int err, rd_kafka_topic_partition_list_t* partitions);
 
@@ -77,21 +96,23 @@ class KafkaIngester {
   EventParser parser_;
   rd_kafka_t* consumer_ = nullptr;
   std::unique_ptr<KafkaProducer> dead_letters_;
-  std::thread thread_;
+  std::thread thread_;   // polls and parses
+  std::thread writer_;   // commits batches to the store, one at a time, in order
   std::atomic<bool> stop_{false};
   bool started_ = false;
 
-  // The batch being gathered (consumer thread only). Messages are kept until the batch is
-  // committed, so their bytes can still go to the dead-letter topic.
-  std::vector<Event> events_;
-  std::vector<UpdateOutcome> outcomes_;
-  std::vector<rd_kafka_message_t*> messages_;
-  size_t pending_ = 0;
-  bool dead_letters_to_flush_ = false;
-  std::vector<SourcePartition> sources_;
-  std::vector<std::pair<rd_kafka_topic_t*, int32_t>> source_keys_;
+  // Two batches: the consumer thread fills one while the writer commits the other.
+  Batch batches_[2];
+  Batch* filling_ = &batches_[0];
+  Batch* in_flight_ = nullptr;   // consumer thread: submitted, not yet finished
+  std::mutex writer_mu_;
+  std::condition_variable writer_cv_;
+  Batch* job_ = nullptr;         // under writer_mu_: the batch the writer must commit
+  bool writer_exit_ = false;     // under writer_mu_
+  std::atomic<bool> job_done_{false};  // the writer finished the batch in flight
+
   std::vector<Assigned> assigned_;
-  std::vector<int64_t> slot_first_, slot_last_, slot_count_;  // per source of the batch
+  std::vector<int64_t> slot_first_, slot_last_, slot_count_;  // per source of a batch
 
   std::atomic<int64_t> lag_{-1};
   std::atomic<int64_t> committed_{0};
