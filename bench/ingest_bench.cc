@@ -4,7 +4,7 @@
 // TikTok dataset beside loading the same files into memory (model/tsv.h) without a store.
 //
 //   ingest_bench [--events 1000000] [--users 100000] [--products 100000] [--partitions 32]
-//                [--runs 3] [--batch 4096] [--tiktok DIR] [--tmp DIR]
+//                [--runs 3] [--batch 16384] [--tiktok DIR] [--tmp DIR]
 //
 // Each timing starts when the consumer has its partitions and stops when the last event is
 // consumed (bare) or durably committed to the store (vasgd); group joins are not timed.
@@ -44,7 +44,7 @@ struct BenchFlags {
   int products = 100000;
   int partitions = 32;  // the mock keeps at most 5 MiB per partition: 1 M events need >= 20
   int runs = 3;
-  int batch = 4096;
+  int batch = 16384;
   std::string tiktok;
   std::string tmp = "/tmp";
 };

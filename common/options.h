@@ -26,7 +26,7 @@ struct KafkaOptions {
   std::string group = "vasgd";                           // consumer group id
   std::vector<std::string> topics = {"vasgd-events"};    // topics consumed
   std::string dead_letter_topic = "vasgd-dead-letter";   // rejected events go here; "" = none
-  int batch_max_events = 4096;                           // events per RocksDB write batch
+  int batch_max_events = 16384;                          // events per RocksDB write batch (at most)
   int batch_max_wait_ms = 20;                            // flush a partial batch after this, ms
   int session_timeout_ms = 10000;                        // consumer group session timeout, ms
   std::string assignment_strategy = "cooperative-sticky";  // cooperative-sticky | range | roundrobin
