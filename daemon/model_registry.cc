@@ -154,15 +154,15 @@ Status ModelRegistry::PruneLocked() {
   const std::vector<std::string> versions = Versions();
   const std::string current = Current();
   const std::string previous = Previous();
+  // current and previous are always kept and count first; the newest others fill up to keep_.
   int kept = 0;
-  // Newest first: keep `keep_` versions (current and previous always, uncounted when older).
+  for (const std::string& v : versions) kept += (v == current || v == previous) ? 1 : 0;
   for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
-    const bool pinned = *it == current || *it == previous;
+    if (*it == current || *it == previous) continue;
     if (kept < keep_) {
       ++kept;
       continue;
     }
-    if (pinned) continue;
     std::error_code ec;
     fs::remove_all(fs::path(dir_) / *it, ec);
     if (ec) return Status::IoError("models: cannot prune " + *it + ": " + ec.message());

@@ -19,7 +19,7 @@ namespace vasgd {
 
 class ModelRegistry {
  public:
-  // `keep_versions` (>= 1): versions kept on disk by Prune, besides current and previous.
+  // `keep_versions` (>= 1): versions kept on disk by Prune (current and previous among them).
   ModelRegistry(std::string models_dir, int keep_versions);
 
   // Creates models/ and models/.staging/ and removes staging left by a crash.
@@ -47,7 +47,8 @@ class ModelRegistry {
   // it (none when there is none). Used by rollback and by the loader's fallback.
   Status SetCurrent(const std::string& version);
 
-  // Deletes the oldest versions beyond keep_versions, never current or previous.
+  // Keeps keep_versions versions: current and previous (always), then the newest others;
+  // deletes the rest.
   Status Prune();
 
  private:

@@ -143,8 +143,10 @@ TEST_F(ServeApiTest, AvailabilityHidesAndRestoresAProductAtOnce) {
   ASSERT_EQ(sim["items"][0]["product"], top);
 
   ASSERT_EQ(serve_->PostJson("/v1/events", R"([{"type":"product","product":")" + top + R"(","available":false}])")["accepted"], 1);
-  for (const auto& target : {"/v1/users/u30/recommendations?k=50", std::string("/v1/products/" + neighbour + "/similar?k=50").c_str(),
-                             "/v1/users/nobody-at-all/recommendations?k=50"}) {
+  const std::vector<std::string> targets = {"/v1/users/u30/recommendations?k=50",
+                                            "/v1/products/" + neighbour + "/similar?k=50",
+                                            "/v1/users/nobody-at-all/recommendations?k=50"};
+  for (const std::string& target : targets) {
     json r = serve_->GetJson(target);
     ASSERT_EQ(r["__status"], 200) << target;
     std::vector<std::string> ids = Ids(r["items"]);

@@ -48,6 +48,7 @@ class TempDir {
     path_ = mkdtemp(tmpl.data());
   }
   ~TempDir() {
+    if (std::getenv("VASGD_TEST_KEEP")) return;  // keep logs and data for a post-mortem
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
   }
@@ -75,13 +76,13 @@ inline ConfigMap TestConfig(const std::string& data_dir) {
       {"store", {{"data_dir", "\"" + data_dir + "\""}, {"sync_writes", "false"}}},
       {"train",
        {{"dim", "16"}, {"walks_per_node", "4"}, {"walk_length", "10"}, {"window", "5"}, {"epochs", "2"},
-        {"encoder_epochs", "10"}, {"threads", "2"}, {"batch_size", "512"}, {"score", "cosine"}}},
+        {"encoder_epochs", "10"}, {"threads", "2"}, {"batch_size", "512"}, {"score", "\"cosine\""}}},
       {"index", {{"exact_below", "20000"}}},
       {"http", {{"listen", "\"127.0.0.1:0\""}, {"threads", "2"}, {"max_body_bytes", "65536"}}},
       {"retrain", {{"interval_s", "0"}, {"after_events", "0"}, {"keep_versions", "3"}, {"min_holdout_auc", "0.5"},
                    {"holdout_fraction", "0.05"}}},
       {"kafka", {{"batch_max_wait_ms", "5"}}},
-      {"log", {{"level", "info"}}},
+      {"log", {{"level", "\"info\""}}},
   };
 }
 

@@ -164,8 +164,10 @@ TEST_F(LifecycleTest, ANanModelOrOneBelowTheHoldoutThresholdIsNeverServed) {
   const std::string v1 = serve->StatusJson()["model_version"];
   ASSERT_EQ(serve->Stop(), 0);
 
-  // A learning rate that blows the embeddings up to NaN.
-  config_["train"]["embedding_learning_rate"] = "1e30";
+  // A learning rate that blows the embeddings up to NaN. (The batched LibTorch kernel: the
+  // Hogwild kernel crashes on such a run instead, which the killed-child test covers.)
+  config_["train"]["kernel"] = "\"torch\"";
+  config_["train"]["learning_rate"] = "1e30";
   config_["train"]["warm_start"] = "false";
   serve = Start();
   ASSERT_NE(serve, nullptr);
@@ -178,7 +180,8 @@ TEST_F(LifecycleTest, ANanModelOrOneBelowTheHoldoutThresholdIsNeverServed) {
   ASSERT_EQ(serve->Stop(), 0);
 
   // A sound model, but the bar is set above what it reaches.
-  config_["train"].erase("embedding_learning_rate");
+  config_["train"].erase("kernel");
+  config_["train"].erase("learning_rate");
   config_["retrain"]["min_holdout_auc"] = "0.9999";
   serve = Start();
   ASSERT_NE(serve, nullptr);
