@@ -74,7 +74,7 @@ struct Run {
   // Report.
   json losses = json::object();
   double pairs_per_second = 0, stage1_seconds = 0, stage2_seconds = 0, decoder_seconds = 0;
-  int64_t pairs_total = 0;
+  int64_t pairs_total = 0, tokens_total = 0;
   int epochs_run = 0;
   bool warm_started = false;
   int64_t warm_rows = 0;
@@ -205,6 +205,7 @@ std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(const TrainOptions& o, st
 
 struct SegmentResult {
   SgnsStats stats;
+  int64_t tokens = 0;                 // walk nodes trained as centres
   std::vector<int32_t> decoder_rows;  // product node ids sampled for a decoder step
 };
 
@@ -213,6 +214,7 @@ SegmentResult HogwildSegment(Run& r, WorkerPool& pool, const WalkCorpus& corpus,
                              int64_t begin, int64_t end, int epoch, float lr, const SgnsSettings& s) {
   struct PerWorker {
     SgnsStats stats;
+    int64_t tokens = 0;
     std::vector<int32_t> walk, centres, sampled;
     std::vector<float> scratch;
   };
@@ -227,6 +229,7 @@ SegmentResult HogwildSegment(Run& r, WorkerPool& pool, const WalkCorpus& corpus,
     }
     const int64_t i = begin + k;
     const int32_t len = corpus.Walk(i, pw.walk.data());
+    pw.tokens += len;
     Rng rng(MixSeed(r.opt.seed, 0x73676e73ull + static_cast<uint64_t>(epoch), static_cast<uint64_t>(i)));
     pw.centres.clear();
     SgnsTrainWalk(table, r.D, r.graph, pw.walk.data(), len, s, sampler, lr, &rng, pw.scratch.data(), &pw.stats,
@@ -237,6 +240,7 @@ SegmentResult HogwildSegment(Run& r, WorkerPool& pool, const WalkCorpus& corpus,
   SegmentResult out;
   for (PerWorker& pw : work) {
     out.stats.Add(pw.stats);
+    out.tokens += pw.tokens;
     out.decoder_rows.insert(out.decoder_rows.end(), pw.sampled.begin(), pw.sampled.end());
   }
   return out;
@@ -255,6 +259,7 @@ SegmentResult TorchSegment(Run& r, WorkerPool& pool, const WalkCorpus& corpus, c
     Pairs by_type[2];
     std::vector<int32_t> walk, sampled;
     SgnsStats stats;
+    int64_t tokens = 0;
   };
   std::vector<PerWorker> work(pool.size());
   const double q = r.opt.decoder_sample_rate;
@@ -264,6 +269,7 @@ SegmentResult TorchSegment(Run& r, WorkerPool& pool, const WalkCorpus& corpus, c
     if (pw.walk.empty()) pw.walk.resize(corpus.walk_length());
     const int64_t i = begin + k;
     const int32_t len = corpus.Walk(i, pw.walk.data());
+    pw.tokens += len;
     Rng rng(MixSeed(r.opt.seed, 0x73676e73ull + static_cast<uint64_t>(epoch), static_cast<uint64_t>(i)));
     for (int32_t a = 0; a < len; ++a) {
       const int32_t c = pw.walk[a];
@@ -296,7 +302,7 @@ SegmentResult TorchSegment(Run& r, WorkerPool& pool, const WalkCorpus& corpus, c
     for (int type = 0; type < 2; ++type) {
       Pairs& p = pw.by_type[type];
       const int64_t n = static_cast<int64_t>(p.centre.size());
-      double loss = 0;
+      torch::Tensor loss = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(r.device));
       for (int64_t b0 = 0; b0 < n; b0 += pairs_per_batch) {
         const int64_t m = std::min(pairs_per_batch, n - b0);
         auto dev = [&](auto* data, std::vector<int64_t> shape, const torch::TensorOptions& o) {
@@ -307,11 +313,13 @@ SegmentResult TorchSegment(Run& r, WorkerPool& pool, const WalkCorpus& corpus, c
         torch::Tensor negs = dev(p.negs.data() + b0 * K, {m, K}, i64);
         torch::Tensor mask = dev(p.mask.data() + b0 * K, {m, K}, f32);
         torch::Tensor weight = dev(p.weight.data() + b0, {m}, f32);
-        loss += internal::SgnsBatchStep(r.table, centre, context, negs, mask, weight, lr).item<double>();
+        // Summed on the device: one host synchronisation per segment, not per batch.
+        loss += internal::SgnsBatchStep(r.table, centre, context, negs, mask, weight, lr).to(torch::kFloat64);
       }
-      pw.stats.loss[type] += loss;
+      pw.stats.loss[type] += loss.item<double>();
     }
     out.stats.Add(pw.stats);
+    out.tokens += pw.tokens;
     out.decoder_rows.insert(out.decoder_rows.end(), pw.sampled.begin(), pw.sampled.end());
   }
   return out;
@@ -400,6 +408,7 @@ Status Stage1(Run& r, int epochs) {
       SegmentResult seg = use_torch ? TorchSegment(r, pool, corpus, sampler, b, e, epoch, lr, s)
                                     : HogwildSegment(r, pool, corpus, sampler, b, e, epoch, lr, s);
       walks_done += e - b;
+      r.tokens_total += seg.tokens;
       epoch_stats.Add(seg.stats);
       report_stats.Add(seg.stats);
       double recon = 0;
@@ -595,7 +604,9 @@ ModelVersion Export(Run& r, const torch::nn::Sequential& encoder) {
                     {"kernel", r.opt.kernel}, {"epochs_run", r.epochs_run}, {"warm_started", r.warm_started},
                     {"warm_start_rows", r.warm_rows}, {"stage1_seconds", r.stage1_seconds},
                     {"stage2_seconds", r.stage2_seconds}, {"decoder_seconds", r.decoder_seconds}, {"pairs", r.pairs_total},
-                    {"pairs_per_second", r.pairs_per_second}, {"seconds", Seconds(r.start)},
+                    {"pairs_per_second", r.pairs_per_second}, {"tokens", r.tokens_total},
+                    {"tokens_per_second", r.tokens_total / std::max(1e-9, r.stage1_seconds)},
+                    {"seconds_per_epoch", r.stage1_seconds / std::max(1, r.epochs_run)}, {"seconds", Seconds(r.start)},
                     {"decoder_widths", r.widths}}},
   };
   if (r.decoder_on) extra["training"]["final_weights"] = {{"w1", r.w(0)}, {"w2", r.w(1)}};

@@ -80,6 +80,28 @@ TEST(ModelVersion, RoundTrip) {
   EXPECT_EQ(WriteModelVersion(dir, m).code(), Code::kAlreadyExists);
 }
 
+TEST(ModelVersion, AtomicWriteLeavesOnlyTheFinalDirectory) {
+  testing::TempDir tmp;
+  const std::string dir = tmp.file("models/v7");
+  std::filesystem::create_directories(tmp.file("models"));
+  ASSERT_TRUE(WriteModelVersionAtomically(dir, SmallModel()).ok());
+  ASSERT_TRUE(ReadModelVersion(dir).ok());
+  int entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(tmp.file("models"))) {
+    EXPECT_EQ(e.path().filename(), "v7");
+    ++entries;
+  }
+  EXPECT_EQ(entries, 1);
+  EXPECT_EQ(WriteModelVersionAtomically(dir, SmallModel()).code(), Code::kAlreadyExists);
+  ModelVersion bad = SmallModel();
+  bad.popularity.clear();
+  EXPECT_EQ(WriteModelVersionAtomically(tmp.file("models/v8"), bad).code(), Code::kInvalidArgument);
+  EXPECT_FALSE(std::filesystem::exists(tmp.file("models/v8")));
+  entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(tmp.file("models"))) entries += e.path() != dir;
+  EXPECT_EQ(entries, 0) << "no staging directory is left behind";
+}
+
 TEST(ModelVersion, WithoutEncoder) {
   testing::TempDir tmp;
   ModelVersion m = SmallModel();
