@@ -3,8 +3,10 @@
 //   vasgd eval --data DIR --out report.json [--seeds 5] [--methods a,b] [--device cpu|cuda]
 //              [--config F] [--set 'train.dim=64;train.window=3'] [--sweep train.dim=16,32,64]
 //              [--plots DIR] [--markdown FILE] [--k 20] [--threads N] [--first-seed 1]
-//              [--analogy-queries N] [--cosine-pairs N]
+//              [--analogy-queries N] [--cosine-pairs N] [--dump-embeddings DIR]
 //
+// --dump-embeddings writes the first seed's user and product vectors of every method with a
+// shared space as DIR/<method>_users.npy and DIR/<method>_products.npy (float32), for analysis.
 // --data synthetic evaluates on the planted shop of model/synthetic.h instead of a directory.
 // Prints the markdown table on stdout and writes the JSON report to --out.
 #include <cstdio>
@@ -18,6 +20,7 @@
 #include "eval/plots.h"
 #include "eval/report.h"
 #include "eval/runner.h"
+#include "model/npy.h"
 #include "model/synthetic.h"
 
 namespace vasgd {
@@ -29,7 +32,7 @@ constexpr const char* kUsage =
     "                  [--device cpu|cuda] [--config F] [--set 'train.key=value;vbpr.key=value;...']\n"
     "                  [--sweep KEY=v1,v2,...] [--plots DIR] [--plot-prefix NAME]\n"
     "                  [--markdown FILE] [--k 20] [--threads N] [--first-seed 1]\n"
-    "                  [--analogy-queries N] [--cosine-pairs N]\n"
+    "                  [--analogy-queries N] [--cosine-pairs N] [--dump-embeddings DIR]\n"
     "methods: RAND, POP, WBOI, VBPR, SkipGram, VASG-paper, VASG (default: all)\n";
 
 int BadUsage(const std::string& message) {
@@ -113,7 +116,7 @@ Result<EvalData> LoadData(const std::string& data) {
 int RunEval(const Args& args) {
   const std::set<std::string> known = {"data", "out", "seeds", "methods", "device", "set", "sweep", "plots",
                                        "plot-prefix", "markdown", "k", "threads", "first-seed",
-                                       "analogy-queries", "cosine-pairs"};
+                                       "analogy-queries", "cosine-pairs", "dump-embeddings"};
   Result<Flags> parsed = Flags::Parse(args, known, {"help"});
   if (!parsed.ok()) return BadUsage(parsed.status().message());
   const Flags& flags = *parsed;
@@ -190,6 +193,14 @@ int RunEval(const Args& args) {
     }
     markdown = ReportMarkdown(*report);
     json = ReportJson(*report);
+    if (flags.Has("dump-embeddings")) {
+      const std::string dir = flags.Get("dump-embeddings");
+      for (const auto& [method, e] : report->first_seed_spaces) {
+        st = WriteNpy(dir + "/" + method + "_users.npy", e.users.data(), e.num_users, e.dim);
+        if (st.ok()) st = WriteNpy(dir + "/" + method + "_products.npy", e.products.data(), e.num_products, e.dim);
+        if (!st.ok()) std::fprintf(stderr, "vasgd eval: dump: %s\n", st.ToString().c_str());
+      }
+    }
     if (!plots_dir.empty()) {
       st = WriteEvalPlots(*report, *data, plots_dir, prefix);
       if (!st.ok()) std::fprintf(stderr, "vasgd eval: plots: %s\n", st.ToString().c_str());

@@ -9,9 +9,13 @@
 //               Adam 1e-3, cosine score
 //   VASG        the VASG trainer with the evaluation's train settings (the project's defaults
 //               unless overridden), scored as those settings say
+//   VASG+pop    VASG's vectors (the same run when VASG ran for this seed) ranked by
+//               cos(X_u, X_p) + β·log(1 + training purchases of p), β chosen on the validation
+//               pairs from popularity_prior_grid: a popularity prior on top of the embedding
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,6 +41,7 @@ struct EvalOptions {
   AnalogyOptions analogy;
   int64_t cosine_pairs = 100000;     // random product pairs for the cosine spread
   TrainOptions train;                // VASG; SkipGram derives from it (decoder off)
+  std::vector<double> popularity_prior_grid = {0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5};  // β for VASG+pop
 };
 
 // What one method produced for one seed.
@@ -45,6 +50,10 @@ struct MethodRun {
   bool has_space = false;        // users and products in one space: product metrics apply
   Embeddings space;
   bool scores_cold = true;       // false: cold products cannot be scored (cold metrics omitted)
+  // The same vectors ranked by the other score (cosine for a dot model and vice versa), so the
+  // report compares the two scores without training twice; null when not applicable.
+  std::unique_ptr<Scorer> other_scorer;
+  std::string other_score_name;  // "cosine" | "dot"
   double train_seconds = 0;
   std::string config_json = "{}";  // the settings the method ran with
 };
@@ -58,9 +67,10 @@ Status CheckMethodNames(const std::vector<std::string>& names);
 // The TrainOptions each VASG-family method trains with, from the evaluation's.
 TrainOptions TrainOptionsFor(const std::string& method, const EvalOptions& options, uint64_t seed);
 
-// Trains (where the method learns) and returns its scorer. Errors: the method needs features the
-// data lacks, the device is unavailable, the trainer failed.
+// Trains (where the method learns) and returns its scorer. `same_seed` (may be null) holds the
+// spaces other methods already learned with this seed; VASG+pop reuses VASG's from there.
+// Errors: the method needs features the data lacks, the device is unavailable, the trainer failed.
 Result<MethodRun> RunMethod(const std::string& method, const EvalData& data, const EvalOptions& options,
-                            uint64_t seed);
+                            uint64_t seed, const std::map<std::string, Embeddings>* same_seed = nullptr);
 
 }  // namespace vasgd

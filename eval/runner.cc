@@ -64,6 +64,14 @@ SeedMetrics Measure(const MethodRun& run, const EvalData& data, const SeedPairs&
     Put(&m, "auc_cold", r.auc_cold);
     Put(&m, "auc_cold_among_cold", r.auc_cold_among_cold);
   }
+  if (run.other_scorer) {
+    const RankingMetrics x = EvaluateRanking(*run.other_scorer, data.train.graph, data.test, o.ranking);
+    const std::string by = "_by_" + run.other_score_name;
+    Put(&m, "recall@" + k + by, x.recall);
+    Put(&m, "ndcg@" + k + by, x.ndcg);
+    Put(&m, "auc_warm" + by, x.auc_warm);
+    if (run.scores_cold) Put(&m, "auc_cold_among_cold" + by, x.auc_cold_among_cold);
+  }
   if (r.non_finite_scores > 0) m["non_finite_scores"] = static_cast<double>(r.non_finite_scores);
   if (run.has_space) {
     if (!pairs.val.empty() && !pairs.test.empty()) {
@@ -96,7 +104,8 @@ std::string EvalOptionsJson(const EvalOptions& o) {
                       {"batch_size", o.vbpr.batch_size}, {"learning_rate", o.vbpr.learning_rate}, {"l2", o.vbpr.l2},
                       {"validate_every", o.vbpr.validate_every}}},
             {"analogy", {{"queries", o.analogy.queries}, {"k", o.analogy.k}}},
-            {"cosine_pairs", o.cosine_pairs}, {"train", TrainOptionsJson(o.train)}};
+            {"cosine_pairs", o.cosine_pairs}, {"popularity_prior_grid", o.popularity_prior_grid},
+            {"train", TrainOptionsJson(o.train)}};
   return j.dump();
 }
 
@@ -116,14 +125,13 @@ Result<EvalReport> RunEvaluation(const EvalData& data, const EvalOptions& option
   for (int32_t s = 0; s < options.seeds; ++s) {
     const uint64_t seed = options.first_seed + static_cast<uint64_t>(s);
     SeedPairs pairs{BuildRelationPairs(data, data.val, seed * 2 + 1), BuildRelationPairs(data, data.test, seed * 2 + 2)};
+    std::map<std::string, Embeddings> seed_spaces;
     for (MethodResult& result : report.methods) {
-      Result<MethodRun> run = RunMethod(result.method, data, options, seed);
+      Result<MethodRun> run = RunMethod(result.method, data, options, seed, &seed_spaces);
       if (!run.ok()) return Status(run.status().code(), result.method + ": " + run.status().message());
       result.per_seed.push_back(Measure(*run, data, pairs, options, seed));
-      if (s == 0) {
-        result.config_json = run->config_json;
-        if (run->has_space) report.first_seed_spaces[result.method] = std::move(run->space);
-      }
+      if (s == 0) result.config_json = run->config_json;
+      if (run->has_space) seed_spaces[result.method] = std::move(run->space);
       const SeedMetrics& m = result.per_seed.back();
       const std::string k = std::to_string(options.ranking.k);
       Log(LogLevel::kInfo, "eval.method_done",
@@ -131,6 +139,7 @@ Result<EvalReport> RunEvaluation(const EvalData& data, const EvalOptions& option
            {"auc_warm", m.count("auc_warm") ? m.at("auc_warm") : -1.0}, {"train_seconds", m.at("train_seconds")},
            {"eval_seconds", m.at("eval_seconds")}});
     }
+    if (s == 0) report.first_seed_spaces = std::move(seed_spaces);
   }
   report.wall_seconds = SecondsSince(start);
   return report;

@@ -15,7 +15,9 @@ namespace vasgd {
 // Metric name -> value for one seed. Names: recall@K, ndcg@K, recall@K_warm, ndcg@K_warm,
 // recall@K_cold, ndcg@K_cold, auc_warm, auc_cold, auc_cold_among_cold, relation_accuracy,
 // analogy_p@k, analogy_p@k_target_only, cosine_kurtosis, cosine_mean, cosine_std,
-// train_seconds, eval_seconds. A metric the method cannot produce is absent.
+// train_seconds, eval_seconds. A metric the method cannot produce is absent. Methods whose
+// vectors can also be ranked by the other score add recall@K, ndcg@K, auc_warm and
+// auc_cold_among_cold under that score with the suffix "_by_cosine" or "_by_dot".
 using SeedMetrics = std::map<std::string, double>;
 
 struct MethodResult {

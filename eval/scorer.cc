@@ -37,8 +37,8 @@ namespace {
 
 class EmbeddingScorer : public Scorer {
  public:
-  EmbeddingScorer(const Embeddings& e, ScoreKind kind)
-      : dim_(e.dim), num_users_(e.num_users), num_products_(e.num_products) {
+  EmbeddingScorer(const Embeddings& e, ScoreKind kind, std::vector<float> bias)
+      : dim_(e.dim), num_users_(e.num_users), num_products_(e.num_products), bias_(std::move(bias)) {
     users_ = kind == ScoreKind::kCosine ? NormalizedRows(e.users.data(), e.num_users, e.dim) : e.users;
     const std::vector<float> products =
         kind == ScoreKind::kCosine ? NormalizedRows(e.products.data(), e.num_products, e.dim) : e.products;
@@ -60,9 +60,13 @@ class EmbeddingScorer : public Scorer {
     const int32_t np = num_products_;
     for (int32_t k = 0; k < n; ++k) {
       float* row = out + static_cast<int64_t>(k) * np;
-      std::memset(row, 0, sizeof(float) * np);
+      if (bias_.empty()) std::memset(row, 0, sizeof(float) * np);
+      else std::memcpy(row, bias_.data(), sizeof(float) * np);
       const int32_t u = users[k];
-      if (u < 0 || u >= num_users_) continue;
+      if (u < 0 || u >= num_users_) {
+        for (int32_t p : missing_) row[p] = -std::numeric_limits<float>::infinity();
+        continue;
+      }
       const float* x = users_.data() + static_cast<int64_t>(u) * dim_;
       for (int32_t d = 0; d < dim_; ++d) {
         const float a = x[d];
@@ -80,13 +84,15 @@ class EmbeddingScorer : public Scorer {
   int32_t num_products_;
   std::vector<float> users_;
   std::vector<float> products_t_;
+  std::vector<float> bias_;
   std::vector<int32_t> missing_;
 };
 
 }  // namespace
 
-std::unique_ptr<Scorer> MakeEmbeddingScorer(const Embeddings& embeddings, ScoreKind kind) {
-  return std::make_unique<EmbeddingScorer>(embeddings, kind);
+std::unique_ptr<Scorer> MakeEmbeddingScorer(const Embeddings& embeddings, ScoreKind kind,
+                                            std::vector<float> product_bias) {
+  return std::make_unique<EmbeddingScorer>(embeddings, kind, std::move(product_bias));
 }
 
 }  // namespace vasgd

@@ -43,10 +43,13 @@ struct Embeddings {
 };
 
 // score(u, p) = <X_u, X_p> (kDot) or cos(X_u, X_p) (kCosine; a zero vector has cosine 0).
-// Products without a vector score -inf; users outside [0, num_users) score 0 everywhere.
+// Products without a vector score -inf; users outside [0, num_users) score 0 (plus the bias).
 // Scores are computed as blocked products over a transposed copy of the product table, so a
 // row costs dim passes over contiguous memory that the compiler vectorises.
-std::unique_ptr<Scorer> MakeEmbeddingScorer(const Embeddings& embeddings, ScoreKind kind);
+// With `product_bias` (size num_products), score(u, p) gets product_bias[p] added: a per-product
+// prior such as β·log(1 + popularity).
+std::unique_ptr<Scorer> MakeEmbeddingScorer(const Embeddings& embeddings, ScoreKind kind,
+                                            std::vector<float> product_bias = {});
 
 // Returns v / ||v|| row by row (zero rows stay zero).
 std::vector<float> NormalizedRows(const float* values, int64_t rows, int32_t dim);

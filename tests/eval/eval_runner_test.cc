@@ -132,6 +132,41 @@ TEST(RunnerTest, BaselinesOnThePlantedShop) {
   EXPECT_NE(md.find(" ± "), std::string::npos);
 }
 
+TEST(RunnerTest, VasgFamilyOnThePlantedShop) {
+  const EvalData data = SmallShop();
+  EvalOptions o;
+  o.seeds = 1;
+  o.methods = {"VASG", "VASG+pop", "SkipGram"};
+  o.train.epochs = 2;
+  o.train.walks_per_node = 4;
+  o.train.walk_length = 20;
+  o.train.encoder_epochs = 10;
+  o.analogy.queries = 100;
+  o.cosine_pairs = 1000;
+  Result<EvalReport> r = RunEvaluation(data, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const nlohmann::json j = nlohmann::json::parse(ReportJson(*r));
+  const auto& vasg = j["methods"]["VASG"];
+  // Warm taste is learned from the walks; cold products are placed by the encoder from features
+  // that determine taste on this shop.
+  EXPECT_GT(vasg["auc_warm"]["mean"].get<double>(), 0.7);
+  EXPECT_GT(vasg["auc_cold_among_cold"]["mean"].get<double>(), 0.6);
+  // The other score is reported on the same vectors.
+  EXPECT_TRUE(vasg.contains("recall@20_by_cosine") || vasg.contains("recall@20_by_dot"));
+  // VASG+pop reuses VASG's vectors: β comes from the grid, chosen on validation pairs.
+  const auto& pop = j["method_configs"]["VASG+pop"];
+  const double beta = pop["beta"];
+  bool in_grid = false;
+  for (double b : o.popularity_prior_grid) in_grid |= b == beta;
+  EXPECT_TRUE(in_grid);
+  EXPECT_EQ(pop["val_recall_by_beta"].size(), o.popularity_prior_grid.size());
+  EXPECT_LT(j["methods"]["VASG+pop"]["train_seconds"]["mean"].get<double>(),
+            vasg["train_seconds"]["mean"].get<double>());
+  EXPECT_FALSE(j["methods"]["VASG+pop"].contains("relation_accuracy"));
+  EXPECT_TRUE(j["methods"]["SkipGram"].contains("relation_accuracy"));
+  EXPECT_EQ(r->first_seed_spaces.count("VASG"), 1u);
+}
+
 TEST(RunnerTest, UnknownMethodAndMissingFeaturesAreErrors) {
   EvalData data = SmallShop();
   EvalOptions o;

@@ -236,6 +236,22 @@ TEST(ScorerTest, EmbeddingScorerComputesDotAndCosine) {
   EXPECT_FLOAT_EQ(out[1], 2.f / std::sqrt(5.f));
 }
 
+TEST(ScorerTest, ProductBiasIsAddedToEveryUsersRow) {
+  Embeddings e;
+  e.dim = 2;
+  e.num_users = 1;
+  e.num_products = 2;
+  e.users = {1, 0};
+  e.products = {2, 0, 0, 3};
+  const int32_t users[2] = {0, 7};  // 7: unknown user, bias alone
+  float out[4];
+  MakeEmbeddingScorer(e, ScoreKind::kCosine, {0.5f, 2.f})->Score(users, 2, out);
+  EXPECT_FLOAT_EQ(out[0], 1.5f);
+  EXPECT_FLOAT_EQ(out[1], 2.f);
+  EXPECT_FLOAT_EQ(out[2], 0.5f);
+  EXPECT_FLOAT_EQ(out[3], 2.f);
+}
+
 TEST(BaselinesTest, WboiIsWeightedMeanOfBoughtFeatures) {
   TrainingData d;
   d.graph = MakeGraph(2, 3, {{0, 0}, {0, 1}});
