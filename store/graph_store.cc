@@ -7,6 +7,7 @@
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
@@ -551,6 +552,11 @@ Status GraphStore::Apply(const GraphUpdate* updates, size_t n,
     ++c[keys::kApplied];
   }
 
+  // Nothing to store (an empty batch, or only replays): no write, no fsync.
+  if (w.batch.size() == 0 &&
+      std::find(w.source_touched.begin(), w.source_touched.end(), 1) == w.source_touched.end()) {
+    return Status::Ok();
+  }
   for (size_t s = 0; s < sources.size(); ++s) {
     if (!w.source_touched[s]) continue;
     keys::OffsetKey(sources[s].topic, sources[s].partition, &w.key);
