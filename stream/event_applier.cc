@@ -29,7 +29,7 @@ void EventApplier::AddListener(EventListener* listener) {
 void EventApplier::CountRejected(const EventError& error) {
   rejected_total_->Inc();
   rejected_[static_cast<size_t>(error.reason)]->Inc();
-  LogOncePerKind(LogLevel::kWarn, RejectReasonName(error.reason), "event.rejected",
+  LogOncePerKind(LogLevel::kWarn, std::string("event.rejected:") + RejectReasonName(error.reason), "event.rejected",
                  {{"reason", RejectReasonName(error.reason)}, {"message", error.message}});
 }
 
