@@ -1,0 +1,420 @@
+// bench/serve_bench: the parts of bench/serve_bench.sh that are not wrk.
+//
+//   serve_bench setup --data-dir DIR [--products 100000] [--users 20000] [--dim 100]
+//                     [--purchases 10] [--feature-dim 32] [--clusters 1000] [--spread 0.6]
+//                     [--queries 1000] [--config F]
+//     Writes a daemon data directory: a graph store (every product with features and a category,
+//     every user's purchases, through the normal applier) and a served model version whose
+//     embeddings are synthetic clustered vectors (users drawn around the same centres as the
+//     products) with a random encoder, its HNSW index built and saved exactly as a retraining
+//     does. Then measures, in process, HNSW recall@20 against exact search for users (their
+//     purchases excluded, as served) and for similar items, and the per-query time of both.
+//
+//   serve_bench measure --data-dir DIR [--queries 1000] [--ef N] [--config F]
+//     Only the measurement above, on an existing data directory.
+//
+//   serve_bench ingest --port P [--rate 1000] [--seconds 30] [--users 20000] [--products 100000]
+//                      [--feature-dim 32]
+//     POSTs events to /v1/events at `rate` events/s in batches every 50 ms: 94% purchases
+//     (some by new users), 5% new products with features (embedded and indexed live), 1%
+//     availability changes. Prints the achieved rate and any failure.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/config_file.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "daemon/model_registry.h"
+#include "index/product_index.h"
+#include "index/synthetic.h"
+#include "model/model_version.h"
+#include "store/graph_store.h"
+#include "stream/event_applier.h"
+#include "tests/http/http_client.h"
+
+namespace vasgd {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+// CPU time of the calling thread, s: steadier than wall time on a machine shared with other work.
+double ThreadCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
+}
+
+std::map<std::string, std::string> ParseFlags(int argc, char** argv) {
+  std::map<std::string, std::string> f;
+  for (int i = 2; i + 1 < argc; i += 2) f[std::string(argv[i]).substr(2)] = argv[i + 1];
+  return f;
+}
+
+int64_t Int(const std::map<std::string, std::string>& f, const char* name, int64_t fallback) {
+  auto it = f.find(name);
+  return it == f.end() ? fallback : std::atoll(it->second.c_str());
+}
+
+// A random one-layer encoder features -> embedding (live products need one to be placed).
+Mlp RandomEncoder(int32_t in, int32_t out, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> g(0.0f, 1.0f / std::sqrt(static_cast<float>(in)));
+  DenseLayer layer;
+  layer.in = in;
+  layer.out = out;
+  layer.weight.resize(static_cast<size_t>(in) * out);
+  for (float& w : layer.weight) w = g(rng);
+  layer.bias.assign(out, 0.0f);
+  Mlp mlp;
+  mlp.layers.push_back(std::move(layer));
+  return mlp;
+}
+
+std::vector<float> Features(int64_t product, int32_t dim) {
+  std::mt19937_64 rng(static_cast<uint64_t>(product) * 7919 + 13);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  std::vector<float> f(dim);
+  for (float& x : f) x = g(rng);
+  return f;
+}
+
+double Recall(const std::vector<ScoredProduct>& got, const std::vector<int32_t>& exact) {
+  int hits = 0;
+  for (const ScoredProduct& p : got) hits += std::count(exact.begin(), exact.end(), p.label) > 0;
+  return exact.empty() ? 1.0 : static_cast<double>(hits) / static_cast<double>(exact.size());
+}
+
+// Exact top-k labels by cosine, excluding `excluded` (sorted), ties to the lower label.
+std::vector<int32_t> ExactTopK(const std::vector<float>& unit_rows, int64_t n, int32_t dim, const float* query,
+                               const std::vector<int32_t>& excluded, int k) {
+  double qn = 0;
+  for (int32_t d = 0; d < dim; ++d) qn += static_cast<double>(query[d]) * query[d];
+  qn = std::sqrt(qn);
+  std::vector<std::pair<float, int32_t>> scored;
+  scored.reserve(n);
+  for (int64_t p = 0; p < n; ++p) {
+    if (std::binary_search(excluded.begin(), excluded.end(), static_cast<int32_t>(p))) continue;
+    const float* row = unit_rows.data() + p * dim;
+    double s = 0;
+    for (int32_t d = 0; d < dim; ++d) s += static_cast<double>(row[d]) * query[d];
+    scored.emplace_back(static_cast<float>(s / qn), static_cast<int32_t>(p));
+  }
+  std::partial_sort(scored.begin(), scored.begin() + k, scored.end(), [](const auto& a, const auto& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  });
+  std::vector<int32_t> out;
+  for (int i = 0; i < k; ++i) out.push_back(scored[i].second);
+  return out;
+}
+
+// Recall@20 and CPU time per query of the served version in --data-dir: HNSW beside its peer,
+// the index's own exact search, with users' purchases excluded as served; recall against a
+// brute-force reference computed here. --ef overrides index.ef_search.
+int Measure(const std::map<std::string, std::string>& f) {
+  const std::string data_dir = f.count("data-dir") ? f.at("data-dir") : "";
+  const int64_t queries = Int(f, "queries", 1000);
+  const int k = 20;
+  Config config;
+  if (f.count("config") && !LoadConfigFile(f.at("config"), &config).ok()) return 2;
+  if (f.count("ef")) config.index.ef_search = static_cast<int>(Int(f, "ef", 128));
+  config.store.data_dir = data_dir;
+  Result<ModelVersion> read = ReadModelVersion(data_dir + "/models/current");
+  if (!read.ok()) {
+    std::fprintf(stderr, "serve_bench measure: %s\n", read.status().ToString().c_str());
+    return 1;
+  }
+  const ModelVersion& m = *read;
+  const int32_t dim = m.dim;
+  const int64_t users = static_cast<int64_t>(m.user_ids.size()), products = static_cast<int64_t>(m.product_ids.size());
+  auto index = ProductIndex::Load(data_dir + "/models/current", m, config.index);
+  IndexOptions exact_options = config.index;
+  exact_options.exact_below = products + 1;  // every query answered by exact search
+  auto exact_index = ProductIndex::Load(data_dir + "/models/current", m, exact_options);
+  auto store = GraphStore::OpenReadOnly(config.store);
+  if (!index.ok() || !exact_index.ok() || !store.ok()) {
+    std::fprintf(stderr, "serve_bench measure: cannot load the index or the store\n");
+    return 1;
+  }
+  std::vector<float> unit(m.product_vectors.size());
+  for (int64_t p = 0; p < products; ++p) {
+    const float* row = m.product(static_cast<int32_t>(p));
+    double n = 0;
+    for (int32_t d = 0; d < dim; ++d) n += static_cast<double>(row[d]) * row[d];
+    n = std::sqrt(n);
+    for (int32_t d = 0; d < dim; ++d) unit[p * dim + d] = static_cast<float>(row[d] / n);
+  }
+  // The queries: users (their purchases excluded, as served) and products for `similar`.
+  std::vector<int64_t> query_users(queries), query_products(queries);
+  std::vector<SearchFilter> filters(queries);
+  std::vector<ProductWeight> purchases;
+  for (int64_t q = 0; q < queries; ++q) {
+    query_users[q] = (q * 7919) % users;
+    query_products[q] = (q * 104729) % products;
+    // Store dense ids are model rows here: products were registered in model order.
+    int32_t dense = -1;
+    if ((*store)->FindUser(m.user_ids[query_users[q]], &dense) && (*store)->UserPurchases(dense, &purchases).ok()) {
+      for (const ProductWeight& p : purchases) filters[q].excluded.push_back(p.id);
+    }
+    std::sort(filters[q].excluded.begin(), filters[q].excluded.end());
+  }
+  // Each kind of query in its own pass, as a server runs them back to back (interleaving a
+  // 40 MB exact scan would evict the graph from the caches and slow HNSW down).
+  std::vector<std::vector<ScoredProduct>> user_hits(queries), similar_hits(queries);
+  double t = ThreadCpuSeconds();
+  for (int64_t q = 0; q < queries; ++q) {
+    auto got = (*index)->Search(m.user(static_cast<int32_t>(query_users[q])), Metric::kCosine, filters[q], k, 0);
+    if (got.ok()) user_hits[q] = std::move(got.value());
+  }
+  const double hnsw_cpu = ThreadCpuSeconds() - t;
+  t = ThreadCpuSeconds();
+  for (int64_t q = 0; q < queries; ++q) {
+    auto got = (*index)->Similar(m.product_ids[query_products[q]], SearchFilter(), k, 0);
+    if (got.ok()) similar_hits[q] = std::move(got.value());
+  }
+  const double similar_cpu = ThreadCpuSeconds() - t;
+  t = ThreadCpuSeconds();
+  for (int64_t q = 0; q < queries; ++q) {
+    auto peer = (*exact_index)->Search(m.user(static_cast<int32_t>(query_users[q])), Metric::kCosine, filters[q], k, 0);
+    if (!peer.ok()) return 1;
+  }
+  const double exact_cpu = ThreadCpuSeconds() - t;
+  double user_recall = 0, similar_recall = 0;
+  for (int64_t q = 0; q < queries; ++q) {
+    const float* query = m.user(static_cast<int32_t>(query_users[q]));
+    user_recall += Recall(user_hits[q], ExactTopK(unit, products, dim, query, filters[q].excluded, k));
+    const int64_t p = query_products[q];
+    similar_recall += Recall(similar_hits[q], ExactTopK(unit, products, dim, unit.data() + p * dim, {static_cast<int32_t>(p)}, k));
+  }
+  std::printf("{\"hnsw_m\":%d,\"ef_construction\":%d,\"ef_search\":%d,\"queries\":%lld,\"user_recall_at_20\":%.4f,"
+              "\"similar_recall_at_20\":%.4f,\"hnsw_user_query_cpu_us\":%.1f,\"hnsw_similar_query_cpu_us\":%.1f,"
+              "\"exact_user_query_cpu_us\":%.1f,\"exact_over_hnsw\":%.1f}\n",
+              config.index.hnsw_m, config.index.ef_construction, config.index.ef_search, static_cast<long long>(queries),
+              user_recall / queries, similar_recall / queries, hnsw_cpu / queries * 1e6, similar_cpu / queries * 1e6,
+              exact_cpu / queries * 1e6, exact_cpu / std::max(1e-9, hnsw_cpu));
+  return 0;
+}
+
+int Setup(const std::map<std::string, std::string>& f) {
+  const std::string data_dir = f.count("data-dir") ? f.at("data-dir") : "";
+  if (data_dir.empty()) {
+    std::fprintf(stderr, "serve_bench setup: --data-dir is required\n");
+    return 2;
+  }
+  const int64_t products = Int(f, "products", 100000), users = Int(f, "users", 20000);
+  const int32_t dim = static_cast<int32_t>(Int(f, "dim", 100)), feature_dim = static_cast<int32_t>(Int(f, "feature-dim", 32));
+  const int64_t purchases = Int(f, "purchases", 10);
+  const int32_t clusters = static_cast<int32_t>(Int(f, "clusters", 1000));
+  const float spread = f.count("spread") ? std::strtof(f.at("spread").c_str(), nullptr) : 0.6f;
+  Config config;
+  if (f.count("config")) {
+    if (Status s = LoadConfigFile(f.at("config"), &config); !s.ok()) {
+      std::fprintf(stderr, "serve_bench setup: %s\n", s.ToString().c_str());
+      return 2;
+    }
+  }
+  config.store.data_dir = data_dir;
+  config.store.sync_writes = false;
+  LogOptions quiet;
+  quiet.level = "warn";
+  ConfigureLogging(quiet);
+  std::filesystem::remove_all(data_dir);
+
+  // Embeddings: products and users around the same 1000 centres.
+  ClusteredSpec spec;
+  spec.n = products;
+  spec.dim = dim;
+  spec.clusters = clusters;
+  spec.spread = spread;
+  spec.noise = 0.05f;
+  spec.seed = 1;
+  const std::vector<float> product_vectors = ClusteredVectors(spec);
+  spec.n = users;
+  spec.point_seed = 99;
+  const std::vector<float> user_vectors = ClusteredVectors(spec);
+
+  // The store, through the applier: products (features, category), then purchases near the user.
+  auto t0 = Clock::now();
+  auto store = GraphStore::Open(config.store);
+  if (!store.ok()) {
+    std::fprintf(stderr, "serve_bench setup: %s\n", store.status().ToString().c_str());
+    return 1;
+  }
+  MetricsRegistry metrics;
+  EventApplier applier(store->get(), &metrics);
+  std::vector<Event> batch;
+  std::vector<UpdateOutcome> outcomes;
+  auto flush = [&] {
+    outcomes.resize(batch.size());
+    Status s = applier.Apply(batch.data(), batch.size(), {}, outcomes.data());
+    if (!s.ok()) std::fprintf(stderr, "serve_bench setup: %s\n", s.ToString().c_str());
+    batch.clear();
+    return s.ok();
+  };
+  for (int64_t p = 0; p < products; ++p) {
+    Event e;
+    e.type = UpdateType::kProduct;
+    e.product = "p" + std::to_string(p);
+    e.has_features = true;
+    e.features = Features(p, feature_dim);
+    e.has_categories = true;
+    e.categories = {"cat-" + std::to_string(p % 50)};
+    batch.push_back(std::move(e));
+    if (batch.size() == 8192 && !flush()) return 1;
+  }
+  std::mt19937_64 rng(5);
+  std::vector<std::vector<int32_t>> bought(users);
+  for (int64_t u = 0; u < users; ++u) {
+    // Purchases inside the user's cluster (same i % clusters), as a trained model would place them.
+    for (int64_t i = 0; i < purchases; ++i) {
+      const int64_t per_cluster = products / clusters;
+      const int64_t p = (u % clusters) + clusters * static_cast<int64_t>(rng() % std::max<int64_t>(1, per_cluster));
+      Event e;
+      e.type = UpdateType::kPurchase;
+      e.user = "u" + std::to_string(u);
+      e.product = "p" + std::to_string(p);
+      bought[u].push_back(static_cast<int32_t>(p));
+      batch.push_back(std::move(e));
+      if (batch.size() == 8192 && !flush()) return 1;
+    }
+    std::sort(bought[u].begin(), bought[u].end());
+    bought[u].erase(std::unique(bought[u].begin(), bought[u].end()), bought[u].end());
+  }
+  if (!batch.empty() && !flush()) return 1;
+  const double store_seconds = Seconds(t0, Clock::now());
+  store->reset();
+
+  // The model version, written and indexed as a retraining writes it.
+  ModelVersion m;
+  ModelRegistry registry(data_dir + "/models", 5);
+  if (!registry.Init().ok()) return 1;
+  m.version = registry.NewVersionName();
+  m.trained_at = "2026-01-01T00:00:00Z";
+  m.score = "cosine";
+  m.dim = dim;
+  for (int64_t u = 0; u < users; ++u) m.user_ids.push_back("u" + std::to_string(u));
+  for (int64_t p = 0; p < products; ++p) m.product_ids.push_back("p" + std::to_string(p));
+  m.user_vectors = user_vectors;
+  m.product_vectors = product_vectors;
+  m.product_kind.assign(products, static_cast<uint8_t>(ProductKind::kWarm));
+  m.popularity.assign(products, 0.0f);
+  for (const auto& b : bought)
+    for (int32_t p : b) m.popularity[p] += 1.0f;
+  m.encoder = RandomEncoder(feature_dim, dim, 3);
+  m.manifest_extra_json = R"({"validation":{"synthetic":true}})";
+  const std::string staging = registry.StagingDir("bench");
+  t0 = Clock::now();
+  if (Status s = WriteModelVersion(staging, m); !s.ok()) {
+    std::fprintf(stderr, "serve_bench setup: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  auto index = ProductIndex::Build(m, config.index, 0);
+  if (!index.ok()) {
+    std::fprintf(stderr, "serve_bench setup: %s\n", index.status().ToString().c_str());
+    return 1;
+  }
+  const double build_seconds = Seconds(t0, Clock::now());
+  if (!(*index)->Save(staging).ok()) return 1;
+  for (const std::string& file : ProductIndex::FileNames(Metric::kCosine)) {
+    if (!RecordFileChecksum(staging, file).ok()) return 1;
+  }
+  if (!registry.Publish(staging, m.version).ok()) return 1;
+
+  std::printf("{\"products\":%lld,\"users\":%lld,\"dim\":%d,\"purchases_per_user\":%lld,\"store_load_seconds\":%.1f,"
+              "\"index_build_seconds\":%.1f,\"version\":\"%s\"}\n",
+              static_cast<long long>(products), static_cast<long long>(users), dim, static_cast<long long>(purchases),
+              store_seconds, build_seconds, m.version.c_str());
+  return Measure(f);
+}
+
+int Ingest(const std::map<std::string, std::string>& f) {
+  const uint16_t port = static_cast<uint16_t>(Int(f, "port", 8080));
+  const int64_t rate = Int(f, "rate", 1000), seconds = Int(f, "seconds", 30);
+  const int64_t users = Int(f, "users", 20000), products = Int(f, "products", 100000);
+  const int32_t feature_dim = static_cast<int32_t>(Int(f, "feature-dim", 32));
+  const auto tick = std::chrono::milliseconds(50);
+  const int64_t per_tick = std::max<int64_t>(1, rate / 20);
+  std::mt19937_64 rng(11);
+  int64_t sent = 0, accepted = 0, failures = 0, new_products = 0;
+  testing_http::Connection* conn = nullptr;
+  const auto start = Clock::now();
+  auto next = start;
+  while (Clock::now() - start < std::chrono::seconds(seconds)) {
+    std::string body = "[";
+    for (int64_t i = 0; i < per_tick; ++i) {
+      if (i) body += ",";
+      const uint64_t r = rng() % 100;
+      if (r < 94) {
+        const int64_t u = (r < 4) ? users + static_cast<int64_t>(rng() % 100000) : static_cast<int64_t>(rng() % users);
+        body += R"({"type":"purchase","user":"u)" + std::to_string(u) + R"(","product":"p)" +
+                std::to_string(rng() % products) + "\"}";
+      } else if (r < 99) {
+        std::string feats = "[";
+        for (float x : Features(products + new_products, feature_dim)) feats += (feats.size() > 1 ? "," : "") + std::to_string(x);
+        feats += "]";
+        body += R"({"type":"product","product":"new-)" + std::to_string(new_products++) + R"(","features":)" + feats +
+                R"(,"categories":["cat-1"]})";
+      } else {
+        body += R"({"type":"product","product":"p)" + std::to_string(rng() % products) + R"(","available":)" +
+                (rng() % 2 ? "true" : "false") + "}";
+      }
+    }
+    body += "]";
+    if (!conn) conn = new testing_http::Connection(port);
+    const std::string req = "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                            std::to_string(body.size()) + "\r\n\r\n" + body;
+    testing_http::Response resp;
+    if (conn->Send(req)) resp = conn->Read(std::chrono::milliseconds(5000));
+    sent += per_tick;
+    if (resp.status == 200) {
+      const size_t at = resp.body.find("\"accepted\":");
+      accepted += at == std::string::npos ? 0 : std::atoll(resp.body.c_str() + at + 11);
+    } else {
+      if (failures++ < 3) {
+        std::fprintf(stderr, "serve_bench ingest: HTTP %d: %s\n", resp.status, resp.body.substr(0, 300).c_str());
+      }
+    }
+    if (resp.status != 200 || resp.closed) {
+      delete conn;
+      conn = nullptr;
+    }
+    next += tick;
+    std::this_thread::sleep_until(next);
+  }
+  delete conn;
+  const double elapsed = Seconds(start, Clock::now());
+  std::printf("{\"events_sent\":%lld,\"events_accepted\":%lld,\"failed_requests\":%lld,\"seconds\":%.1f,"
+              "\"events_per_second\":%.0f,\"new_products\":%lld}\n",
+              static_cast<long long>(sent), static_cast<long long>(accepted), static_cast<long long>(failures), elapsed,
+              accepted / elapsed, static_cast<long long>(new_products));
+  return failures == 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace vasgd
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: serve_bench setup|ingest [--flag value]...\n");
+    return 2;
+  }
+  const std::string cmd = argv[1];
+  const auto flags = vasgd::ParseFlags(argc, argv);
+  if (cmd == "setup") return vasgd::Setup(flags);
+  if (cmd == "ingest") return vasgd::Ingest(flags);
+  if (cmd == "measure") return vasgd::Measure(flags);
+  std::fprintf(stderr, "serve_bench: unknown command %s\n", cmd.c_str());
+  return 2;
+}

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Serving benchmark (issue 5): `vasgd serve` on loopback with 100,000 synthetic clustered products
+# (D = 100), measured with wrk while 1,000 events/s are ingested over HTTP:
+#   - requests/s and p50/p99 latency of user recommendations (k = 20) and of similar items;
+#   - its peers in the same run: the same server's /healthz (HTTP alone, no search) and, in
+#     process, exact search beside HNSW (per-query time), with HNSW recall@20 against exact.
+# Targets: >= 5,000 requests/s, p99 < 5 ms, recall@20 >= 0.95.
+#
+#   bench/serve_bench.sh [BUILD_DIR] (env: PRODUCTS USERS DURATION CONNECTIONS RATE EF TASKSET WORK)
+# TASKSET="taskset -c 0,1" pins the daemon, wrk and the ingester to two cores on a larger machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD="${1:-build}"
+PRODUCTS="${PRODUCTS:-100000}"
+USERS="${USERS:-20000}"
+SECONDS_RUN="${DURATION:-20}"  # not SECONDS: bash owns that name
+CONNECTIONS="${CONNECTIONS:-16}"
+RATE="${RATE:-1000}"
+TASKSET="${TASKSET:-}"
+WORK="${WORK:-$(mktemp -d /tmp/vasgd-serve-bench-XXXXXX)}"
+mkdir -p "$WORK"
+DATA="${DATA:-$WORK/data}"  # DATA=dir of an earlier setup (kept) skips the 1.5-minute setup
+PORT="${PORT:-18080}"
+VASGD="$BUILD/daemon/vasgd"
+SETUP="$BUILD/bench/serve_bench"
+for tool in "$VASGD" "$SETUP"; do [ -x "$tool" ] || { echo "missing $tool: build first" >&2; exit 2; }; done
+command -v wrk >/dev/null || { echo "wrk is missing: scripts/install-deps.sh" >&2; exit 2; }
+
+cat > "$WORK/bench.toml" <<EOF
+[store]
+data_dir = "$DATA"
+sync_writes = true
+[index]
+ef_search = ${EF:-128}
+[http]
+listen = "127.0.0.1:$PORT"
+threads = 2
+[retrain]
+interval_s = 0
+after_events = 0
+[log]
+level = "warn"
+EOF
+
+if [ -d "$DATA/models" ]; then
+  echo "# reusing $DATA" >&2
+  SETUP_OUT=$($TASKSET "$SETUP" measure --data-dir "$DATA" --config "$WORK/bench.toml")
+else
+  echo "# setup: $PRODUCTS products, $USERS users, D = 100 (store, model version, HNSW index)" >&2
+  SETUP_OUT=$($TASKSET "$SETUP" setup --data-dir "$DATA" --products "$PRODUCTS" --users "$USERS" --config "$WORK/bench.toml")
+fi
+echo "$SETUP_OUT"
+SETUP_JSON=$(echo "$SETUP_OUT" | tail -1)  # the measurement line
+
+cleanup() { [ -n "${SERVE_PID:-}" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$WORK"; }
+trap cleanup EXIT
+VASGD_ADMIN_TOKEN=bench $TASKSET "$VASGD" serve --config "$WORK/bench.toml" >"$WORK/serve.out" 2>"$WORK/serve.log" &
+SERVE_PID=$!
+for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
+curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null || { echo "daemon not ready" >&2; cat "$WORK/serve.log" >&2; exit 1; }
+
+cat > "$WORK/users.lua" <<EOF
+math.randomseed(7)
+request = function()
+  return wrk.format("GET", "/v1/users/u" .. math.random(0, $USERS - 1) .. "/recommendations?k=20")
+end
+EOF
+cat > "$WORK/similar.lua" <<EOF
+math.randomseed(8)
+request = function()
+  return wrk.format("GET", "/v1/products/p" .. math.random(0, $PRODUCTS - 1) .. "/similar?k=20")
+end
+EOF
+
+# wrk's summary -> requests/s, p50 and p99 in ms.
+parse() {
+  awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) } /^Requests\/sec:/ { rps = $2 }
+    / requests in / { total = $1 } /Non-2xx/ { bad = $NF } /Socket errors/ { err = $0 }
+    END { printf "{\"requests\":%d,\"requests_per_second\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"non_2xx\":%d,\"socket_errors\":\"%s\"}", total, rps, p50, p99, bad, err }'
+}
+
+cpu_seconds() {  # user + system CPU of a process, s
+  awk -v tck="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / tck}' "/proc/$1/stat"
+}
+
+run() {  # name lua-script|"" path -> one JSON line, while ingesting
+  local name=$1 script=$2 path=$3
+  $TASKSET "$SETUP" ingest --port "$PORT" --rate "$RATE" --seconds $((SECONDS_RUN + 2)) --users "$USERS" \
+      --products "$PRODUCTS" >"$WORK/ingest-$name.json" &
+  local ingest=$!
+  sleep 1
+  local args=(-t2 -c"$CONNECTIONS" -d"${SECONDS_RUN}s" --latency)
+  [ -n "$script" ] && args+=(-s "$WORK/$script")
+  local out cpu0 cpu1
+  cpu0=$(cpu_seconds "$SERVE_PID")
+  out=$($TASKSET wrk "${args[@]}" "http://127.0.0.1:$PORT$path" | parse)
+  cpu1=$(cpu_seconds "$SERVE_PID")
+  wait "$ingest" || true
+  # The daemon's CPU time during the wrk run (queries and the ingestion beside them).
+  echo "{\"endpoint\":\"$name\",\"wrk\":$out,\"daemon_cpu_seconds\":$(awk -v a="$cpu0" -v b="$cpu1" "BEGIN {printf \"%.2f\", b - a}"),\"ingest\":$(cat "$WORK/ingest-$name.json")}"
+}
+
+echo "# wrk -t2 -c$CONNECTIONS -d${SECONDS_RUN}s, ingesting $RATE events/s over HTTP meanwhile" >&2
+REC=$(run recommendations users.lua "/")
+echo "$REC"
+SIM=$(run similar similar.lua "/")
+echo "$SIM"
+PEER=$(run healthz "" "/healthz")
+echo "$PEER"
+
+# A product event's way to the index: POST it, then poll until `similar` answers for it.
+LAT=$(for i in $(seq 1 20); do
+  feats=$(awk -v s="$i" 'BEGIN{srand(s); printf "["; for (j = 0; j < 32; j++) printf "%s%.3f", (j ? "," : ""), rand() - 0.5; printf "]"}')
+  t0=$(date +%s%N)
+  curl -sf -H 'Content-Type: application/json' -d "[{\"type\":\"product\",\"product\":\"lat-$i\",\"features\":$feats}]" \
+      "http://127.0.0.1:$PORT/v1/events" >/dev/null
+  until curl -sf "http://127.0.0.1:$PORT/v1/products/lat-$i/similar?k=5" >/dev/null; do :; done
+  echo $(( ($(date +%s%N) - t0) / 1000000 ))
+done | sort -n | awk '{a[NR] = $1} END {printf "{\"new_product_visible_ms\":{\"median\":%d,\"max\":%d,\"samples\":%d}}", a[int((NR + 1) / 2)], a[NR], NR}')
+echo "$LAT"
+RSS=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^vasgd_process_resident_memory_bytes/ {printf "%.0f", $2 / 1048576}')
+echo "{\"daemon_resident_mib\":$RSS,\"cores\":$(nproc),\"taskset\":\"$TASKSET\"}"
+
+python3 - "$SETUP_JSON" "$REC" "$SIM" "$PEER" <<'EOF' || true
+import json, sys
+setup, rec, sim, peer = (json.loads(a) for a in sys.argv[1:])
+print("\n| endpoint | requests/s | p50 ms | p99 ms | vs /healthz (HTTP alone) | daemon CPU µs per request | events/s ingested meanwhile |")
+print("|---|---|---|---|---|---|---|")
+for r in (rec, sim, peer):
+    w = r["wrk"]
+    print(f"| {r['endpoint']} | {w['requests_per_second']:.0f} | {w['p50_ms']:.2f} | {w['p99_ms']:.2f} | "
+          f"{w['requests_per_second'] / peer['wrk']['requests_per_second']:.2f} | "
+          f"{r['daemon_cpu_seconds'] / max(1, w['requests']) * 1e6:.0f} | {r['ingest']['events_per_second']:.0f} |")
+print(f"\nHNSW recall@20: users {setup['user_recall_at_20']:.4f}, similar {setup['similar_recall_at_20']:.4f}; "
+      f"CPU per query: HNSW {setup['hnsw_user_query_cpu_us']:.0f} us (users), {setup['hnsw_similar_query_cpu_us']:.0f} us (similar) vs exact {setup['exact_user_query_cpu_us']:.0f} us (users) "
+      f"({setup['exact_over_hnsw']:.1f}x)")
+EOF
