@@ -207,7 +207,7 @@ Timing RawRocksDb(const std::string& dir, int64_t keys, size_t batch_keys) {
   std::filesystem::remove_all(dir);
   rocksdb::Options o;
   o.create_if_missing = true;
-  o.write_buffer_size = 64 << 20;
+  o.write_buffer_size = static_cast<size_t>(StoreOptions().write_buffer_mb) << 20;  // as the store
   rocksdb::DB* raw = nullptr;
   if (!rocksdb::DB::Open(o, dir, &raw).ok()) std::exit(1);
   std::unique_ptr<rocksdb::DB> db(raw);

@@ -15,7 +15,7 @@ struct StoreOptions {
   std::string data_dir = "./vasgd-data";  // root of graph/ and models/
   bool sync_writes = true;                // fsync the WAL on every write batch (durable)
   int64_t block_cache_mb = 128;           // RocksDB block cache, MiB
-  int64_t write_buffer_mb = 64;           // RocksDB memtable size, MiB
+  int64_t write_buffer_mb = 16;           // RocksDB memtable size, MiB (small: cache-friendly inserts)
   int feature_dim = 0;                    // product feature dimension; 0 = fixed by first product
   int max_id_bytes = 256;                 // longest user/product id, bytes
 };
