@@ -4,9 +4,10 @@
 // latency percentiles, and the same for filtered queries (purchases excluded, a category).
 //
 //   build-*/bench/index_bench [--n 100000] [--dim 100] [--clusters 1000] [--spread 0.6]
-//                             [--latent 0] [--noise 0.05] [--queries 2000] [--k 20] [--ef 64,128,256] [--threads 0]
-//                             [--score cosine|dot] [--dir /tmp]
+//                             [--latent 0] [--noise 0.05] [--queries 2000] [--k 20] [--ef 64,128,256]
+//                             [--m 16] [--ef-construction 200] [--score cosine|dot] [--dir /tmp]
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +18,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <unistd.h>
@@ -43,7 +45,8 @@ struct Args {
   int queries = 2000;
   int k = 20;
   std::vector<int> ef = {64, 128, 256};
-  int threads = 0;
+  int m = IndexOptions().hnsw_m;
+  int ef_construction = IndexOptions().ef_construction;
   std::string score = "cosine";
   std::string dir = "/tmp";
 };
@@ -59,7 +62,8 @@ bool ParseArgs(int argc, char** argv, Args* a) {
     else if (f == "--noise") a->noise = std::strtof(v.c_str(), nullptr);
     else if (f == "--queries") a->queries = std::atoi(v.c_str());
     else if (f == "--k") a->k = std::atoi(v.c_str());
-    else if (f == "--threads") a->threads = std::atoi(v.c_str());
+    else if (f == "--m") a->m = std::atoi(v.c_str());
+    else if (f == "--ef-construction") a->ef_construction = std::atoi(v.c_str());
     else if (f == "--score") a->score = v;
     else if (f == "--dir") a->dir = v;
     else if (f == "--ef") {
@@ -100,6 +104,21 @@ Timing TimeQueries(int count, Fn&& run_one) {
   return {count / total, lat[count / 2], lat[std::min<size_t>(count - 1, static_cast<size_t>(count * 0.99))]};
 }
 
+// Runs every query once, spread over `threads` threads; returns the aggregate queries/s.
+template <typename Fn>
+double ParallelQps(int count, int threads, Fn&& run_one) {
+  std::atomic<int> next{0};
+  const auto start = Clock::now();
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      for (int i = next++; i < count; i = next++) run_one(i);
+    });
+  }
+  for (auto& t : pool) t.join();
+  return count / Seconds(start, Clock::now());
+}
+
 double Recall(const std::vector<std::vector<ScoredProduct>>& got, const std::vector<std::vector<ScoredProduct>>& truth) {
   double sum = 0;
   for (size_t q = 0; q < got.size(); ++q) {
@@ -124,9 +143,9 @@ int Main(int argc, char** argv) {
     std::snprintf(shape, sizeof(shape), "isotropic offsets");
   }
   std::printf("index_bench: %lld products, D=%d, %d clusters, spread %.2f, %s, %d queries, k=%d, score %s, "
-              "kernel %s, build threads %d\n",
+              "kernel %s, graph built by one thread\n",
               static_cast<long long>(a.n), a.dim, a.clusters, a.spread, shape, a.queries, a.k, a.score.c_str(),
-              DotImplementation(), a.threads);
+              DotImplementation());
 
   ClusteredSpec spec;
   spec.n = a.n;
@@ -155,8 +174,10 @@ int Main(int argc, char** argv) {
 
   IndexOptions hnsw_options;
   hnsw_options.exact_below = 0;
+  hnsw_options.hnsw_m = a.m;
+  hnsw_options.ef_construction = a.ef_construction;
   const auto b0 = Clock::now();
-  auto hnsw = ProductIndex::Build(model, hnsw_options, a.threads);
+  auto hnsw = ProductIndex::Build(model, hnsw_options);
   const double build_s = Seconds(b0, Clock::now());
   if (!hnsw.ok()) {
     std::fprintf(stderr, "%s\n", hnsw.status().ToString().c_str());
@@ -211,6 +232,14 @@ int Main(int argc, char** argv) {
                 t.qps / t_exact.qps);
   }
 
+  const double par_exact = ParallelQps(a.queries, 2, [&](int i) {
+    (void)(*exact)->Search(query(i), metric, SearchFilter(), a.k, 0);
+  });
+  const double par_hnsw = ParallelQps(a.queries, 2, [&](int i) {
+    (void)(*loaded)->Search(query(i), metric, SearchFilter(), a.k, 0);
+  });
+  std::printf("  two query threads: exact %.0f queries/s, hnsw ef_search=%d %.0f queries/s (%.1fx)\n", par_exact,
+              hnsw_options.ef_search, par_hnsw, par_hnsw / par_exact);
   std::filesystem::remove_all(dir);
 
   // --- filtered: the user's 50 purchases are among their nearest products (the worst case for

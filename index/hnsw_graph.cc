@@ -2,12 +2,9 @@
 
 #include <hnswlib/hnswlib.h>
 
-#include <atomic>
 #include <cstdio>
 #include <filesystem>
-#include <mutex>
 #include <stdexcept>
-#include <thread>
 
 #include "index/distance.h"
 
@@ -125,29 +122,11 @@ Status HnswGraph::Add(const float* vector, int32_t label) {
   return Status::Ok();
 }
 
-Status HnswGraph::AddAll(const float* rows, const std::vector<int32_t>& labels, int32_t dim, int threads) {
-  if (labels.empty()) return Status::Ok();
-  // The first element alone: it becomes the entry point every concurrent insert starts from.
-  VASGD_RETURN_IF_ERROR(Add(rows, labels[0]));
-  std::atomic<size_t> next{1};
-  std::atomic<bool> failed{false};
-  Status first_error;
-  std::mutex error_mu;
-  auto worker = [&] {
-    for (size_t i = next++; i < labels.size() && !failed; i = next++) {
-      Status st = Add(rows + static_cast<int64_t>(i) * dim, labels[i]);
-      if (!st.ok()) {
-        std::lock_guard<std::mutex> lock(error_mu);
-        if (!failed.exchange(true)) first_error = st;
-      }
-    }
-  };
-  int n = std::max(1, threads);
-  std::vector<std::thread> pool;
-  for (int t = 1; t < n; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
-  return failed ? first_error : Status::Ok();
+Status HnswGraph::AddAll(const float* rows, const std::vector<int32_t>& labels, int32_t dim) {
+  for (size_t i = 0; i < labels.size(); ++i) {
+    VASGD_RETURN_IF_ERROR(Add(rows + static_cast<int64_t>(i) * dim, labels[i]));
+  }
+  return Status::Ok();
 }
 
 Status HnswGraph::Grow(int64_t capacity) {

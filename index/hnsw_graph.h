@@ -1,8 +1,8 @@
 // One hnswlib graph (inner-product space: distance = 1 - dot) behind a small interface, so that
 // hnswlib's header, which defines non-inline functions, is included by hnsw_graph.cc alone.
-// Used by ProductIndex, which owns the locking: concurrent Search calls, or concurrent Add calls
-// (hnswlib 0.6.2 locks its own link lists for those), but no Search during an Add, Grow or
-// SetDeleted.
+// Used by ProductIndex, which owns the locking: concurrent Search calls, but one writer at a
+// time (Add, AddAll, Grow, SetDeleted) and no Search during a write. hnswlib 0.6.2's concurrent
+// Add is not used: it races on the level generator and can deadlock (see ProductIndex::Build).
 #pragma once
 
 #include <cstdint>
@@ -35,8 +35,8 @@ class HnswGraph {
 
   // Inserts (or, for a label already present, replaces) a vector. ResourceExhausted when full.
   Status Add(const float* vector, int32_t label);
-  // Adds rows[i] with labels[i] for every i, from `threads` threads (the first one alone).
-  Status AddAll(const float* rows, const std::vector<int32_t>& labels, int32_t dim, int threads);
+  // Adds rows[i] with labels[i] for every i, in order, on the calling thread.
+  Status AddAll(const float* rows, const std::vector<int32_t>& labels, int32_t dim);
   // Raises the capacity (never lowers it).
   Status Grow(int64_t capacity);
   // Marks a label deleted (skipped by Search, still used to navigate) or undeleted.

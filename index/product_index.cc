@@ -5,7 +5,6 @@
 #include <cmath>
 #include <mutex>
 #include <shared_mutex>
-#include <thread>
 
 #include "index/distance.h"
 #include "index/hnsw_graph.h"
@@ -29,11 +28,6 @@ bool AllFinite(const float* v, int64_t n) {
 
 // Room for live adds before the first resize of the graph.
 int64_t InitialCapacity(int64_t n) { return std::max<int64_t>(1024, n + n / 16); }
-
-int ResolveThreads(int threads) {
-  if (threads > 0) return threads;
-  return std::max(1u, std::thread::hardware_concurrency());
-}
 
 }  // namespace
 
@@ -93,7 +87,7 @@ Result<std::unique_ptr<ProductIndex>> ProductIndex::FromModel(const ModelVersion
 }
 
 Result<std::unique_ptr<ProductIndex>> ProductIndex::Build(const ModelVersion& model,
-                                                          const IndexOptions& options, int threads) {
+                                                          const IndexOptions& options, int /*threads*/) {
   Result<std::unique_ptr<ProductIndex>> made = FromModel(model, options);
   if (!made.ok()) return made.status();
   std::unique_ptr<ProductIndex> index = std::move(made.value());
@@ -117,16 +111,15 @@ Result<std::unique_ptr<ProductIndex>> ProductIndex::Build(const ModelVersion& mo
   params.capacity = InitialCapacity(static_cast<int64_t>(labels.size()));
   params.m = options.hnsw_m;
   params.ef_construction = options.ef_construction;
-  const int nthreads = ResolveThreads(threads);
 
   Result<std::unique_ptr<HnswGraph>> cosine = HnswGraph::Create(params);
   if (!cosine.ok()) return cosine.status();
-  VASGD_RETURN_IF_ERROR((*cosine)->AddAll(gather(index->unit_).data(), labels, index->dim_, nthreads));
+  VASGD_RETURN_IF_ERROR((*cosine)->AddAll(gather(index->unit_).data(), labels, index->dim_));
   index->cosine_graph_ = std::move(cosine.value());
   if (index->user_metric_ == Metric::kDot) {
     Result<std::unique_ptr<HnswGraph>> dot = HnswGraph::Create(params);
     if (!dot.ok()) return dot.status();
-    VASGD_RETURN_IF_ERROR((*dot)->AddAll(gather(index->raw_).data(), labels, index->dim_, nthreads));
+    VASGD_RETURN_IF_ERROR((*dot)->AddAll(gather(index->raw_).data(), labels, index->dim_));
     index->dot_graph_ = std::move(dot.value());
   }
   return index;

@@ -77,11 +77,15 @@ struct SearchStats {
 class ProductIndex {
  public:
   // Builds the index over `model`'s product embeddings: every product whose kind is warm or cold
-  // gets a vector (kNone products are known by id, without one). `threads` builds the graphs in
-  // parallel (0 = all cores). InvalidArgument for a malformed model (shapes, unknown score,
-  // non-finite vectors, duplicate ids).
+  // gets a vector (kNone products are known by id, without one). InvalidArgument for a malformed
+  // model (shapes, unknown score, non-finite vectors, duplicate ids).
+  // The graph is built by one thread, so the same model always gives the same graph.
+  // hnswlib 0.6.2's concurrent insertion is not used: ThreadSanitizer shows it racing on the
+  // level generator and a lock-order cycle (an inserting thread holds its new element's lock
+  // while locking neighbours, which may be another thread's new element) that can deadlock.
+  // `threads` is accepted for source compatibility and ignored.
   static Result<std::unique_ptr<ProductIndex>> Build(const ModelVersion& model,
-                                                     const IndexOptions& options, int threads = 0);
+                                                     const IndexOptions& options, int threads = 1);
 
   // Loads the graphs that Save wrote into `dir` and checks that they belong to `model`: the same
   // products with the same vectors, else Corruption (the caller verifies the file checksums

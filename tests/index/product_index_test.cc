@@ -51,7 +51,7 @@ IndexOptions ExactOptions() {
 }
 
 std::unique_ptr<ProductIndex> BuildOrDie(const ModelVersion& m, const IndexOptions& o) {
-  Result<std::unique_ptr<ProductIndex>> r = ProductIndex::Build(m, o, 2);
+  Result<std::unique_ptr<ProductIndex>> r = ProductIndex::Build(m, o);
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   return std::move(r.value());
 }
