@@ -132,6 +132,24 @@ class Session : public std::enable_shared_from_this<Session> {
       self->timed_out_ = true;
       self->stream_.socket().cancel();
     });
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  // A client that sent "Expect: 100-continue" (curl does for bodies over 1 KiB) waits for our
+  // go-ahead before sending the body; the limits were checked with the header already.
+  void OnHeader(beast::error_code ec, std::size_t) {
+    if (ec || parser_->is_done()) return OnRead(ec, 0);
+    if (!beast::iequals(parser_->get()[http::field::expect], "100-continue")) return ReadBody();
+    continue_ = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+    http::async_write(stream_, *continue_, [self = shared_from_this()](beast::error_code write_ec, std::size_t) {
+      self->continue_.reset();
+      if (write_ec) return self->OnRead(write_ec, 0);
+      self->ReadBody();
+    });
+  }
+
+  void ReadBody() {
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnRead, shared_from_this()));
   }
 
@@ -239,6 +257,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
+  std::shared_ptr<http::response<http::empty_body>> continue_;  // "100 Continue" being written
   Phase phase_ = Phase::kIdle;
   bool first_request_ = true;
   bool timed_out_ = false;

@@ -393,6 +393,26 @@ TEST_F(ServerTest, OversizedBodyGets413BeforeItIsSent) {
   EXPECT_EQ(Fetch(port_, "POST", "/v1/events", body).status, 200);
 }
 
+TEST_F(ServerTest, ExpectContinueGetsTheGoAheadOrAnEarly413) {
+  HttpOptions o;
+  o.max_body_bytes = 4096;
+  Start(o);
+  const std::string body = R"([{"type":"purchase","user":"u","product":"p"}])";
+  Connection c(port_);
+  ASSERT_TRUE(c.Send("POST /v1/events HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n"));
+  Response go = c.Read(milliseconds(2000));  // the client waits for this before sending the body
+  EXPECT_EQ(go.status, 100);
+  ASSERT_TRUE(c.Send(body));
+  Response r = c.Read();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(Parse(r)["accepted"], 1);
+  // Too large: refused at once, no go-ahead.
+  Connection big(port_);
+  ASSERT_TRUE(big.Send("POST /v1/events HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 99999\r\n\r\n"));
+  EXPECT_EQ(big.Read(milliseconds(2000)).status, 413);
+}
+
 TEST_F(ServerTest, HugeHeaderGets431) {
   HttpOptions o;
   o.max_header_bytes = 2048;
