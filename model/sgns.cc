@@ -42,15 +42,15 @@ VASGD_INLINE float Lookup(const float* table, float x) {
   const float frac = pos - static_cast<float>(i);
   return table[i] + frac * (table[i + 1] - table[i]);
 }
+// Outside the table, including NaN (a diverging run must not index out of bounds: the NaN
+// propagates into the table and the trainer reports the divergence).
 VASGD_INLINE float Sigmoid(float x) {
-  if (x <= -kRange) return 0.0f;
-  if (x >= kRange) return 1.0f;
-  return Lookup(kTables.sigmoid, x);
+  if (x > -kRange && x < kRange) return Lookup(kTables.sigmoid, x);
+  return x >= kRange ? 1.0f : (x <= -kRange ? 0.0f : x);
 }
 VASGD_INLINE float NegLogSig(float x) {
-  if (x <= -kRange) return -x;
-  if (x >= kRange) return 0.0f;
-  return Lookup(kTables.neg_log_sigmoid, x);
+  if (x > -kRange && x < kRange) return Lookup(kTables.neg_log_sigmoid, x);
+  return x >= kRange ? 0.0f : (x <= -kRange ? -x : x);
 }
 
 // 8-wide float vectors (GCC/Clang vector extensions: AVX in the haswell clone, SSE pairs otherwise).

@@ -87,12 +87,21 @@ SgnsBatchGrad SgnsBatch(const torch::Tensor& table, const torch::Tensor& centre,
 
 torch::Tensor SgnsBatchStep(torch::Tensor& table, const torch::Tensor& centre, const torch::Tensor& context,
                             const torch::Tensor& negs, const torch::Tensor& neg_mask, const torch::Tensor& weight,
-                            double lr) {
+                            double lr, int64_t max_row_contributions) {
   SgnsBatchGrad g = SgnsBatch(table, centre, context, negs, neg_mask, weight);
   torch::NoGradGuard no_grad;
-  table.index_add_(0, centre, g.grad_centre, -lr);
-  table.index_add_(0, context, g.grad_context, -lr);
-  table.index_add_(0, negs.reshape({-1}), g.grad_negs.reshape({-1, table.size(1)}), -lr);
+  const torch::Tensor flat_negs = negs.reshape({-1});
+  // A popular node takes part in thousands of pairs of a large batch; summing all their
+  // gradients at one stale point overshoots (TikTok diverged to NaN at 65,536 centres per batch,
+  // while per-pair SGD feeds each step back into the next). So a row's summed step is scaled
+  // down to at most `max_row_contributions` pairs' worth; rarer rows get plain SGD.
+  const torch::Tensor counts =
+      torch::bincount(torch::cat({centre, context, flat_negs}), /*weights=*/{}, table.size(0)).to(torch::kFloat32);
+  const torch::Tensor scale = torch::clamp_max(static_cast<double>(max_row_contributions) / counts.clamp_min(1), 1.0);
+  table.index_add_(0, centre, g.grad_centre * scale.index_select(0, centre).unsqueeze(1), -lr);
+  table.index_add_(0, context, g.grad_context * scale.index_select(0, context).unsqueeze(1), -lr);
+  table.index_add_(0, flat_negs, g.grad_negs.reshape({-1, table.size(1)}) * scale.index_select(0, flat_negs).unsqueeze(1),
+                   -lr);
   return g.raw_loss;
 }
 

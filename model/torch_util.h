@@ -30,11 +30,12 @@ struct SgnsBatchGrad {
 SgnsBatchGrad SgnsBatch(const torch::Tensor& table, const torch::Tensor& centre, const torch::Tensor& context,
                         const torch::Tensor& negs, const torch::Tensor& neg_mask, const torch::Tensor& weight);
 
-// SGD step of the batch on `table` in place: table[row] -= lr * gradient (rows may repeat: summed).
+// SGD step of the batch on `table` in place: table[row] -= lr * gradient, summed over the row's
+// pairs, scaled down for rows in more than max_row_contributions pairs of the batch (see .cc).
 // Returns the unweighted loss sum (a 0-d tensor on the table's device), as the Hogwild kernel counts.
 torch::Tensor SgnsBatchStep(torch::Tensor& table, const torch::Tensor& centre, const torch::Tensor& context,
                             const torch::Tensor& negs, const torch::Tensor& neg_mask, const torch::Tensor& weight,
-                            double lr);
+                            double lr, int64_t max_row_contributions);
 
 // bf16 autocast on CUDA for the scope of the guard (no-op when disabled).
 class CudaAutocast {

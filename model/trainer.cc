@@ -31,6 +31,8 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kAutoScore = "dot";
 // Kendall log-variances are clamped so a loss near 0 (no negatives) cannot blow up its weight.
 constexpr double kMinLogVar = -2.3, kMaxLogVar = 4.6;  // weights 1/(2σ²) in [0.005, 5]
+// Batched path: a row's step per batch counts at most this many of its pairs (torch_util.h).
+constexpr int64_t kMaxRowContributions = 16;
 
 double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
@@ -212,7 +214,7 @@ struct SegmentResult {
 // Hogwild: every worker generates its walks and trains them on the table's memory directly.
 SegmentResult HogwildSegment(Run& r, WorkerPool& pool, const WalkCorpus& corpus, const NegativeSampler& sampler,
                              int64_t begin, int64_t end, int epoch, float lr, const SgnsSettings& s) {
-  struct PerWorker {
+  struct alignas(64) PerWorker {  // own cache lines: the counters are bumped per centre
     SgnsStats stats;
     int64_t tokens = 0;
     std::vector<int32_t> walk, centres, sampled;
@@ -314,7 +316,8 @@ SegmentResult TorchSegment(Run& r, WorkerPool& pool, const WalkCorpus& corpus, c
         torch::Tensor mask = dev(p.mask.data() + b0 * K, {m, K}, f32);
         torch::Tensor weight = dev(p.weight.data() + b0, {m}, f32);
         // Summed on the device: one host synchronisation per segment, not per batch.
-        loss += internal::SgnsBatchStep(r.table, centre, context, negs, mask, weight, lr).to(torch::kFloat64);
+        loss += internal::SgnsBatchStep(r.table, centre, context, negs, mask, weight, lr, kMaxRowContributions)
+                    .to(torch::kFloat64);
       }
       pw.stats.loss[type] += loss.item<double>();
     }
@@ -337,7 +340,9 @@ double DecoderStep(Run& r, std::vector<int32_t>& rows, double mean_pair_loss, fl
   const int64_t batch = std::max<int64_t>(1, r.opt.batch_size);
   for (int64_t b0 = 0; b0 < std::max<int64_t>(n, 1); b0 += batch) {
     const int64_t m = std::min(batch, n - b0);
-    torch::Tensor loss = 0.5 * torch::exp(-s[0]) * mean_pair_loss + 0.5 * s[0];  // Kendall term of L1
+    // Kendall term of L1 (the segment's skip-gram loss), in the first batch only.
+    torch::Tensor loss = b0 == 0 ? 0.5 * torch::exp(-s[0]) * mean_pair_loss + 0.5 * s[0]
+                                 : torch::zeros({}, s.options());
     torch::Tensor node_idx, x;
     if (m > 0) {
       std::vector<int64_t> nodes(rows.begin() + b0, rows.begin() + b0 + m), prods(static_cast<size_t>(m));
@@ -366,7 +371,6 @@ double DecoderStep(Run& r, std::vector<int32_t>& rows, double mean_pair_loss, fl
       // sampled occurrences stand for all of them (unbiased).
       r.table.index_add_(0, node_idx, x.grad(), -lr * static_cast<double>(m) / q);
     }
-    mean_pair_loss = 0;  // the L1 term is counted once per segment
     if (m <= 0) break;
   }
   return recon_rows ? recon_sum / static_cast<double>(recon_rows) : 0.0;
@@ -386,6 +390,10 @@ Status Stage1(Run& r, int epochs) {
   // On the CPU, LibTorch runs single-threaded in stage 1: its OpenMP workers spin after every op
   // and took ~30% of the cores from the walk workers (measured with perf on 2 cores), while the
   // decoder steps between segments are small.
+  struct RestoreThreads {
+    int n;
+    ~RestoreThreads() { torch::set_num_threads(n); }
+  } restore{r.threads};
   if (!r.device.is_cuda()) torch::set_num_threads(1);
 
   const int64_t walks_per_epoch = WalkCorpus(r.graph, o.walks_per_node, o.walk_length, o.seed, 0).size();
@@ -453,7 +461,6 @@ Status Stage1(Run& r, int epochs) {
     Log(LogLevel::kInfo, "train.epoch",
         {{"epoch", epoch + 1}, {"skipgram_loss", sg}, {"pairs", pairs}, {"seconds", Seconds(t0)}});
   }
-  torch::set_num_threads(r.threads);
   r.stage1_seconds = Seconds(t0);
   r.pairs_per_second = r.pairs_total / std::max(1e-9, r.stage1_seconds);
   r.epochs_run = epochs;
@@ -690,6 +697,8 @@ Result<ModelVersion> Train(const TrainingData& data, const TrainOptions& options
          {"decoder", r.decoder_on}, {"epochs", epochs}, {"warm_start_rows", r.warm_rows}});
 
     VASGD_RETURN_IF_ERROR(Stage1(r, epochs));
+    if (!torch::isfinite(r.table).all().item<bool>())
+      return Status::Internal("train: stage 1 diverged (non-finite embeddings); lower train.embedding_learning_rate");
     // Stage 2 needs warm products with features, and a decoder or the anchor term to learn from.
     const bool any_warm_with_features =
         std::find(r.weighted.begin(), r.weighted.end(), 1) != r.weighted.end();
@@ -699,6 +708,8 @@ Result<ModelVersion> Train(const TrainingData& data, const TrainOptions& options
       if (!enc.ok()) return enc.status();
       encoder = enc.value();
     }
+    if (!torch::isfinite(r.table).all().item<bool>())
+      return Status::Internal("train: stage 2 produced non-finite cold-product embeddings");
     ModelVersion m = Export(r, encoder);
     TrainProgress done;
     done.stage = "done";

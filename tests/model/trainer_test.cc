@@ -391,6 +391,13 @@ TEST(Trainer, RejectsWhatItCannotTrain) {
   TrainingData bad = shop.train;
   bad.product_ids.pop_back();
   EXPECT_EQ(Train(bad, SmallOptions(), nullptr).status().code(), Code::kInvalidArgument);
+  // A run that diverges is an error, never a model with NaN in it.
+  TrainOptions wild = SmallOptions();
+  wild.embedding_learning_rate = 1e30;
+  Result<ModelVersion> diverged = Train(shop.train, wild, nullptr);
+  ASSERT_FALSE(diverged.ok());
+  EXPECT_EQ(diverged.status().code(), Code::kInternal);
+  EXPECT_NE(diverged.status().message().find("diverged"), std::string::npos) << diverged.status().ToString();
   if (ResolveDevice("auto").value() == "cpu") {
     EXPECT_EQ(code([](TrainOptions& o) { o.device = "cuda"; }), Code::kUnavailable);
   }
