@@ -69,8 +69,8 @@ struct TrainOptions {
 struct IndexOptions {
   int hnsw_m = 16;                 // graph degree M
   int ef_construction = 200;       // build-time beam width
-  int ef_search = 128;             // query-time beam width (raised to k when k is larger)
-  int64_t exact_below = 20000;     // catalogues smaller than this are searched exactly, products
+  int ef_search = 128;             // query-time beam width (raised to the fetch size: k + offset + excluded)
+  int64_t exact_below = 20000;     // fewer candidate products (catalogue or category) are searched exactly
 };
 
 // [http]: the Boost.Beast server.
