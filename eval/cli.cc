@@ -7,10 +7,13 @@
 //
 // --dump-embeddings writes the first seed's user and product vectors of every method with a
 // shared space as DIR/<method>_users.npy and DIR/<method>_products.npy (float32), for analysis.
+// --split val scores the validation pairs instead of the test pairs (for choosing settings
+// without looking at test); the validation pairs then also serve where validation is used.
 // --data synthetic evaluates on the planted shop of model/synthetic.h instead of a directory.
 // Prints the markdown table on stdout and writes the JSON report to --out.
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "common/config_file.h"
@@ -33,6 +36,7 @@ constexpr const char* kUsage =
     "                  [--sweep KEY=v1,v2,...] [--plots DIR] [--plot-prefix NAME]\n"
     "                  [--markdown FILE] [--k 20] [--threads N] [--first-seed 1]\n"
     "                  [--analogy-queries N] [--cosine-pairs N] [--dump-embeddings DIR]\n"
+    "                  [--split test|val]\n"
     "methods: RAND, POP, WBOI, VBPR, SkipGram, VASG-paper, VASG (default: all)\n";
 
 int BadUsage(const std::string& message) {
@@ -81,8 +85,9 @@ Status ApplyVbprSetting(const std::string& key, const std::string& value, VbprOp
 
 // "train.dim=64;train.window=3;vbpr.l2=0.01": train.* over *config as TOML dotted keys (so the
 // config loader checks names and types), vbpr.* over *vbpr.
+// A key given twice takes its last value.
 Status ApplySettings(const std::string& settings, Config* config, VbprOptions* vbpr) {
-  std::string toml;
+  std::map<std::string, std::string> train;
   for (const std::string& kv : Split(settings, ';')) {
     const size_t eq = kv.find('=');
     if (eq == std::string::npos) return Status::InvalidArgument("settings take key=value, got '" + kv + "'");
@@ -90,11 +95,13 @@ Status ApplySettings(const std::string& settings, Config* config, VbprOptions* v
     if (key.compare(0, 5, "vbpr.") == 0) {
       VASGD_RETURN_IF_ERROR(ApplyVbprSetting(key, value, vbpr));
     } else if (key.compare(0, 6, "train.") == 0) {
-      toml += key + " = " + TomlValue(value) + "\n";
+      train[key] = value;
     } else {
       return Status::InvalidArgument("settings are train.key=value or vbpr.key=value, got '" + kv + "'");
     }
   }
+  std::string toml;
+  for (const auto& [key, value] : train) toml += key + " = " + TomlValue(value) + "\n";
   return LoadConfigText(toml, config);
 }
 
@@ -116,7 +123,7 @@ Result<EvalData> LoadData(const std::string& data) {
 int RunEval(const Args& args) {
   const std::set<std::string> known = {"data", "out", "seeds", "methods", "device", "set", "sweep", "plots",
                                        "plot-prefix", "markdown", "k", "threads", "first-seed",
-                                       "analogy-queries", "cosine-pairs", "dump-embeddings"};
+                                       "analogy-queries", "cosine-pairs", "dump-embeddings", "split"};
   Result<Flags> parsed = Flags::Parse(args, known, {"help"});
   if (!parsed.ok()) return BadUsage(parsed.status().message());
   const Flags& flags = *parsed;
@@ -183,6 +190,14 @@ int RunEval(const Args& args) {
   }
   const std::string plots_dir = flags.Get("plots");
   const std::string prefix = flags.Get("plot-prefix", data->name);
+  const std::string split = flags.Get("split", "test");
+  if (split == "val") {
+    if (data->val.empty()) return BadUsage("--split val: the dataset has no val.tsv");
+    data->test = data->val;
+    data->name += " (validation split)";
+  } else if (split != "test") {
+    return BadUsage("--split must be test or val");
+  }
 
   std::string markdown, json;
   if (sweep_values.empty()) {

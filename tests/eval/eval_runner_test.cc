@@ -207,7 +207,15 @@ TEST(EvalCommandTest, WritesJsonAndRejectsBadFlags) {
   EXPECT_DOUBLE_EQ(j["methods"]["POP"]["recall@20"]["mean"].get<double>(), 1.0);
   EXPECT_TRUE(j["methods"].contains("RAND"));
 
+  // A setting given twice takes its last value; the options echo the train settings.
+  EXPECT_EQ(RunEval({"--data", dir.path(), "--methods", "POP", "--seeds", "1", "--set",
+                     "train.dim=8;train.score=cosine;train.dim=9", "--out", out}),
+            0);
+  EXPECT_EQ(ReadJson(out)["options"]["train"]["dim"], 9);
+  EXPECT_EQ(ReadJson(out)["options"]["train"]["score"], "cosine");
+
   EXPECT_EQ(RunEval({"--methods", "POP"}), 2);                                     // no --data
+  EXPECT_EQ(RunEval({"--data", dir.path(), "--split", "val"}), 2);                 // no val.tsv
   EXPECT_EQ(RunEval({"--data", dir.path(), "--methods", "Nope"}), 2);              // unknown method
   EXPECT_EQ(RunEval({"--data", dir.path(), "--bogus", "1"}), 2);                   // unknown flag
   EXPECT_EQ(RunEval({"--data", dir.path(), "--seeds", "zero"}), 2);                // not a number
