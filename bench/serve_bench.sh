@@ -87,17 +87,22 @@ cpu_seconds() {  # user + system CPU of a process, s
 
 run() {  # name lua-script|"" path -> one JSON line, while ingesting
   local name=$1 script=$2 path=$3
-  $TASKSET "$SETUP" ingest --port "$PORT" --rate "$RATE" --seconds $((SECONDS_RUN + 2)) --users "$USERS" \
-      --products "$PRODUCTS" >"$WORK/ingest-$name.json" &
-  local ingest=$!
-  sleep 1
+  local ingest=""
+  if [ "$RATE" -gt 0 ]; then
+    $TASKSET "$SETUP" ingest --port "$PORT" --rate "$RATE" --seconds $((SECONDS_RUN + 2)) --users "$USERS" \
+        --products "$PRODUCTS" >"$WORK/ingest-$name.json" &
+    ingest=$!
+    sleep 1
+  else
+    echo '{"events_per_second":0}' >"$WORK/ingest-$name.json"
+  fi
   local args=(-t2 -c"$CONNECTIONS" -d"${SECONDS_RUN}s" --latency)
   [ -n "$script" ] && args+=(-s "$WORK/$script")
   local out cpu0 cpu1
   cpu0=$(cpu_seconds "$SERVE_PID")
   out=$($TASKSET wrk "${args[@]}" "http://127.0.0.1:$PORT$path" | parse)
   cpu1=$(cpu_seconds "$SERVE_PID")
-  wait "$ingest" || true
+  [ -z "$ingest" ] || wait "$ingest" || true
   # The daemon's CPU time during the wrk run (queries and the ingestion beside them).
   echo "{\"endpoint\":\"$name\",\"wrk\":$out,\"daemon_cpu_seconds\":$(awk -v a="$cpu0" -v b="$cpu1" "BEGIN {printf \"%.2f\", b - a}"),\"ingest\":$(cat "$WORK/ingest-$name.json")}"
 }

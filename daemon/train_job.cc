@@ -51,7 +51,7 @@ Status CheckTrained(const ModelVersion& m, const TrainingData& data) {
     return Status::FailedPrecondition("sanity: the model's user/product counts differ from the snapshot's");
   }
   if (!AllFinite(m.user_vectors) || !AllFinite(m.product_vectors)) {
-    return Status::FailedPrecondition("sanity: the trained embeddings hold NaN or infinite values");
+    return Status::FailedPrecondition("sanity: the trained embeddings hold non-finite values (NaN or infinity)");
   }
   int64_t warm = 0;
   for (size_t u = 0; u < m.user_ids.size(); ++u) {

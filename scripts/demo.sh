@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 ./scripts/build.sh
-exec ./build/daemon/vasgd serve --config config/vasgd.toml --demo "$@"
+exec "./${BUILD_DIR:-build}/daemon/vasgd" serve --config config/vasgd.toml --demo "$@"

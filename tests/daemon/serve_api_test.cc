@@ -270,6 +270,7 @@ TEST_F(ServeApiTest, EventsAnswerPerEventWithReasons) {
 }
 
 TEST_F(ServeApiTest, StatusReadinessAndMetrics) {
+  ASSERT_EQ(serve_->Get("/v1/users/u1/recommendations?k=3").status, 200);  // a request to count
   json s = serve_->StatusJson();
   EXPECT_EQ(s["model_version"], model_->version);
   EXPECT_EQ(s["trained_at"], model_->trained_at);
