@@ -153,6 +153,47 @@ TEST(ImportCliTest, BadRowsAreSkippedCountedAndReported) {
   EXPECT_EQ(s["products_with_features"], 1);
 }
 
+// A version 1.0 .npy file of float16 values (`<f2`), rows × cols, from raw half bit patterns.
+void WriteHalfNpy(const std::string& path, int rows, int cols, const std::vector<uint16_t>& halves) {
+  std::string header = "{'descr': '<f2', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +
+                       std::to_string(cols) + "), }";
+  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::ofstream out(path, std::ios::binary);
+  out.write("\x93NUMPY\x01\x00", 8);
+  const uint16_t len = static_cast<uint16_t>(header.size());
+  out.write(reinterpret_cast<const char*>(&len), 2);
+  out << header;
+  out.write(reinterpret_cast<const char*>(halves.data()), static_cast<std::streamsize>(halves.size() * 2));
+}
+
+TEST(ImportCliTest, Float16FeaturesWithANonFiniteRow) {
+  TempDir dir;
+  // Rows: (1, -2), (inf, 0.5), (65504, 2^-24): the infinite row is rejected, the others kept exactly.
+  WriteHalfNpy(dir.path() + "/f.npy", 3, 2, {0x3c00, 0xc000, 0x7c00, 0x3800, 0x7bff, 0x0001});
+  const std::string common = "--data-dir " + dir.path() + "/d";
+  RunResult imp = Vasgd("import " + common + " --features " + dir.path() + "/f.npy");
+  ASSERT_EQ(imp.status, 0) << imp.out;
+  auto r = nlohmann::json::parse(imp.out);
+  EXPECT_EQ(r["features"]["accepted"], 2);
+  EXPECT_EQ(r["features"]["rejected_by_reason"]["non_finite_feature"], 1);
+
+  StoreOptions so;
+  so.data_dir = dir.path() + "/d";
+  auto store = GraphStore::OpenReadOnly(so);
+  ASSERT_TRUE(store.ok());
+  int32_t p0 = -1, p2 = -1, p1 = -1;
+  ASSERT_TRUE((*store)->FindProduct("0", &p0));
+  ASSERT_TRUE((*store)->FindProduct("2", &p2));
+  EXPECT_FALSE((*store)->FindProduct("1", &p1));
+  std::vector<float> f;
+  ASSERT_TRUE((*store)->ProductFeatures(p0, &f).ok());
+  EXPECT_EQ(f, (std::vector<float>{1.0f, -2.0f}));
+  ASSERT_TRUE((*store)->ProductFeatures(p2, &f).ok());
+  EXPECT_EQ(f, (std::vector<float>{65504.0f, 5.9604644775390625e-08f}));
+  EXPECT_EQ((*store)->counters().feature_dim, 2);
+}
+
 TEST(ImportCliTest, BadFlagsExitTwo) {
   EXPECT_EQ(Vasgd("import --data-dir /tmp/x").status, 2);                   // nothing to import
   EXPECT_EQ(Vasgd("import --bogus 1").status, 2);
