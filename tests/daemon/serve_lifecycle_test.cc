@@ -105,6 +105,40 @@ TEST_F(LifecycleTest, SwapUnderConcurrentQueriesFailsNoRequest) {
   EXPECT_EQ(serve->Metric("vasgd_model_swaps_total"), 3);
 }
 
+TEST_F(LifecycleTest, WhatArrivesDuringTrainingSurvivesTheSwap) {
+  auto serve = StartTrained();
+  ASSERT_NE(serve, nullptr);
+  const std::string v1 = serve->StatusJson()["model_version"];
+  const SyntheticShop shop = SmallShop();
+  const int64_t before = serve->FinishedJobs();
+  ASSERT_EQ(serve->Post("/v1/admin/retrain", "", kAdminToken).status, 202);
+  // Once the child runs, its snapshot is taken: these events are not in it.
+  ASSERT_TRUE(WaitFor([&] { return !serve->Children().empty(); }, 30));
+  const std::string hidden = serve->GetJson("/v1/users/u9/recommendations?k=1")["items"][0]["product"];
+  ASSERT_TRUE(PostEvents(*serve, {ProductEvent("mid-train", shop.train.features.row(11), shop.train.features.dim, "c-new"),
+                                  R"({"type":"product","product":")" + hidden + R"(","available":false})"}));
+  ASSERT_EQ(serve->GetJson("/v1/products/mid-train/similar?k=5")["__status"], 200);
+  ASSERT_TRUE(WaitFor([&] { return serve->FinishedJobs() > before; }, 120));
+  ASSERT_EQ(LastError(serve->StatusJson()), "") << serve->Log();
+  const ModelVersion v2 = CurrentModel(data_);
+  ASSERT_NE(v2.version, v1);
+  EXPECT_EQ(std::count(v2.product_ids.begin(), v2.product_ids.end(), "mid-train"), 0) << "not in the snapshot";
+  // Still served after the swap, placed by the NEW model's encoder, with its category.
+  std::vector<float> embedding(v2.dim), scratch;
+  v2.encoder.Forward(shop.train.features.row(11), embedding.data(), &scratch);
+  ModelVersion cosine = v2;
+  cosine.score = "cosine";
+  json similar = serve->GetJson("/v1/products/mid-train/similar?k=5");
+  ASSERT_EQ(similar["__status"], 200);
+  EXPECT_EQ(similar["model_version"], v2.version);
+  EXPECT_TRUE(MatchesRanking(similar["items"], ExactTopK(cosine, embedding.data(), {"mid-train", hidden}, 5)));
+  json in_category = serve->GetJson("/v1/users/u9/recommendations?k=5&category=c-new");
+  ASSERT_EQ(in_category["items"].size(), 1u);
+  EXPECT_EQ(in_category["items"][0]["product"], "mid-train");
+  // Still hidden after the swap.
+  for (const json& item : serve->GetJson("/v1/users/u9/recommendations?k=50")["items"]) EXPECT_NE(item["product"], hidden);
+}
+
 TEST_F(LifecycleTest, RollbackServesThePreviousVersionAndPruningKeepsN) {
   config_["retrain"]["keep_versions"] = "2";
   auto serve = StartTrained();
