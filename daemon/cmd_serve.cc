@@ -76,7 +76,8 @@ int RunServe(const Args& args) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  std::string token_shell = "$VASGD_ADMIN_TOKEN";
+  // How the printed demo calls name the admin token: never a configured token itself.
+  std::string token_shell = std::getenv("VASGD_ADMIN_TOKEN") ? "$VASGD_ADMIN_TOKEN" : "<your admin token>";
   if (options.demo) {
     config.kafka.brokers.clear();  // the demo ingests over HTTP only
     if (config.http.admin_token.empty()) {
@@ -115,7 +116,9 @@ int RunServe(const Args& args) {
       }
     }
     if (sig == 0) {
-      const std::string read_shell = config.http.read_token.empty() ? "" : "$VASGD_READ_TOKEN";
+      const std::string read_shell = config.http.read_token.empty()     ? ""
+                                     : std::getenv("VASGD_READ_TOKEN") ? "$VASGD_READ_TOKEN"
+                                                                       : "<your read token>";
       std::printf("vasgd demo: ready. Try these:\n\n%s", DemoCurlCalls(base, token_shell, read_shell).c_str());
       std::fflush(stdout);
     }

@@ -8,7 +8,6 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
-#include <random>
 
 #include "common/log.h"
 #include "eval/ranking_metrics.h"
@@ -28,6 +27,16 @@ double SecondsSince(std::chrono::steady_clock::time_point t0) {
 void Stage(int fd, const char* stage) {
   WriteProgressLine(fd, json{{"type", "stage"}, {"stage", stage}}.dump());
   Log(LogLevel::kInfo, "train_job.stage", {{"stage", stage}});
+}
+
+// FNV-1a of the id, mixed with the seed (splitmix64): the same on every run and platform.
+uint64_t StableHash(uint64_t seed, const std::string& id) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : id) h = (h ^ c) * 1099511628211ULL;
+  uint64_t z = h ^ (seed + 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
 }
 
 // NaN in JSON is not a number: send null.
@@ -122,26 +131,32 @@ void WriteProgressLine(int fd, const std::string& json_line) {
   }
 }
 
-HoldoutSplit SplitHoldout(const InteractionGraph& graph, double fraction, uint64_t seed) {
+HoldoutSplit SplitHoldout(const TrainingData& data, double fraction, uint64_t seed) {
+  const InteractionGraph& graph = data.graph;
   HoldoutSplit split;
-  std::vector<int32_t> eligible;
+  // Users by their hash (stable across retrainings), smallest first; eligible ones only.
+  std::vector<std::pair<uint64_t, int32_t>> eligible;
   for (int32_t u = 0; u < graph.num_users; ++u) {
-    if (graph.user_offsets[u + 1] - graph.user_offsets[u] >= 2) eligible.push_back(u);
+    if (graph.user_offsets[u + 1] - graph.user_offsets[u] >= 2) eligible.emplace_back(StableHash(seed, data.user_ids[u]), u);
   }
-  std::mt19937_64 rng(seed ^ 0x9e3779b97f4a7c15ULL);
-  std::vector<uint8_t> chosen(graph.num_users, 0);
-  std::vector<int64_t> drop(graph.num_users, -1);  // edge index removed per chosen user
-  if (fraction > 0 && !eligible.empty()) {
-    const size_t want = std::min(eligible.size(),
-                                 std::max<size_t>(std::min<size_t>(20, eligible.size()),
-                                                  static_cast<size_t>(std::llround(fraction * graph.num_users))));
-    std::shuffle(eligible.begin(), eligible.end(), rng);
-    eligible.resize(want);
-    std::sort(eligible.begin(), eligible.end());
-    for (int32_t u : eligible) {
-      const int64_t begin = graph.user_offsets[u], degree = graph.user_offsets[u + 1] - begin;
-      chosen[u] = 1;
-      drop[u] = begin + static_cast<int64_t>(rng() % static_cast<uint64_t>(degree));
+  std::sort(eligible.begin(), eligible.end());
+  size_t want = 0;
+  if (fraction > 0) {
+    // Those whose hash falls below the fraction, and at least min(20, eligible) users.
+    const double cut = fraction * 18446744073709551616.0;  // 2^64
+    while (want < eligible.size() && static_cast<double>(eligible[want].first) < cut) ++want;
+    want = std::max(want, std::min<size_t>(20, eligible.size()));
+  }
+  std::vector<int64_t> drop(graph.num_users, -1);  // edge index held out per chosen user
+  for (size_t i = 0; i < want; ++i) {
+    const int32_t u = eligible[i].second;
+    uint64_t best = 0;
+    for (int64_t e = graph.user_offsets[u]; e < graph.user_offsets[u + 1]; ++e) {
+      const uint64_t h = StableHash(seed ^ StableHash(0, data.user_ids[u]), data.product_ids[graph.product_index[e]]);
+      if (drop[u] < 0 || h > best) {
+        best = h;
+        drop[u] = e;
+      }
     }
   }
   split.train.num_users = graph.num_users;
@@ -152,7 +167,7 @@ HoldoutSplit SplitHoldout(const InteractionGraph& graph, double fraction, uint64
   split.train.weight.reserve(graph.weight.size());
   for (int32_t u = 0; u < graph.num_users; ++u) {
     for (int64_t e = graph.user_offsets[u]; e < graph.user_offsets[u + 1]; ++e) {
-      if (chosen[u] && e == drop[u]) {
+      if (e == drop[u]) {
         split.test_user.push_back(u);
         split.test_product.push_back(graph.product_index[e]);
         continue;
@@ -171,7 +186,7 @@ Result<TrainJobResult> RunTrainJob(const Config& config, const TrainingData& dat
   TrainJobResult result;
   result.version = spec.version;
 
-  HoldoutSplit split = SplitHoldout(data.graph, config.retrain.holdout_fraction, config.train.seed);
+  HoldoutSplit split = SplitHoldout(data, config.retrain.holdout_fraction, config.train.seed);
   TrainingData train;
   train.graph = std::move(split.train);
   train.features = data.features;

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "common/config_file.h"
@@ -15,6 +16,7 @@
 #include "daemon/model_registry.h"
 #include "daemon/train_job.h"
 #include "model/synthetic.h"
+#include "model/tsv.h"
 
 namespace vasgd {
 namespace {
@@ -98,13 +100,17 @@ TEST(ModelRegistry, InitRemovesLeftoverStagingAndNamesAreOrdered) {
 
 TEST(SplitHoldout, HoldsOutOnePurchaseOfEnoughUsersAndKeepsTheRest) {
   SyntheticShopOptions o;
-  o.num_users = 500;
+  o.num_users = 2000;
   o.num_products = 100;
   o.feature_dim = 0;
-  const InteractionGraph g = MakeSyntheticShop(o).train.graph;
-  const HoldoutSplit split = SplitHoldout(g, 0.1, 42);
+  const TrainingData data = MakeSyntheticShop(o).train;
+  const InteractionGraph& g = data.graph;
+  const HoldoutSplit split = SplitHoldout(data, 0.1, 42);
   ASSERT_EQ(split.test_user.size(), split.test_product.size());
-  EXPECT_EQ(split.test_user.size(), 50u);  // 10% of 500 users (every one eligible has >= 2 purchases)
+  // About 10% of the eligible users (hash-selected, so not exactly).
+  int64_t eligible = 0;
+  for (int32_t u = 0; u < g.num_users; ++u) eligible += g.user_offsets[u + 1] - g.user_offsets[u] >= 2;
+  EXPECT_NEAR(static_cast<double>(split.test_user.size()), 0.1 * eligible, 0.03 * eligible);
   EXPECT_EQ(split.train.num_edges() + static_cast<int64_t>(split.test_user.size()), g.num_edges());
   std::set<int32_t> users(split.test_user.begin(), split.test_user.end());
   EXPECT_EQ(users.size(), split.test_user.size()) << "one pair per user";
@@ -117,12 +123,68 @@ TEST(SplitHoldout, HoldsOutOnePurchaseOfEnoughUsersAndKeepsTheRest) {
     EXPECT_EQ(std::count(begin, end, split.test_product[i]), 0);
     EXPECT_EQ(end - begin, g.user_offsets[u + 1] - g.user_offsets[u] - 1);
   }
-  // Deterministic for a seed; another seed picks other pairs; fraction 0 holds nothing out.
-  EXPECT_EQ(SplitHoldout(g, 0.1, 42).test_product, split.test_product);
-  EXPECT_NE(SplitHoldout(g, 0.1, 43).test_user, split.test_user);
-  EXPECT_TRUE(SplitHoldout(g, 0.0, 42).test_user.empty());
-  // A tiny fraction still holds out 20 users, enough for a measurement.
-  EXPECT_EQ(SplitHoldout(g, 0.001, 42).test_user.size(), 20u);
+  // Deterministic for a seed; another seed picks other pairs; fraction 0 holds nothing out;
+  // a tiny fraction still holds out 20 users, enough for a measurement.
+  EXPECT_EQ(SplitHoldout(data, 0.1, 42).test_product, split.test_product);
+  EXPECT_NE(SplitHoldout(data, 0.1, 43).test_user, split.test_user);
+  EXPECT_TRUE(SplitHoldout(data, 0.0, 42).test_user.empty());
+  EXPECT_EQ(SplitHoldout(data, 1e-9, 42).test_user.size(), 20u);
+}
+
+TEST(SplitHoldout, KeepsTheSamePairsWhenTheGraphGrows) {
+  // The same shop with more purchases per user and more users: a grown graph, same ids.
+  SyntheticShopOptions o;
+  o.num_users = 1000;
+  o.num_products = 100;
+  o.feature_dim = 0;
+  const TrainingData before = MakeSyntheticShop(o).train;
+  // Grown: every user also bought one product more (one the held-out hash does not favour or
+  // does), and 200 new users arrived.
+  TrainingData after;
+  after.user_ids = before.user_ids;
+  after.product_ids = before.product_ids;
+  std::vector<int32_t> us, ps;
+  std::vector<float> ws;
+  for (int32_t u = 0; u < before.graph.num_users; ++u) {
+    for (int64_t e = before.graph.user_offsets[u]; e < before.graph.user_offsets[u + 1]; ++e) {
+      us.push_back(u);
+      ps.push_back(before.graph.product_index[e]);
+      ws.push_back(1);
+    }
+    us.push_back(u);
+    ps.push_back((u * 37) % 100);
+    ws.push_back(1);
+  }
+  for (int32_t u = 0; u < 200; ++u) {
+    after.user_ids.push_back("new-" + std::to_string(u));
+    us.push_back(before.graph.num_users + u);
+    ps.push_back(u % 100);
+    ws.push_back(1);
+    us.push_back(before.graph.num_users + u);
+    ps.push_back((u + 1) % 100);
+    ws.push_back(1);
+  }
+  after.graph = BuildInteractionGraph(before.graph.num_users + 200, 100, us, ps, ws);
+  const HoldoutSplit a = SplitHoldout(before, 0.1, 7), b = SplitHoldout(after, 0.1, 7);
+  std::map<int32_t, int32_t> held_before, held_after;
+  for (size_t i = 0; i < a.test_user.size(); ++i) held_before[a.test_user[i]] = a.test_product[i];
+  for (size_t i = 0; i < b.test_user.size(); ++i) held_after[b.test_user[i]] = b.test_product[i];
+  int64_t same_user = 0, same_pair = 0;
+  for (const auto& [u, p] : held_before) {
+    if (!held_after.count(u)) continue;
+    ++same_user;
+    same_pair += held_after[u] == p;
+  }
+  // Every old user held out before is held out again (users whose degree went 1 -> 2 may join).
+  EXPECT_EQ(same_user, static_cast<int64_t>(held_before.size()));
+  // The pair changes only where the new purchase hashes higher: for most users it stays.
+  EXPECT_GT(same_pair, static_cast<int64_t>(0.5 * held_before.size()));
+  // A previously trained pair (not held out before) that is held out now must be a new edge:
+  // never an edge the earlier model trained on... unless the user just became eligible.
+  for (const auto& [u, p] : held_after) {
+    if (u >= before.graph.num_users || !held_before.count(u) || held_before[u] == p) continue;
+    EXPECT_EQ(p, (u * 37) % 100) << "user " << u << " now holds out an edge an earlier model trained on";
+  }
 }
 
 TEST(ChildProcess, PipesLinesAndReportsHowItEnded) {

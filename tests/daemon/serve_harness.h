@@ -100,6 +100,7 @@ inline std::string WriteConfig(const std::string& path, const ConfigMap& config)
 class ServeProcess {
  public:
   // Starts it and waits (up to 60 s) until it listens. Null if it exits or never listens.
+  // `env` entries are set in the child; an empty value unsets the variable.
   static std::unique_ptr<ServeProcess> Start(const std::string& config_path, const std::string& log_path,
                                              const std::vector<std::string>& extra_args = {},
                                              const std::map<std::string, std::string>& env = {
@@ -116,7 +117,13 @@ class ServeProcess {
       int err = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       if (err >= 0) ::dup2(err, STDERR_FILENO);
       ::close(fds[0]);
-      for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+      for (const auto& [k, v] : env) {
+        if (v.empty()) {
+          ::unsetenv(k.c_str());
+        } else {
+          ::setenv(k.c_str(), v.c_str(), 1);
+        }
+      }
       std::vector<char*> argv;
       for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
       argv.push_back(nullptr);
