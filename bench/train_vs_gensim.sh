@@ -86,8 +86,8 @@ print(f"vasgd / gensim-peer tokens/s: {sg['tokens_per_second'] / peer_rate:.2f}x
 print(f"vasgd / gensim(sample=0) tokens/s: {sg['tokens_per_second'] / g0['tokens_per_second']:.2f}x, "
       f"pairs/s: {sg['pairs_per_second'] / g0['pairs_per_second']:.2f}x")
 t = full['training']
-print(f"full VASG retrain (defaults: D={json.load(open(f'{out}/full.json'))['losses'] and 100}, "
-      f"{t['epochs_run']} epochs, decoder + encoder): wall {full_wall:.1f} s "
+print(f"full VASG retrain (config/vasgd.toml defaults, {t['epochs_run']} epochs, decoder + encoder, "
+      f"{full['data']['cold_embedded']} cold products embedded): wall {full_wall:.1f} s "
       f"(stage 1 {t['stage1_seconds']:.1f} s = {t['seconds_per_epoch']:.1f} s/epoch at {t['pairs_per_second']:,.0f} pairs/s, "
       f"decoder steps {t['decoder_seconds']:.1f} s; stage 2 {t['stage2_seconds']:.1f} s); target < 600 s")
 print('final losses:', json.dumps(full['losses']['stage1'][-1]), json.dumps(full['losses'].get('stage2', [{}])[-1]))

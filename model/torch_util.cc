@@ -94,7 +94,8 @@ torch::Tensor SgnsBatchStep(torch::Tensor& table, const torch::Tensor& centre, c
   // A popular node takes part in thousands of pairs of a large batch; summing all their
   // gradients at one stale point overshoots (TikTok diverged to NaN at 65,536 centres per batch,
   // while per-pair SGD feeds each step back into the next). So a row's summed step is scaled
-  // down to at most `max_row_contributions` pairs' worth; rarer rows get plain SGD.
+  // down to at most `max_row_contributions` pairs' worth; rarer rows get plain SGD
+  // (model/trainer.cc has the measurements behind the cap).
   const torch::Tensor counts =
       torch::bincount(torch::cat({centre, context, flat_negs}), /*weights=*/{}, table.size(0)).to(torch::kFloat32);
   const torch::Tensor scale = torch::clamp_max(static_cast<double>(max_row_contributions) / counts.clamp_min(1), 1.0);

@@ -32,7 +32,10 @@ constexpr const char* kAutoScore = "dot";
 // Kendall log-variances are clamped so a loss near 0 (no negatives) cannot blow up its weight.
 constexpr double kMinLogVar = -2.3, kMaxLogVar = 4.6;  // weights 1/(2σ²) in [0.005, 5]
 // Batched path: a row's step per batch counts at most this many of its pairs (torch_util.h).
-constexpr int64_t kMaxRowContributions = 16;
+// Measured on TikTok (CPU, 2 walks/node, 1 epoch, 5 negatives): without a cap 65,536 centres per
+// batch diverged to NaN; with 256 it trains like 4,096 centres uncapped (loss 3.977 vs 3.975;
+// Hogwild 3.943); 16 or 64 starved popular rows (warm AUC by dot 0.27 / 0.39 vs 0.45).
+constexpr int64_t kMaxRowContributions = 256;
 
 double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
