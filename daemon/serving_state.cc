@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <thread>
 
 #include "common/log.h"
 
@@ -254,6 +255,7 @@ Status ServingState::Install(const std::shared_ptr<ServingBundle>& bundle, int64
     EndJournal(token);
     return s;
   }
+  std::shared_ptr<ServingBundle> old;
   {
     std::lock_guard<std::mutex> lock(mu_);
     int64_t replayed = 0;
@@ -262,7 +264,7 @@ Status ServingState::Install(const std::shared_ptr<ServingBundle>& bundle, int64
       ApplyProduct(bundle.get(), e.event, e.dense, &scratch_);
       ++replayed;
     }
-    std::shared_ptr<ServingBundle> old = std::atomic_exchange(&current_, bundle);
+    old = std::atomic_exchange(&current_, bundle);
     index_products_->Set(static_cast<double>(bundle->index->num_with_vector()));
     swaps_->Inc();
     Log(LogLevel::kInfo, "model.swapped",
@@ -270,6 +272,12 @@ Status ServingState::Install(const std::shared_ptr<ServingBundle>& bundle, int64
          {"journal_replayed", replayed}});
   }
   EndJournal(token);
+  // Free the old bundle here, not in whichever query drops it last: destroying a large index
+  // takes milliseconds that no request should wait for. Queries hold it for microseconds.
+  for (int i = 0; old && old.use_count() > 1 && i < 5000; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  old.reset();
   return Status::Ok();
 }
 
