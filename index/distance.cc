@@ -46,45 +46,44 @@ __attribute__((target("avx2,fma"))) float DotAvx2(const float* a, const float* b
     acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
     acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
   }
-  for (; i + 8 <= dim; i += 8) {
+  if (i + 8 <= dim) {  // at most one 8-float step remains after the 16-float ones
     acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    i += 8;
   }
   float sum = HorizontalSum(_mm256_add_ps(acc0, acc1));
   for (; i < dim; ++i) sum += a[i] * b[i];
   return sum;
 }
 
-// Four rows per pass: every query load feeds four multiply-adds.
+// Four rows per pass: every query load feeds four rows. Each row accumulates exactly as
+// DotAvx2 does (two 8-wide sums over 16-float steps, an 8-float step into the first, then the
+// scalar tail), so a product gets the bitwise-same score from either kernel.
 __attribute__((target("avx2,fma"))) void DotRowsAvx2(const float* q, const float* rows, int64_t n,
                                                      int32_t dim, float* out) {
   int64_t r = 0;
   for (; r + 4 <= n; r += 4) {
-    const float* r0 = rows + r * dim;
-    const float* r1 = r0 + dim;
-    const float* r2 = r1 + dim;
-    const float* r3 = r2 + dim;
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    const float* row[4] = {rows + r * dim, rows + (r + 1) * dim, rows + (r + 2) * dim, rows + (r + 3) * dim};
+    __m256 lo[4], hi[4];
+    for (int j = 0; j < 4; ++j) lo[j] = hi[j] = _mm256_setzero_ps();
     int32_t i = 0;
-    for (; i + 8 <= dim; i += 8) {
-      __m256 qv = _mm256_loadu_ps(q + i);
-      a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(r0 + i), a0);
-      a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(r1 + i), a1);
-      a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(r2 + i), a2);
-      a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(r3 + i), a3);
+    for (; i + 16 <= dim; i += 16) {
+      const __m256 q0 = _mm256_loadu_ps(q + i);
+      const __m256 q1 = _mm256_loadu_ps(q + i + 8);
+      for (int j = 0; j < 4; ++j) {
+        lo[j] = _mm256_fmadd_ps(q0, _mm256_loadu_ps(row[j] + i), lo[j]);
+        hi[j] = _mm256_fmadd_ps(q1, _mm256_loadu_ps(row[j] + i + 8), hi[j]);
+      }
     }
-    float s0 = HorizontalSum(a0), s1 = HorizontalSum(a1);
-    float s2 = HorizontalSum(a2), s3 = HorizontalSum(a3);
-    for (; i < dim; ++i) {
-      s0 += q[i] * r0[i];
-      s1 += q[i] * r1[i];
-      s2 += q[i] * r2[i];
-      s3 += q[i] * r3[i];
+    if (i + 8 <= dim) {
+      const __m256 q0 = _mm256_loadu_ps(q + i);
+      for (int j = 0; j < 4; ++j) lo[j] = _mm256_fmadd_ps(q0, _mm256_loadu_ps(row[j] + i), lo[j]);
+      i += 8;
     }
-    out[r] = s0;
-    out[r + 1] = s1;
-    out[r + 2] = s2;
-    out[r + 3] = s3;
+    for (int j = 0; j < 4; ++j) {
+      float sum = HorizontalSum(_mm256_add_ps(lo[j], hi[j]));
+      for (int32_t t = i; t < dim; ++t) sum += q[t] * row[j][t];
+      out[r + j] = sum;
+    }
   }
   for (; r < n; ++r) out[r] = DotAvx2(q, rows + r * dim, dim);
 }

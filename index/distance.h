@@ -10,8 +10,8 @@ namespace vasgd {
 // sum_i a[i] * b[i] over `dim` floats. Neither pointer needs any alignment.
 float Dot(const float* a, const float* b, int32_t dim);
 
-// out[r] = Dot(query, rows + r * dim, dim) for r in [0, n): rows are contiguous, row-major.
-// Faster than n calls to Dot: the query stays in registers across four rows at a time.
+// out[r] = Dot(query, rows + r * dim, dim) for r in [0, n), bitwise the same value: rows are
+// contiguous, row-major. Faster than n calls to Dot: each query load serves four rows.
 void DotRows(const float* query, const float* rows, int64_t n, int32_t dim, float* out);
 
 // Scales v to unit L2 norm in place and returns the norm it had; a zero vector stays zero.

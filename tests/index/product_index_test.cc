@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <numeric>
 #include <random>
 #include <set>
@@ -154,6 +155,16 @@ TEST_F(ClusteredIndexTest, ExactSearchMatchesOracleExactly) {
     ASSERT_EQ(got->size(), truth.size());
     // Near-ties may swap places between float and double scoring; the sets must agree.
     EXPECT_DOUBLE_EQ(Recall(*got, truth), 1.0);
+    // A product found by both paths has bitwise the same score on both.
+    auto graph = index_->Search(query(i), Metric::kCosine, SearchFilter(), 20, 0);
+    ASSERT_TRUE(graph.ok());
+    std::map<std::string, float> by_id;
+    for (const auto& p : *got) by_id[p.id] = p.score;
+    for (const auto& p : *graph) {
+      if (by_id.count(p.id)) {
+        EXPECT_EQ(p.score, by_id[p.id]) << p.id;
+      }
+    }
   }
 }
 
