@@ -1,5 +1,6 @@
 #include "eval/baselines.h"
 
+#include <cmath>
 #include <cstring>
 
 #include "eval/eval_data.h"
@@ -57,9 +58,50 @@ std::unique_ptr<Scorer> MakePopularityScorer(const InteractionGraph& graph) {
   return std::make_unique<PopularityScorer>(ProductDegrees(graph));
 }
 
-Embeddings WboiEmbeddings(const TrainingData& data) {
+namespace {
+
+// Per-dimension (x − mean) / std over the rows present; constant dimensions are only centred.
+std::vector<float> Standardized(const FeatureMatrix& f) {
+  std::vector<double> mean(f.dim, 0.0), var(f.dim, 0.0);
+  int64_t n = 0;
+  for (size_t p = 0; p < f.present.size(); ++p) {
+    if (!f.present[p]) continue;
+    ++n;
+    for (int32_t d = 0; d < f.dim; ++d) mean[d] += f.row(static_cast<int32_t>(p))[d];
+  }
+  std::vector<float> out(f.values.size(), 0.f);
+  if (n == 0) return out;
+  for (double& m : mean) m /= n;
+  for (size_t p = 0; p < f.present.size(); ++p) {
+    if (!f.present[p]) continue;
+    for (int32_t d = 0; d < f.dim; ++d) {
+      const double x = f.row(static_cast<int32_t>(p))[d] - mean[d];
+      var[d] += x * x;
+    }
+  }
+  for (size_t p = 0; p < f.present.size(); ++p) {
+    if (!f.present[p]) continue;
+    for (int32_t d = 0; d < f.dim; ++d) {
+      const double sd = std::sqrt(var[d] / n);
+      const double x = f.row(static_cast<int32_t>(p))[d] - mean[d];
+      out[p * f.dim + d] = static_cast<float>(sd > 1e-12 ? x / sd : x);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Embeddings WboiEmbeddings(const TrainingData& data, bool standardize) {
   const InteractionGraph& g = data.graph;
-  const FeatureMatrix& f = data.features;
+  const FeatureMatrix& raw = data.features;
+  FeatureMatrix standardized;
+  if (standardize) {
+    standardized.dim = raw.dim;
+    standardized.present = raw.present;
+    standardized.values = Standardized(raw);
+  }
+  const FeatureMatrix& f = standardize ? standardized : raw;
   Embeddings e;
   e.dim = f.dim;
   e.num_users = g.num_users;

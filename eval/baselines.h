@@ -17,9 +17,12 @@ std::unique_ptr<Scorer> MakeRandomScorer(int32_t num_products, uint64_t seed);
 std::unique_ptr<Scorer> MakePopularityScorer(const InteractionGraph& graph);
 
 // WBOI (weighted bag of items): a user is the purchase-weighted mean of the feature vectors of
-// the products the user bought; products are their raw feature vectors; ranking by cosine.
-// The space is the raw feature space, so it also stands for "image features" in the product
-// metrics. Products without features have no vector. Requires features.dim > 0.
-Embeddings WboiEmbeddings(const TrainingData& data);
+// the products the user bought; products are their feature vectors; ranking by cosine.
+// standardize = false: the paper's baseline on raw features (the space also stands for "image
+// features" in the product metrics). standardize = true (WBOI-z): every feature dimension is first
+// shifted and scaled to mean 0, variance 1 over the products that have features; non-negative
+// CNN features share a large common component that raw cosine is dominated by.
+// Products without features have no vector. Requires features.dim > 0.
+Embeddings WboiEmbeddings(const TrainingData& data, bool standardize = false);
 
 }  // namespace vasgd

@@ -37,7 +37,7 @@ constexpr const char* kUsage =
     "                  [--markdown FILE] [--k 20] [--threads N] [--first-seed 1]\n"
     "                  [--analogy-queries N] [--cosine-pairs N] [--dump-embeddings DIR]\n"
     "                  [--split test|val]\n"
-    "methods: RAND, POP, WBOI, VBPR, SkipGram, VASG-paper, VASG (default: all)\n";
+    "methods: RAND, POP, WBOI, WBOI-z, VBPR, SkipGram, VASG-paper, VASG, VASG+pop (default: all)\n";
 
 int BadUsage(const std::string& message) {
   std::fprintf(stderr, "vasgd eval: %s\n%s", message.c_str(), kUsage);

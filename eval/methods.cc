@@ -30,15 +30,16 @@ Result<MethodRun> RunPop(const EvalData& data, const EvalOptions&, uint64_t) {
   return run;
 }
 
-Result<MethodRun> RunWboi(const EvalData& data, const EvalOptions&, uint64_t) {
+Result<MethodRun> RunWboi(const EvalData& data, bool standardize) {
   if (data.train.features.dim == 0) return Status::InvalidArgument("WBOI needs product features (image_feat.npy)");
   const auto start = Clock::now();
   MethodRun run;
-  run.space = WboiEmbeddings(data.train);
+  run.space = WboiEmbeddings(data.train, standardize);
   run.has_space = true;
   run.scorer = MakeEmbeddingScorer(run.space, ScoreKind::kCosine);
   run.train_seconds = SecondsSince(start);
-  run.config_json = R"({"score":"cosine","features":"raw"})";
+  run.config_json = standardize ? R"({"score":"cosine","features":"standardized per dimension"})"
+                                : R"({"score":"cosine","features":"raw"})";
   return run;
 }
 
@@ -150,7 +151,7 @@ Result<MethodRun> RunPopularityPrior(const EvalData& data, const EvalOptions& op
 }  // namespace
 
 const std::vector<std::string>& MethodNames() {
-  static const std::vector<std::string> names = {"RAND", "POP", "WBOI", "VBPR", "SkipGram", "VASG-paper", "VASG", "VASG+pop"};
+  static const std::vector<std::string> names = {"RAND", "POP", "WBOI", "WBOI-z", "VBPR", "SkipGram", "VASG-paper", "VASG", "VASG+pop"};
   return names;
 }
 
@@ -192,7 +193,8 @@ Result<MethodRun> RunMethod(const std::string& method, const EvalData& data, con
                             uint64_t seed, const std::map<std::string, Embeddings>* same_seed) {
   if (method == "RAND") return RunRand(data, options, seed);
   if (method == "POP") return RunPop(data, options, seed);
-  if (method == "WBOI") return RunWboi(data, options, seed);
+  if (method == "WBOI") return RunWboi(data, /*standardize=*/false);
+  if (method == "WBOI-z") return RunWboi(data, /*standardize=*/true);
   if (method == "VBPR") return RunVbpr(data, options, seed);
   if (method == "SkipGram" || method == "VASG-paper" || method == "VASG") {
     return RunVasgFamily(method, data, options, seed);

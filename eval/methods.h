@@ -2,6 +2,7 @@
 //   RAND        random scores
 //   POP         item popularity (training edges)
 //   WBOI        users as the weighted mean of their products' image features, cosine
+//   WBOI-z      the same on features standardised per dimension (baselines.h)
 //   VBPR        BPR matrix factorisation + visual factors (eval/vbpr.h), LibTorch
 //   SkipGram    the VASG trainer without the decoder (the paper's ablation), eval options' train
 //               settings otherwise; cannot embed cold products

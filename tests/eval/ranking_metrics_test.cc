@@ -264,6 +264,14 @@ TEST(BaselinesTest, WboiIsWeightedMeanOfBoughtFeatures) {
   EXPECT_FLOAT_EQ(e.user(0)[1], 0.75f);
   EXPECT_FLOAT_EQ(e.user(1)[0], 0.f);
   EXPECT_FALSE(e.HasProduct(2));
+
+  // Standardised: over products 0 and 1, dimension 0 is {1, 0} -> {1, -1}, dimension 1 {0, 1} -> {-1, 1}.
+  const Embeddings z = WboiEmbeddings(d, /*standardize=*/true);
+  EXPECT_FLOAT_EQ(z.product(0)[0], 1.f);
+  EXPECT_FLOAT_EQ(z.product(0)[1], -1.f);
+  EXPECT_FLOAT_EQ(z.product(1)[0], -1.f);
+  EXPECT_FLOAT_EQ(z.user(0)[0], 0.25f * 1 + 0.75f * -1);
+  EXPECT_FLOAT_EQ(z.product(2)[0], 0.f);  // absent: left at zero
 }
 
 }  // namespace
