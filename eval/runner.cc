@@ -2,8 +2,10 @@
 
 #include <chrono>
 #include <cmath>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
+#include "common/config_file.h"
 #include "common/log.h"
 
 namespace vasgd {
@@ -21,13 +23,22 @@ void Put(SeedMetrics* m, const std::string& name, double value) {
   if (!std::isnan(value)) (*m)[name] = value;
 }
 
+// Every [train] knob, taken from the config layer's own list so new knobs appear by themselves.
 json TrainOptionsJson(const TrainOptions& t) {
-  return {{"dim", t.dim}, {"walks_per_node", t.walks_per_node}, {"walk_length", t.walk_length},
-          {"window", t.window}, {"negatives", t.negatives}, {"negative_power", t.negative_power},
-          {"epochs", t.epochs}, {"learning_rate", t.learning_rate}, {"optimizer", t.optimizer},
-          {"batch_size", t.batch_size}, {"decoder_widths", t.decoder_widths}, {"dropout", t.dropout},
-          {"use_decoder", t.use_decoder}, {"encoder_epochs", t.encoder_epochs},
-          {"encoder_noise_std", t.encoder_noise_std}, {"score", t.score}};
+  Config config;
+  config.train = t;
+  json out = json::object();
+  std::istringstream lines(DescribeConfig(config));
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.compare(0, 6, "train.") != 0) continue;
+    const size_t eq = line.find(" = ");
+    if (eq == std::string::npos) continue;
+    const std::string key = line.substr(6, eq - 6), value = line.substr(eq + 3);
+    json v = json::parse(value, nullptr, /*allow_exceptions=*/false);
+    out[key] = v.is_discarded() ? json(value) : v;
+  }
+  return out;
 }
 
 json DataJson(const EvalData& data) {
