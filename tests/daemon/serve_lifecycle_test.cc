@@ -198,8 +198,8 @@ TEST_F(LifecycleTest, ANanModelOrOneBelowTheHoldoutThresholdIsNeverServed) {
   const std::string v1 = serve->StatusJson()["model_version"];
   ASSERT_EQ(serve->Stop(), 0);
 
-  // A learning rate that blows the embeddings up to NaN. (The batched LibTorch kernel: the
-  // Hogwild kernel crashes on such a run instead, which the killed-child test covers.)
+  // A learning rate that blows the embeddings up to NaN (the batched LibTorch kernel; a crash of
+  // the training child is covered by the killed-child test).
   config_["train"]["kernel"] = "\"torch\"";
   config_["train"]["learning_rate"] = "1e30";
   config_["train"]["warm_start"] = "false";
