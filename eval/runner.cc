@@ -97,9 +97,11 @@ SeedMetrics Measure(const MethodRun& run, const EvalData& data, const SeedPairs&
       Put(&m, name + "_target_only", an.precision_target_only);
     }
     const CosineSpread spread = RandomPairCosines(run.space, o.cosine_pairs, seed);
-    Put(&m, "cosine_kurtosis", spread.excess_kurtosis);
-    Put(&m, "cosine_mean", spread.mean);
-    Put(&m, "cosine_std", spread.stddev);
+    if (!spread.samples.empty()) {
+      Put(&m, "cosine_kurtosis", spread.excess_kurtosis);
+      Put(&m, "cosine_mean", spread.mean);
+      Put(&m, "cosine_std", spread.stddev);
+    }
   }
   m["train_seconds"] = run.train_seconds;
   m["eval_seconds"] = SecondsSince(start);
