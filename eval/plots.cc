@@ -33,6 +33,15 @@ Status RunGnuplot(const std::string& script) {
 
 std::string Quote(const std::string& s) { return "'" + s + "'"; }
 
+// "recall@20" -> "Recall@20", "auc_cold_among_cold" -> "AUC cold among cold", ...
+std::string MetricLabel(std::string metric) {
+  if (metric.compare(0, 4, "auc_") == 0) metric = "AUC " + metric.substr(4);
+  if (metric.compare(0, 6, "recall") == 0) metric[0] = 'R';
+  if (metric.compare(0, 4, "ndcg") == 0) metric.replace(0, 4, "NDCG");
+  for (char& c : metric) c = c == '_' ? ' ' : c;
+  return metric;
+}
+
 // Power iteration for the top eigenvector of a symmetric dim × dim matrix.
 std::vector<double> TopEigenvector(const std::vector<double>& c, int32_t dim, uint64_t seed) {
   std::mt19937_64 rng(seed);
@@ -123,7 +132,7 @@ Status WriteEvalPlots(const EvalReport& report, const EvalData& data, const std:
     note(WriteText(base + "_pca_warm.dat", warm.str()));
     note(WriteText(base + "_pca_cold.dat", cold.str()));
     std::ostringstream gp;
-    gp << "set terminal pngcairo size 900,750 font 'sans,10'\n"
+    gp << "set terminal pngcairo noenhanced size 900,750 font 'sans,10'\n"
        << "set output " << Quote(base + "_pca.png") << "\n"
        << "set title " << Quote(method + " product embeddings on " + report.dataset + ": first two principal components") << "\n"
        << "set xlabel 'PC 1'\nset ylabel 'PC 2'\nset key top right\n"
@@ -158,7 +167,7 @@ Status WriteEvalPlots(const EvalReport& report, const EvalData& data, const std:
       dat << '\n';
     }
     note(WriteText(base + "_cosines.dat", dat.str()));
-    gp << "set terminal pngcairo size 900,550 font 'sans,10'\n"
+    gp << "set terminal pngcairo noenhanced size 900,550 font 'sans,10'\n"
        << "set output " << Quote(base + "_cosines.png") << "\n"
        << "set title " << Quote("Cosine similarity of 100,000 random product pairs on " + report.dataset) << "\n"
        << "set xlabel 'cosine'\nset ylabel 'share of pairs'\nset xrange [-1:1]\nset key top left\nplot ";
@@ -213,12 +222,12 @@ Status WriteSweepPlot(const SweepReport& sweep, const std::vector<std::string>& 
   Status st = WriteText(base + "_sweep.dat", dat.str());
   if (!st.ok()) return st;
   std::ostringstream gp;
-  gp << "set terminal pngcairo size " << 450 * metrics.size() + 100 << ",500 font 'sans,10'\n"
+  gp << "set terminal pngcairo noenhanced size " << 450 * metrics.size() + 100 << ",500 font 'sans,10'\n"
      << "set output " << Quote(base + "_sweep.png") << "\n"
      << "set multiplot layout 1," << metrics.size() << " title " << Quote(sweep.runs.front().dataset + ": sensitivity to " + sweep.key) << "\n"
      << "set xlabel " << Quote(sweep.key) << "\nset key bottom right\nset grid\n";
   for (size_t m = 0; m < metrics.size(); ++m) {
-    gp << "set ylabel " << Quote(metrics[m]) << "\nplot ";
+    gp << "set ylabel " << Quote(MetricLabel(metrics[m])) << "\nplot ";
     for (size_t i = 0; i < methods.size(); ++i) {
       gp << (i ? ", \\\n     " : "") << Quote(base + "_sweep.dat") << " index " << i << " using 1:" << 2 + 2 * m << ":"
          << 3 + 2 * m << " with yerrorlines lw 2 title " << Quote(methods[i]);
