@@ -164,6 +164,19 @@ int64_t WarmStartRows(const ModelVersion& prev, const std::vector<std::string>& 
   return copied;
 }
 
+// The Kendall log-variances a previous version ended with (0, 0 when it has none).
+std::vector<float> PreviousLogVar(const ModelVersion& prev) {
+  const json extra = json::parse(prev.manifest_extra_json, nullptr, /*allow_exceptions=*/false);
+  std::vector<float> out = {0.0f, 0.0f};
+  if (extra.is_discarded() || !extra.contains("training")) return out;
+  const json& t = extra["training"];
+  if (!t.contains("kendall_log_var") || !t["kendall_log_var"].is_array() || t["kendall_log_var"].size() != 2) return out;
+  for (int i = 0; i < 2; ++i)
+    if (t["kendall_log_var"][i].is_number())
+      out[i] = static_cast<float>(std::clamp(t["kendall_log_var"][i].get<double>(), kMinLogVar, kMaxLogVar));
+  return out;
+}
+
 void SetUpFeatures(Run& r) {
   const FeatureMatrix& f = r.data.features;
   r.I = f.dim;
@@ -403,7 +416,11 @@ Status Stage1(Run& r, int epochs) {
   const int64_t total_walks = walks_per_epoch * epochs;
   // ~200 segments per epoch: the decoder steps between them and the learning rate decays per segment.
   const int64_t segment = std::clamp<int64_t>(walks_per_epoch / 200, 16LL * pool.size(), 8192);
-  const double lr0 = o.embedding_learning_rate;
+  // A warm start continues training rather than starting over: its learning rate follows the
+  // last `epochs` of a full run's linear decay (from lr · epochs/options.epochs down to ~0), so
+  // the first steps do not undo what the previous version learned.
+  const double lr0 = o.embedding_learning_rate *
+                     (r.warm_started ? std::min(1.0, static_cast<double>(epochs) / std::max(1, o.epochs)) : 1.0);
   int64_t walks_done = 0;
   const Clock::time_point t0 = Clock::now();
   for (int epoch = 0; epoch < epochs; ++epoch) {
@@ -619,7 +636,10 @@ ModelVersion Export(Run& r, const torch::nn::Sequential& encoder) {
                     {"seconds_per_epoch", r.stage1_seconds / std::max(1, r.epochs_run)}, {"seconds", Seconds(r.start)},
                     {"decoder_widths", r.widths}}},
   };
-  if (r.decoder_on) extra["training"]["final_weights"] = {{"w1", r.w(0)}, {"w2", r.w(1)}};
+  if (r.decoder_on) {
+    extra["training"]["final_weights"] = {{"w1", r.w(0)}, {"w2", r.w(1)}};
+    extra["training"]["kendall_log_var"] = {r.log_var[0].item<double>(), r.log_var[1].item<double>()};
+  }
   m.manifest_extra_json = extra.dump();
   return m;
 }
@@ -689,7 +709,9 @@ Result<ModelVersion> Train(const TrainingData& data, const TrainOptions& options
       r.decoder = MakeMlp(dec, options.dropout);
       if (r.warm_started && previous && !previous->decoder.empty()) ImportMlp(previous->decoder, r.decoder);
       r.decoder->to(r.device);
-      r.log_var = torch::zeros({2}, torch::TensorOptions().dtype(torch::kFloat32).device(r.device)).requires_grad_(true);
+      std::vector<float> log_var = {0.0f, 0.0f};
+      if (r.warm_started && previous) log_var = PreviousLogVar(*previous);
+      r.log_var = torch::tensor(log_var, torch::kFloat32).to(r.device).requires_grad_(true);
       std::vector<torch::Tensor> params = r.decoder->parameters();
       params.push_back(r.log_var);
       r.decoder_opt = MakeOptimizer(options, params);
