@@ -1,5 +1,7 @@
 #include "http/request_body.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 namespace vasgd {
@@ -8,8 +10,36 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr size_t kMaxIdBytes = 256;
+// No request of the API nests deeper than 3 (a batch, an event, its meta); 64 leaves room for
+// meta. The limit matters because nlohmann's dump and comparisons recurse: a 1 MiB body of
+// brackets would otherwise overflow an HTTP worker's stack.
+constexpr int kMaxDepth = 64;
+
+// Deepest nesting of arrays and objects in `body`, outside strings; stops counting past `limit`.
+int NestingDepth(std::string_view body, int limit) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : body) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > limit) break;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
 
 Result<Json> ParseJson(std::string_view body) {
+  if (NestingDepth(body, kMaxDepth) > kMaxDepth) {
+    return Status::InvalidArgument("request body nests arrays or objects deeper than " + std::to_string(kMaxDepth) + " levels");
+  }
   Json doc = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return Status::InvalidArgument("request body is not valid JSON");
   return doc;

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -184,12 +185,18 @@ TEST(CrashTest, KillNineDuringIngestionLosesAndDuplicatesNothing) {
                     << "make the kill window shorter";
       break;
     }
-    // Wait for some progress, then kill at a random moment within the next 120 ms.
+    // Wait for some progress, then kill at a random moment within the next 120 ms, or sooner
+    // (a few ms after the stored count passes a cap): on a fast machine 120 ms can drain the
+    // topic, and the cap leaves events for every kill still to come.
     const int64_t start = child.first();
     int64_t seen = child.ReadUntil([&](int64_t s) { return s > start; }, Clock::now() + std::chrono::seconds(60));
     ASSERT_GT(seen, start) << "no progress in round " << rounds;
+    const int64_t kills_left = kMinKillsMidStream - kills_mid_stream + 1;
+    const int64_t cap = seen + std::max<int64_t>(1, (kEvents - seen) / (kills_left + 1));
     const auto kill_at = Clock::now() + std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 120)(rng));
-    child.ReadUntil([](int64_t) { return false; }, kill_at);
+    child.ReadUntil([&](int64_t s) { return s >= cap; }, kill_at);
+    const auto jitter = std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 5)(rng));
+    child.ReadUntil([](int64_t) { return false; }, std::min(kill_at, Clock::now() + jitter));
     child.Kill();
     before_kill = seen;
     ++rounds;
