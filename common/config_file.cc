@@ -168,6 +168,7 @@ std::vector<Knob> Knobs(Config* c) {
       Int("retrain", "keep_versions", &rt.keep_versions),
       Real("retrain", "min_holdout_auc", &rt.min_holdout_auc),
       Real("retrain", "holdout_fraction", &rt.holdout_fraction),
+      Int("retrain", "timeout_s", &rt.timeout_s),
 
       Str("log", "level", &lg.level),
       Bool("log", "json", &lg.json),

@@ -8,6 +8,8 @@
 #include <mutex>
 #include <set>
 
+#include "common/utf8.h"
+
 namespace vasgd {
 namespace {
 
@@ -51,7 +53,18 @@ LogField::LogField(std::string_view k, double v) : key(k), quoted(false) {
 }
 
 void AppendJsonEscaped(std::string* out, std::string_view s) {
-  for (unsigned char c : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      const size_t n = Utf8SequenceLength(s.substr(i));
+      if (n == 0) {
+        *out += "\\ufffd";
+      } else {
+        out->append(s.data() + i, n);
+        i += n - 1;
+      }
+      continue;
+    }
     switch (c) {
       case '"': *out += "\\\""; break;
       case '\\': *out += "\\\\"; break;

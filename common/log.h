@@ -39,7 +39,8 @@ void Log(LogLevel level, std::string_view event, std::initializer_list<LogField>
 void LogOncePerKind(LogLevel level, std::string_view kind, std::string_view event,
                     std::initializer_list<LogField> fields = {});
 
-// JSON string escaping shared by the logger and hand-written JSON answers.
+// JSON string escaping shared by the logger and hand-written JSON answers. Bytes that are not
+// well-formed UTF-8 become U+FFFD, so the output is valid JSON whatever `s` holds.
 void AppendJsonEscaped(std::string* out, std::string_view s);
 
 }  // namespace vasgd

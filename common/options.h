@@ -95,6 +95,7 @@ struct RetrainOptions {
   int keep_versions = 5;           // model versions kept on disk (older ones are pruned)
   double min_holdout_auc = 0.55;   // a new model below this holdout AUC is not served
   double holdout_fraction = 0.02;  // share of users whose last purchase is held out to validate
+  int timeout_s = 21600;           // a training child still running after this is killed and the job fails, s; 0 = no limit
 };
 
 // [log]

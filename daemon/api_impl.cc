@@ -162,7 +162,11 @@ Result<std::vector<EventOutcome>> ApiImpl::Ingest(const std::vector<std::string>
   }
   if (!events.empty()) {
     std::vector<UpdateOutcome> applied(events.size());
-    VASGD_RETURN_IF_ERROR(applier_->Apply(events.data(), events.size(), {}, applied.data()));
+    // A store that cannot write (disk full, I/O errors) is the server's temporary trouble, not
+    // the client's excess: 503, so the client retries the batch later (not 429 or 500).
+    if (Status st = applier_->Apply(events.data(), events.size(), {}, applied.data()); !st.ok()) {
+      return Status::Unavailable("the events were not stored, retry later: " + st.message());
+    }
     for (size_t j = 0; j < events.size(); ++j) {
       EventOutcome& o = outcomes[index_of[j]];
       if (applied[j].result == UpdateResult::kRejected) {
@@ -206,6 +210,11 @@ Readiness ApiImpl::Ready() {
   Readiness r;
   r.ready = serving_->Current() != nullptr;
   if (!r.ready) r.reason = "no model loaded yet";
+  if (ingester_) {
+    const int up = ingester_->brokers_up();
+    r.kafka = up > 0 ? "connected" : up == 0 && ingester_->brokers_known() > 0 ? "disconnected" : "connecting";
+    r.consumer_lag = ingester_->lag();
+  }
   return r;
 }
 

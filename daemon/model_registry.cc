@@ -163,9 +163,15 @@ Status ModelRegistry::PruneLocked() {
       ++kept;
       continue;
     }
+    // Out of sight first (one rename), then deleted: a crash mid-delete leaves the remains in
+    // staging, which Init clears, never a half-deleted directory under a version name.
     std::error_code ec;
-    fs::remove_all(fs::path(dir_) / *it, ec);
+    const fs::path doomed = fs::path(dir_) / kStaging / ("pruned-" + *it);
+    fs::remove_all(doomed, ec);
+    fs::rename(fs::path(dir_) / *it, doomed, ec);
     if (ec) return Status::IoError("models: cannot prune " + *it + ": " + ec.message());
+    fs::remove_all(doomed, ec);
+    if (ec) return Status::IoError("models: cannot delete pruned " + *it + ": " + ec.message());
     Log(LogLevel::kInfo, "models.pruned", {{"version", *it}});
   }
   return Status::Ok();

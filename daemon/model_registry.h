@@ -48,7 +48,7 @@ class ModelRegistry {
   Status SetCurrent(const std::string& version);
 
   // Keeps keep_versions versions: current and previous (always), then the newest others;
-  // deletes the rest.
+  // deletes the rest (each renamed into staging first, so a crash never leaves part of one).
   Status Prune();
 
  private:

@@ -263,10 +263,19 @@ std::string Retrainer::TrainInChild(const std::string& job_id, const std::string
   Log(LogLevel::kInfo, "retrain.child_started", {{"job", job_id}, {"pid", static_cast<int64_t>(child->pid)}});
 
   // Stop() may come while we read: a watcher sends SIGTERM, then SIGKILL after the grace time.
-  std::atomic<bool> child_done{false};
-  std::thread watcher([this, &child_done, pid = child->pid] {
+  // A child past retrain.timeout_s is killed: one stuck for good (e.g. a BLAS library spinning on
+  // failed allocations under a memory limit) would otherwise block every later retraining.
+  std::atomic<bool> child_done{false}, timed_out{false};
+  std::thread watcher([this, &child_done, &timed_out, pid = child->pid] {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return stop_ || child_done.load(); });
+    const auto done_or_stop = [&] { return stop_ || child_done.load(); };
+    if (config_.retrain.timeout_s <= 0) {
+      cv_.wait(lock, done_or_stop);
+    } else if (!cv_.wait_for(lock, std::chrono::seconds(config_.retrain.timeout_s), done_or_stop)) {
+      timed_out = true;
+      ::kill(pid, SIGKILL);  // no grace: it is stuck, not busy
+      return;
+    }
     if (child_done.load()) return;
     ::kill(pid, SIGTERM);
     if (!cv_.wait_for(lock, std::chrono::seconds(kKillGraceSeconds), [&] { return child_done.load(); })) {
@@ -286,6 +295,10 @@ std::string Retrainer::TrainInChild(const std::string& job_id, const std::string
   watcher.join();
   fs::remove_all(snapshot, ec);
 
+  if (timed_out.load()) {
+    return "training took longer than retrain.timeout_s (" + std::to_string(config_.retrain.timeout_s) +
+           " s): the training process was killed";
+  }
   if (!error.empty()) return error + (ended.empty() ? "" : " (training process " + ended + ")");
   if (!ended.empty()) return "training process " + ended;
   if (done_version != version) return "training process ended without reporting a finished version";

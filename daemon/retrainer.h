@@ -10,6 +10,7 @@
 //      kill or NaNs there fail the job, never the daemon;
 //   3. load the new version like any other (checksums, sanity, saved index), rename it into
 //      place, switch `current`, swap the serving bundle (journal replayed), prune.
+// A child still running after retrain.timeout_s is killed (the job fails).
 // A failed job leaves the served version alone; its error shows in status() and in
 // vasgd_retrain_total{result="failed"}; the schedule goes on.
 #pragma once

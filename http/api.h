@@ -113,6 +113,11 @@ struct AdminStatus {
 struct Readiness {
   bool ready = false;
   std::string reason;  // why not ready, e.g. "no model loaded yet"
+  // Kafka ingestion, shown beside readiness but not part of it (queries are answered from the
+  // model while the broker is away): "" without Kafka, else "connecting" (not known yet),
+  // "connected" (a broker is reachable) or "disconnected" (none is).
+  std::string kafka;
+  int64_t consumer_lag = -1;  // as in AdminStatus (the last known watermarks while disconnected)
 };
 
 class Api {

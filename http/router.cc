@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/log.h"
+#include "common/utf8.h"
 #include "http/auth.h"
 #include "http/render.h"
 #include "http/request_body.h"
@@ -96,6 +97,7 @@ Status ParseBool(const std::string& name, const std::string& value, bool* out) {
 Status CheckId(const char* what, const std::string& id) {
   if (id.empty()) return Status::InvalidArgument(std::string(what) + " id is empty");
   if (id.size() > kMaxIdBytes) return Status::InvalidArgument(std::string(what) + " id is longer than 256 bytes");
+  if (!IsValidUtf8(id)) return Status::InvalidArgument(std::string(what) + " id is not valid UTF-8");
   return Status::Ok();
 }
 
@@ -127,6 +129,7 @@ Status ParseListParams(const std::vector<std::pair<std::string, std::string>>& q
       VASGD_RETURN_IF_ERROR(ParseInt("offset", *value, 0, max_k, &out->offset));
     } else if (name == "category") {
       if (value->size() > kMaxIdBytes) return Status::InvalidArgument("category is longer than 256 bytes");
+      if (!IsValidUtf8(*value)) return Status::InvalidArgument("category is not valid UTF-8");
       out->category = std::move(value.value());
     } else if (name == "include_purchased") {
       VASGD_RETURN_IF_ERROR(ParseBool("include_purchased", *value, &out->include_purchased));
@@ -278,7 +281,14 @@ HttpReply Router::Dispatch(Route route, const std::string& path_id, const HttpRe
       return Json(200, "{\"status\":\"ok\"}");
     case Route::kReadyz: {
       Readiness r = api_->Ready();
-      return r.ready ? Json(200, "{\"ready\":true}") : Error(503, r.reason.empty() ? "not ready" : r.reason);
+      if (!r.ready) return Error(503, r.reason.empty() ? "not ready" : r.reason);
+      std::string body = "{\"ready\":true";
+      if (!r.kafka.empty()) {
+        body += ",\"kafka\":";
+        AppendJsonString(&body, r.kafka);
+        body += ",\"consumer_lag\":" + std::to_string(r.consumer_lag);
+      }
+      return Json(200, body + "}");
     }
     case Route::kMetrics: {
       HttpReply reply;

@@ -129,6 +129,8 @@ Result<NpyMatrix> ParseNpy(const char* data, size_t size) {
   NpyMatrix m;
   m.rows = dims[0];
   m.cols = dims.size() == 2 ? dims[1] : 1;
+  // Rows of no values hold no features; their count would be trusted without a byte to back it.
+  if (m.cols == 0 && m.rows > 0) return Status::InvalidArgument("npy: shape has rows of 0 columns");
   const size_t count = static_cast<size_t>(m.rows) * static_cast<size_t>(m.cols);
   const size_t body = header_start + header_len;
   if (m.cols != 0 && count / static_cast<size_t>(m.cols) != static_cast<size_t>(m.rows))
@@ -139,7 +141,8 @@ Result<NpyMatrix> ParseNpy(const char* data, size_t size) {
   m.values.resize(count);
   const unsigned char* src = bytes + body;
   if (item_bytes == 4) {
-    std::memcpy(m.values.data(), src, count * 4);  // the host is little-endian (x86-64, aarch64)
+    // The host is little-endian (x86-64, aarch64); an empty vector's data() may be null.
+    if (count > 0) std::memcpy(m.values.data(), src, count * 4);
   } else {
     for (size_t i = 0; i < count; ++i)
       m.values[i] = HalfToFloat(static_cast<uint16_t>(src[2 * i] | (src[2 * i + 1] << 8)));

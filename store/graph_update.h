@@ -17,7 +17,7 @@ enum class RejectReason : uint8_t {
   kBadJson,             // not parseable JSON, or not a JSON object
   kUnknownType,         // "type" is neither "purchase" nor "product"
   kMissingField,        // a required field (type, user, product) is absent
-  kBadField,            // a field has the wrong JSON type, an id is empty, or fields conflict
+  kBadField,            // a field has the wrong JSON type, an id is empty or not UTF-8, or fields conflict
   kIdTooLong,           // an id or a category is longer than max_id_bytes
   kBadWeight,           // weight is not a finite number > 0
   kBadTimestamp,        // ts is not a finite number >= 0

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "common/utf8.h"
 #include "stream/base64.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "features_b64 is read as host floats");
@@ -26,6 +27,8 @@ bool CheckId(const EventLimits& limits, const char* field, const std::string& id
                 std::string(field) + " is " + std::to_string(id.size()) + " bytes, more than " +
                     std::to_string(limits.max_id_bytes));
   }
+  // JSON readers have checked this already; TSV rows and other readers have not.
+  if (!IsValidUtf8(id)) return Fail(error, RejectReason::kBadField, std::string(field) + " is not valid UTF-8");
   return true;
 }
 
@@ -128,7 +131,7 @@ bool ParseObject(const EventLimits& limits, simdjson::dom::element root, int64_t
     double d;
     if (!ts.get_int64().get(i)) {
       event->ts = i;
-    } else if (!ts.get_double().get(d) && std::isfinite(d) && d < 9.2e18) {
+    } else if (!ts.get_double().get(d) && std::isfinite(d) && d > -9.2e18 && d < 9.2e18) {  // fits int64
       event->ts = static_cast<int64_t>(std::floor(d));
     } else {
       return Fail(error, RejectReason::kBadTimestamp, "ts must be a number of seconds since the epoch");

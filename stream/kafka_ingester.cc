@@ -2,6 +2,7 @@
 
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
+#include <simdjson.h>
 
 #include <algorithm>
 #include <chrono>
@@ -38,6 +39,9 @@ KafkaIngester::KafkaIngester(const KafkaOptions& options, EventApplier* applier,
   rebalances_ = metrics->GetCounter("vasgd_consumer_rebalances_total", "Partition assignments and revocations");
   skipped_offsets_ = metrics->GetCounter("vasgd_consumer_skipped_offsets_total",
                                          "Offsets never delivered (deleted by retention before consumption, compaction)");
+  brokers_up_gauge_ = metrics->GetGauge("vasgd_kafka_brokers_up",
+                                        "Kafka brokers the consumer is connected to (-1 until known)");
+  brokers_up_gauge_->Set(-1);
 }
 
 KafkaIngester::~KafkaIngester() { Stop(); }
@@ -62,6 +66,7 @@ Status KafkaIngester::Start() {
       {"heartbeat.interval.ms", std::to_string(std::max(100, session / 3))},
       {"partition.assignment.strategy", options_.assignment_strategy},
       {"log.connection.close", "false"},
+      {"statistics.interval.ms", "1000"},  // broker states for vasgd_kafka_brokers_up and /readyz
   };
   for (const auto& [k, v] : settings) {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
@@ -73,6 +78,10 @@ Status KafkaIngester::Start() {
   rd_kafka_conf_set_rebalance_cb(conf, [](rd_kafka_t* rk, rd_kafka_resp_err_t e,
                                           rd_kafka_topic_partition_list_t* partitions, void* opaque) {
     static_cast<KafkaIngester*>(opaque)->OnRebalance(rk, e, partitions);
+  });
+  rd_kafka_conf_set_stats_cb(conf, [](rd_kafka_t*, char* json, size_t size, void* opaque) {
+    static_cast<KafkaIngester*>(opaque)->OnStatistics(json, size);
+    return 0;  // librdkafka frees the text
   });
   rd_kafka_conf_set_error_cb(conf, [](rd_kafka_t*, int e, const char* reason, void* opaque) {
     static_cast<KafkaIngester*>(opaque)->kafka_errors_->Inc();
@@ -261,8 +270,14 @@ void KafkaIngester::WriterLoop() {
 void KafkaIngester::WaitForWriter() {
   if (!in_flight_) return;
   {
+    // While the store cannot write (the writer retries), the backlog must still show: the lag
+    // goes on being refreshed from the watermarks the client keeps fetching.
     std::unique_lock<std::mutex> lock(writer_mu_);
-    writer_cv_.wait(lock, [&] { return job_ == nullptr; });
+    while (!writer_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return job_ == nullptr; })) {
+      lock.unlock();
+      UpdateLag();
+      lock.lock();
+    }
   }
   Finish(in_flight_);
   in_flight_ = nullptr;
@@ -359,6 +374,34 @@ void KafkaIngester::UpdateLag() {
   }
   lag_.store(known ? total : -1, std::memory_order_relaxed);
   lag_gauge_->Set(known ? static_cast<double>(total) : -1.0);
+}
+
+// librdkafka's statistics JSON (STATISTICS.md): "brokers" maps names to objects with "source"
+// (learned / configured / logical / internal) and "state" ("UP" when connected). Runs on the
+// consumer thread, which serves the client's callbacks.
+void KafkaIngester::OnStatistics(const char* json, size_t size) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::object brokers;
+  if (parser.parse(json, size, /*realloc_if_needed=*/true)["brokers"].get_object().get(brokers)) return;
+  int learned = 0, learned_up = 0, configured = 0, configured_up = 0;
+  for (simdjson::dom::key_value_pair broker : brokers) {
+    std::string_view source, state;
+    if (broker.value["source"].get_string().get(source) || broker.value["state"].get_string().get(state)) continue;
+    const bool up = state == "UP";
+    if (source == "learned") {
+      ++learned;
+      learned_up += up;
+    } else if (source == "configured") {
+      ++configured;
+      configured_up += up;
+    }
+  }
+  // Bootstrap connections are dropped once the cluster's own brokers are known: judge by those.
+  const int known = learned > 0 ? learned : configured;
+  const int up = learned > 0 ? learned_up : configured_up;
+  brokers_known_.store(known, std::memory_order_relaxed);
+  brokers_up_.store(up, std::memory_order_relaxed);
+  brokers_up_gauge_->Set(up);
 }
 
 void KafkaIngester::OnRebalance(rd_kafka_t* rk, int err, rd_kafka_topic_partition_list_t* partitions) {

@@ -9,6 +9,7 @@
 // reason and produced to the dead-letter topic (original key and bytes, reason in headers)
 // before the batch that consumes them is committed. Broker errors are counted and logged; the
 // loop never stops on them. A store write failure keeps the batch and retries it with backoff.
+// Whether the brokers are reachable comes from librdkafka's statistics (every second).
 #pragma once
 
 #include <atomic>
@@ -58,6 +59,10 @@ class KafkaIngester {
   int64_t committed_messages() const { return committed_.load(std::memory_order_relaxed); }
   // Number of partitions currently assigned to this member.
   int assigned_partitions() const { return assigned_count_.load(std::memory_order_relaxed); }
+  // Brokers the client is connected to (librdkafka state UP) and brokers it knows (those learned
+  // from the cluster, or the bootstrap ones before that); both -1 until the first statistics.
+  int brokers_up() const { return brokers_up_.load(std::memory_order_relaxed); }
+  int brokers_known() const { return brokers_known_.load(std::memory_order_relaxed); }
 
  private:
   struct Assigned {
@@ -89,6 +94,7 @@ class KafkaIngester {
   void Finish(Batch* batch);
   void DeadLetter(const rd_kafka_message_t* message, const EventError& error, Batch* batch);
   void UpdateLag();
+  void OnStatistics(const char* json, size_t size);
   void OnRebalance(rd_kafka_t* rk, int err, rd_kafka_topic_partition_list_t* partitions);
 
   const KafkaOptions options_;
@@ -117,6 +123,9 @@ class KafkaIngester {
   std::atomic<int64_t> lag_{-1};
   std::atomic<int64_t> committed_{0};
   std::atomic<int> assigned_count_{0};
+  std::atomic<int> brokers_up_{-1};
+  std::atomic<int> brokers_known_{-1};
+  Gauge* brokers_up_gauge_;
   Gauge* lag_gauge_;
   Counter* kafka_errors_;
   Counter* dead_lettered_;

@@ -68,6 +68,26 @@ TEST(Npy, Version2HeaderAndOneDimensionalShape) {
   EXPECT_EQ(m->values, (std::vector<float>{1.5f, -0.25f, 7.0f}));
 }
 
+TEST(Npy, EmptyMatrix) {
+  // Zero rows: nothing to copy (a memcpy from/to null was undefined behaviour, found by fuzz/fuzz_npy
+  // under UBSan; the sanitized corpus replay is the test that sees it).
+  const std::string file = MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 4), }", "");
+  Result<NpyMatrix> m = ParseNpy(file.data(), file.size());
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->rows, 0);
+  EXPECT_EQ(m->cols, 4);
+  EXPECT_TRUE(m->values.empty());
+}
+
+TEST(Npy, RowsWithoutColumnsAreRefused) {
+  // 747 million rows of nothing in 128 bytes made the feature reader allocate and loop over all
+  // of them (found by fuzz/fuzz_npy as a timeout).
+  const std::string file = MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (747746877, 0), }", "");
+  Result<NpyMatrix> m = ParseNpy(file.data(), file.size());
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("0 columns"), std::string::npos) << m.status().ToString();
+}
+
 TEST(Npy, Float32WriteReadRoundTrip) {
   testing::TempDir tmp;
   std::vector<float> v;

@@ -117,6 +117,10 @@ TEST_F(EventParserTest, EveryRejectionReason) {
   EXPECT_EQ(Reason(R"({"type":"purchase","user":"u","product":"p","weight":1e300})"), "bad_weight");
   EXPECT_EQ(Reason(R"({"type":"purchase","user":"u","product":"p","ts":-5})"), "bad_ts");
   EXPECT_EQ(Reason(R"({"type":"purchase","user":"u","product":"p","ts":"yesterday"})"), "bad_ts");
+  // Beyond int64 either way (the negative one was undefined behaviour, found by fuzz/fuzz_event).
+  EXPECT_EQ(Reason(R"({"type":"purchase","user":"u","product":"p","ts":-1e300})"), "bad_ts");
+  EXPECT_EQ(Reason(R"({"type":"purchase","user":"u","product":"p","ts":1e300})"), "bad_ts");
+  EXPECT_EQ(Reason(R"({"type":"purchase","user":"u","product":"p","ts":-5.5})"), "bad_ts");
   EXPECT_EQ(Reason(R"({"type":"product","product":"p","features":[]})"), "bad_features");
   EXPECT_EQ(Reason(R"({"type":"product","product":"p","features":[1,"2"]})"), "bad_features");
   EXPECT_EQ(Reason(R"({"type":"product","product":"p","features":{"a":1}})"), "bad_features");
@@ -171,6 +175,13 @@ TEST(ValidateEventTest, ChecksEventsBuiltByOtherReaders) {
   e.product = "12345";
   EXPECT_FALSE(ValidateEvent(limits, e, &error));
   EXPECT_EQ(error.reason, RejectReason::kIdTooLong);
+  // A TSV row in Latin-1 (JSON readers reject such bytes while parsing): not an id for JSON answers.
+  e.product = "caf\xe9";
+  EXPECT_FALSE(ValidateEvent(limits, e, &error));
+  EXPECT_EQ(error.reason, RejectReason::kBadField);
+  EXPECT_NE(error.message.find("UTF-8"), std::string::npos);
+  e.product = "\xc3\xa9";  // "é", two bytes
+  EXPECT_TRUE(ValidateEvent(limits, e, &error));
   Event none;
   EXPECT_FALSE(ValidateEvent(limits, none, &error));
   EXPECT_EQ(error.reason, RejectReason::kUnknownType);

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Soak (issue 6): `vasgd serve` on loopback under mixed load for WINDOWS × WINDOW_SECONDS
+# (default 6 × 300 s = 30 minutes):
+#   - queries with wrk (user recommendations and similar items, random ids, CONNECTIONS connections);
+#   - RATE events/s (default 1000; every kind, ~8% bad) through librdkafka's mock cluster
+#     (tests/reliability/soak_feeder, which keeps the reference graph);
+#   - a retraining every 5 minutes (retrain.interval_s = 300), the training child beside serving.
+# Per window it prints requests/s, p50/p99 latency, non-2xx and 5xx answers, the daemon's resident
+# memory, the consumer lag and the retrainings so far. At the end, the daemon is stopped and the
+# store compared with the reference graph: zero lost (or doubled) events is `"equal":true`.
+#
+#   scripts/soak.sh [BUILD_DIR]     (env: WINDOWS WINDOW_SECONDS RATE CONNECTIONS PORT WORK KEEP)
+# Exit status 0 only with zero 5xx answers, zero failed retrainings and a store equal to the reference.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD="${1:-build}"
+WINDOWS="${WINDOWS:-6}"
+WINDOW_SECONDS="${WINDOW_SECONDS:-300}"
+RATE="${RATE:-1000}"
+CONNECTIONS="${CONNECTIONS:-8}"
+PORT="${PORT:-18090}"
+USERS="${USERS:-20000}"
+PRODUCTS="${PRODUCTS:-5000}"
+DIM=16
+WORK="${WORK:-$(mktemp -d /tmp/vasgd-soak-XXXXXX)}"
+mkdir -p "$WORK"
+DATA="$WORK/data"
+VASGD="$BUILD/daemon/vasgd"
+FEEDER="$BUILD/tests/reliability/soak_feeder"
+for tool in "$VASGD" "$FEEDER"; do [ -x "$tool" ] || { echo "missing $tool: build first" >&2; exit 2; }; done
+command -v wrk >/dev/null || { echo "wrk is missing: scripts/install-deps.sh" >&2; exit 2; }
+TOTAL=$((WINDOWS * WINDOW_SECONDS))
+
+cleanup() {
+  [ -n "${SERVE_PID:-}" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null
+  [ -n "${FEEDER_PID:-}" ] && kill "$FEEDER_PID" 2>/dev/null && wait "$FEEDER_PID" 2>/dev/null
+  [ -n "${KEEP:-}" ] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# The feeder produces for the whole soak plus the warm-up (first model) and a margin.
+WARMUP=60
+mkfifo "$WORK/feeder.in"
+"$FEEDER" --rate "$RATE" --seconds $((TOTAL + WARMUP + 30)) --users "$USERS" --products "$PRODUCTS" --dim "$DIM" \
+  <"$WORK/feeder.in" >"$WORK/feeder.out" 2>"$WORK/feeder.log" &
+FEEDER_PID=$!
+exec 3>"$WORK/feeder.in"  # keeps the feeder's stdin open until we send "verify"
+for _ in $(seq 1 100); do [ -s "$WORK/feeder.out" ] && break; sleep 0.1; done
+BROKERS=$(head -1 "$WORK/feeder.out")
+[ -n "$BROKERS" ] || { echo "soak_feeder did not start" >&2; cat "$WORK/feeder.log" >&2; exit 1; }
+
+cat >"$WORK/soak.toml" <<EOF
+[store]
+data_dir = "$DATA"
+sync_writes = true
+feature_dim = $DIM
+[kafka]
+brokers = "$BROKERS"
+group = "soak"
+max_message_bytes = 4096
+[train]
+dim = 32
+walks_per_node = 4
+walk_length = 20
+window = 5
+epochs = 1
+encoder_epochs = 10
+threads = 1
+batch_size = 1024
+[http]
+listen = "127.0.0.1:$PORT"
+threads = 2
+[retrain]
+interval_s = 300
+after_events = 0
+keep_versions = 3
+min_holdout_auc = 0
+[log]
+level = "info"
+EOF
+VASGD_ADMIN_TOKEN=soak "$VASGD" serve --config "$WORK/soak.toml" >"$WORK/serve.out" 2>"$WORK/serve.log" &
+SERVE_PID=$!
+url="http://127.0.0.1:$PORT"
+for _ in $(seq 1 300); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.2; done
+metric() { curl -s "$url/metrics" | awk -v s="$1" 'index($0, s " ") == 1 { print $2; found = 1 } END { if (!found) print 0 }'; }
+sum_5xx() { curl -s "$url/metrics" | awk '/^vasgd_http_requests_total\{.*code="5[0-9][0-9]"/ { n += $2 } END { printf "%d", n }'; }
+rss_mib() { awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$SERVE_PID/status"; }
+status() { curl -s -H "Authorization: Bearer soak" "$url/v1/admin/status"; }
+
+# The first model, once some events are in: then the schedule retrains every 5 minutes.
+sleep 20
+curl -sf -X POST -H "Authorization: Bearer soak" "$url/v1/admin/retrain" >/dev/null
+for _ in $(seq 1 600); do curl -sf "$url/readyz" >/dev/null && break; sleep 0.5; done
+curl -sf "$url/readyz" >/dev/null || { echo "no model after warm-up" >&2; tail -20 "$WORK/serve.log" >&2; exit 1; }
+
+cat >"$WORK/mix.lua" <<EOF
+math.randomseed(11)
+request = function()
+  if math.random() < 0.7 then
+    return wrk.format("GET", "/v1/users/u" .. math.random(0, $USERS - 1) .. "/recommendations?k=20")
+  end
+  return wrk.format("GET", "/v1/products/p" .. math.random(0, $((PRODUCTS / 2 - 1))) .. "/similar?k=20")
+end
+EOF
+parse() {
+  awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) } /^Requests\/sec:/ { rps = $2 }
+    / requests in / { total = $1 } /Non-2xx/ { bad = $NF } /Socket errors/ { sock = $0 }
+    END { printf "%d %.0f %.2f %.2f %d \"%s\"", total, rps, p50, p99, bad, sock }'
+}
+
+echo "# soak: $WINDOWS windows of $WINDOW_SECONDS s, wrk -t1 -c$CONNECTIONS, $RATE events/s via the mock cluster, retraining every 300 s ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
+printf '| window | requests | req/s | p50 ms | p99 ms | non-2xx | 5xx | RSS MiB | lag | model | retrain ok/failed |\n|---|---|---|---|---|---|---|---|---|---|---|\n'
+RSS_START=$(rss_mib)
+FIVE_START=$(sum_5xx)
+for w in $(seq 1 "$WINDOWS"); do
+  read -r total rps p50 p99 bad sock < <(wrk -t1 -c"$CONNECTIONS" -d"${WINDOW_SECONDS}s" --latency -s "$WORK/mix.lua" "$url" | parse)
+  st=$(status)
+  lag=$(echo "$st" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("consumer_lag"))')
+  version=$(echo "$st" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("model_version"))')
+  printf '| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s/%s |\n' "$w" "$total" "$rps" "$p50" "$p99" "$bad" \
+    "$(( $(sum_5xx) - FIVE_START ))" "$(rss_mib)" "$lag" "$version" \
+    "$(metric 'vasgd_retrain_total{result="ok"}')" "$(metric 'vasgd_retrain_total{result="failed"}')"
+  [ "$sock" = "" ] || echo "  wrk: $sock"
+done
+RSS_END=$(rss_mib)
+FIVE_XX=$(( $(sum_5xx) - FIVE_START ))
+FAILED=$(metric 'vasgd_retrain_total{result="failed"}')
+OK=$(metric 'vasgd_retrain_total{result="ok"}')
+
+# Every event in: wait for the feeder to finish and the lag to reach 0, then stop and compare.
+for _ in $(seq 1 600); do grep -q '^produced' "$WORK/feeder.out" && break; sleep 1; done
+PRODUCED=$(grep '^produced' "$WORK/feeder.out" || echo "produced ?")
+for _ in $(seq 1 300); do [ "$(status | python3 -c 'import json,sys; print(json.load(sys.stdin).get("consumer_lag"))')" = "0" ] && break; sleep 1; done
+sleep 3
+kill -TERM "$SERVE_PID"
+wait "$SERVE_PID" || true
+SERVE_PID=""
+echo "verify $DATA" >&3
+for _ in $(seq 1 600); do grep -q '"equal"' "$WORK/feeder.out" && break; sleep 1; done
+VERIFY=$(grep '"equal"\|"error"' "$WORK/feeder.out" || echo '{"error":"no answer"}')
+echo "quit" >&3
+exec 3>&-
+
+echo
+echo "feeder: $PRODUCED"
+echo "store vs reference: $VERIFY"
+echo "5xx answers: $FIVE_XX; retrainings ok $OK, failed $FAILED; daemon RSS ${RSS_START} MiB after warm-up -> ${RSS_END} MiB at the end (+$((RSS_END - RSS_START)) MiB)"
+echo "work dir: $WORK $([ -n "${KEEP:-}" ] && echo kept || echo "(removed; KEEP=1 keeps it)")"
+if [ "$FIVE_XX" -eq 0 ] && [ "${FAILED%.*}" = "0" ] && echo "$VERIFY" | grep -q '"equal":true'; then
+  echo "SOAK PASSED"
+else
+  echo "SOAK FAILED"
+  exit 1
+fi

@@ -1,0 +1,169 @@
+// The event side of scripts/soak.sh: runs librdkafka's mock cluster on loopback, produces a
+// reproducible stream (tests/stream/event_stream.h: every event kind, ~8% bad events) at a fixed
+// rate for a fixed time while keeping the reference graph, then compares a store with it.
+//
+//   soak_feeder --rate 1000 --seconds 1800 [--partitions 8] [--users 20000] [--products 5000]
+//               [--dim 16] [--seed 1]
+// stdout, one line each: the bootstrap address at once; "produced N valid V" when done; then it
+// reads commands on stdin: "verify DATA_DIR" (the daemon must be stopped) prints one JSON line
+// {"produced","valid","events_applied","edges","reference_edges","missing_edges","extra_edges",
+//  "wrong_weights","product_mismatches","equal"}; "quit" (or EOF) ends it.
+// Progress ("t=60s produced=60000") goes to stderr every 10 s.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include "store/graph_store.h"
+#include "stream/kafka_producer.h"
+#include "stream/mock_cluster.h"
+#include "tests/stream/event_stream.h"
+
+namespace {
+
+using vasgd::testing_stream::Message;
+using vasgd::testing_stream::RefGraph;
+
+struct Args {
+  double rate = 1000;
+  int seconds = 60;
+  int partitions = 8;
+  int users = 20000;
+  int products = 5000;
+  int dim = 16;
+  uint64_t seed = 1;
+};
+
+int Usage(const std::string& problem) {
+  std::fprintf(stderr, "soak_feeder: %s\nusage: soak_feeder --rate R --seconds S [--partitions N] [--users N] "
+                       "[--products N] [--dim D] [--seed S]\n", problem.c_str());
+  return 2;
+}
+
+// Compares the store in data_dir with the reference; one JSON line.
+std::string Verify(const std::string& data_dir, const RefGraph& ref, int64_t produced, int64_t valid, int dim) {
+  vasgd::StoreOptions o;
+  o.data_dir = data_dir;
+  o.feature_dim = dim;
+  auto store = vasgd::GraphStore::Open(o);
+  if (!store.ok()) return "{\"error\":\"" + store.status().ToString() + "\"}";
+  const vasgd::GraphStore& s = **store;
+  int64_t edges = 0, extra = 0, wrong = 0, ref_edges = 0, found = 0;
+  vasgd::Status st = s.ForEachEdge([&](int32_t u, int32_t p, float w) {
+    ++edges;
+    std::string un, pn;
+    s.UserName(u, &un);
+    s.ProductName(p, &pn);
+    auto user = ref.edges.find(un);
+    if (user == ref.edges.end() || !user->second.count(pn)) {
+      ++extra;
+    } else {
+      ++found;
+      if (user->second.at(pn) != w) ++wrong;
+    }
+    return true;
+  });
+  for (const auto& [u, items] : ref.edges) ref_edges += static_cast<int64_t>(items.size());
+  int64_t product_mismatches = 0;
+  for (const auto& [name, rp] : ref.products) {
+    int32_t id;
+    if (!s.FindProduct(name, &id)) {
+      ++product_mismatches;
+      continue;
+    }
+    std::vector<float> f;
+    const bool has = s.ProductFeatures(id, &f).ok();
+    if (has != !rp.features.empty() || (has && f != rp.features)) ++product_mismatches;
+    if (s.ProductAvailable(id) == rp.hidden) ++product_mismatches;
+  }
+  const int64_t applied = s.counters().events_applied;
+  const bool equal = st.ok() && extra == 0 && wrong == 0 && found == ref_edges && product_mismatches == 0 &&
+                     applied == valid;
+  char buf[512];
+  std::snprintf(buf, sizeof(buf),
+                "{\"produced\":%lld,\"valid\":%lld,\"events_applied\":%lld,\"edges\":%lld,\"reference_edges\":%lld,"
+                "\"missing_edges\":%lld,\"extra_edges\":%lld,\"wrong_weights\":%lld,\"product_mismatches\":%lld,"
+                "\"equal\":%s}",
+                static_cast<long long>(produced), static_cast<long long>(valid), static_cast<long long>(applied),
+                static_cast<long long>(edges), static_cast<long long>(ref_edges),
+                static_cast<long long>(ref_edges - found), static_cast<long long>(extra), static_cast<long long>(wrong),
+                static_cast<long long>(product_mismatches), equal ? "true" : "false");
+  return buf;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (i + 1 >= argc) return Usage("missing value for " + flag);
+    const std::string v = argv[++i];
+    if (flag == "--rate") a.rate = std::atof(v.c_str());
+    else if (flag == "--seconds") a.seconds = std::atoi(v.c_str());
+    else if (flag == "--partitions") a.partitions = std::atoi(v.c_str());
+    else if (flag == "--users") a.users = std::atoi(v.c_str());
+    else if (flag == "--products") a.products = std::atoi(v.c_str());
+    else if (flag == "--dim") a.dim = std::atoi(v.c_str());
+    else if (flag == "--seed") a.seed = std::strtoull(v.c_str(), nullptr, 10);
+    else return Usage("unknown flag " + flag);
+  }
+  if (a.rate <= 0 || a.seconds <= 0 || a.partitions <= 0) return Usage("rate, seconds and partitions must be positive");
+
+  auto cluster = vasgd::MockCluster::Start(1);
+  if (!cluster.ok()) return Usage(cluster.status().ToString());
+  for (const char* topic : {"vasgd-events", "vasgd-dead-letter"}) {
+    if (!(*cluster)->CreateTopic(topic, std::string(topic) == "vasgd-events" ? a.partitions : 1).ok()) {
+      return Usage("cannot create topics");
+    }
+  }
+  std::printf("%s\n", (*cluster)->bootstrap().c_str());
+  std::fflush(stdout);
+
+  auto producer = vasgd::KafkaProducer::Create((*cluster)->bootstrap(), {{"linger.ms", "5"}});
+  if (!producer.ok()) return Usage(producer.status().ToString());
+  RefGraph ref;
+  int64_t produced = 0, valid = 0;
+  const int64_t total = static_cast<int64_t>(a.rate * a.seconds);
+  constexpr int kChunk = 10000;  // generated a chunk at a time: the reference accumulates
+  const auto t0 = std::chrono::steady_clock::now();
+  auto next_report = t0 + std::chrono::seconds(10);
+  for (uint64_t chunk = 0; produced < total; ++chunk) {
+    const int n = static_cast<int>(std::min<int64_t>(kChunk, total - produced));
+    const std::vector<Message> messages =
+        vasgd::testing_stream::GenerateStream(n, a.users, a.products, a.dim, a.seed * 1000003 + chunk, &ref, 4096);
+    valid += vasgd::testing_stream::CountValid(messages);
+    for (const Message& m : messages) {
+      while (!(*producer)->Produce("vasgd-events", -1, m.key, m.value).ok()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));  // queue full: let it drain
+      }
+      ++produced;
+      std::this_thread::sleep_until(t0 + std::chrono::duration<double>(produced / a.rate));
+      if (std::chrono::steady_clock::now() >= next_report) {
+        std::fprintf(stderr, "t=%.0fs produced=%lld\n",
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                     static_cast<long long>(produced));
+        next_report += std::chrono::seconds(10);
+      }
+    }
+  }
+  if (!(*producer)->Flush(120000).ok() || (*producer)->failed() > 0) {
+    std::fprintf(stderr, "soak_feeder: %lld messages failed to be delivered\n", static_cast<long long>((*producer)->failed()));
+  }
+  std::printf("produced %lld valid %lld failed %lld\n", static_cast<long long>(produced), static_cast<long long>(valid),
+              static_cast<long long>((*producer)->failed()));
+  std::fflush(stdout);
+
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    if (line.rfind("verify ", 0) == 0) {
+      std::printf("%s\n", Verify(line.substr(7), ref, produced, valid, a.dim).c_str());
+      std::fflush(stdout);
+    } else if (line == "quit") {
+      break;
+    }
+  }
+  return 0;
+}
