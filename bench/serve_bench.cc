@@ -10,8 +10,9 @@
 //     does. Then measures, in process, HNSW recall@20 against exact search for users (their
 //     purchases excluded, as served) and for similar items, and the per-query time of both.
 //
-//   serve_bench measure --data-dir DIR [--queries 1000] [--ef N] [--config F]
-//     Only the measurement above, on an existing data directory.
+//   serve_bench measure --data-dir DIR [--queries 1000] [--ef N[,N...]] [--config F]
+//     Only the measurement above, on an existing data directory (any served version: a trained
+//     one too, ranked by its manifest's score), for each beam width listed.
 //
 //   serve_bench ingest --port P [--rate 1000] [--seconds 30] [--users 20000] [--products 100000]
 //                      [--feature-dim 32]
@@ -28,6 +29,7 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -97,113 +99,169 @@ double Recall(const std::vector<ScoredProduct>& got, const std::vector<int32_t>&
   return exact.empty() ? 1.0 : static_cast<double>(hits) / static_cast<double>(exact.size());
 }
 
-// Exact top-k labels by cosine, excluding `excluded` (sorted), ties to the lower label.
-std::vector<int32_t> ExactTopK(const std::vector<float>& unit_rows, int64_t n, int32_t dim, const float* query,
+// Exact top-k rows by the score of `unit_rows`' space (cosine when they are unit vectors and the
+// query is normalised, else the inner product), excluding `excluded` (sorted); ties to the lower
+// row. Double precision, nothing shared with the index's code.
+std::vector<int32_t> ExactTopK(const std::vector<float>& rows, int64_t n, int32_t dim, const float* query,
                                const std::vector<int32_t>& excluded, int k) {
-  double qn = 0;
-  for (int32_t d = 0; d < dim; ++d) qn += static_cast<double>(query[d]) * query[d];
-  qn = std::sqrt(qn);
-  std::vector<std::pair<float, int32_t>> scored;
+  std::vector<std::pair<double, int32_t>> scored;
   scored.reserve(n);
   for (int64_t p = 0; p < n; ++p) {
     if (std::binary_search(excluded.begin(), excluded.end(), static_cast<int32_t>(p))) continue;
-    const float* row = unit_rows.data() + p * dim;
+    const float* row = rows.data() + p * dim;
     double s = 0;
     for (int32_t d = 0; d < dim; ++d) s += static_cast<double>(row[d]) * query[d];
-    scored.emplace_back(static_cast<float>(s / qn), static_cast<int32_t>(p));
+    scored.emplace_back(s, static_cast<int32_t>(p));
   }
-  std::partial_sort(scored.begin(), scored.begin() + k, scored.end(), [](const auto& a, const auto& b) {
+  const int top = std::min<int>(k, static_cast<int>(scored.size()));
+  std::partial_sort(scored.begin(), scored.begin() + top, scored.end(), [](const auto& a, const auto& b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);
   });
   std::vector<int32_t> out;
-  for (int i = 0; i < k; ++i) out.push_back(scored[i].second);
+  for (int i = 0; i < top; ++i) out.push_back(scored[i].second);
   return out;
 }
 
-// Recall@20 and CPU time per query of the served version in --data-dir: HNSW beside its peer,
-// the index's own exact search, with users' purchases excluded as served; recall against a
-// brute-force reference computed here. --ef overrides index.ef_search.
+std::vector<float> Normalized(const float* v, int32_t dim) {
+  double n = 0;
+  for (int32_t d = 0; d < dim; ++d) n += static_cast<double>(v[d]) * v[d];
+  n = std::sqrt(n);
+  std::vector<float> out(v, v + dim);
+  for (float& x : out) x = n > 0 ? static_cast<float>(x / n) : 0.0f;
+  return out;
+}
+
+// Recall@20 and CPU time per query of the served version in --data-dir, for each beam width in
+// --ef (default: the config's index.ef_search): HNSW (forced, whatever the catalogue's size)
+// beside its peer, the index's own exact search, users ranked by the model's score with their
+// purchases excluded as served, similar items by cosine; recall against a brute-force reference
+// computed here. One JSON line per beam width.
 int Measure(const std::map<std::string, std::string>& f) {
   const std::string data_dir = f.count("data-dir") ? f.at("data-dir") : "";
-  const int64_t queries = Int(f, "queries", 1000);
+  const int64_t wanted = Int(f, "queries", 1000);
   const int k = 20;
   Config config;
   if (f.count("config") && !LoadConfigFile(f.at("config"), &config).ok()) return 2;
-  if (f.count("ef")) config.index.ef_search = static_cast<int>(Int(f, "ef", 128));
+  std::vector<int> efs = {config.index.ef_search};
+  if (f.count("ef")) {
+    efs.clear();
+    std::stringstream list(f.at("ef"));
+    for (std::string item; std::getline(list, item, ',');) efs.push_back(std::atoi(item.c_str()));
+  }
   config.store.data_dir = data_dir;
   Result<ModelVersion> read = ReadModelVersion(data_dir + "/models/current");
-  if (!read.ok()) {
-    std::fprintf(stderr, "serve_bench measure: %s\n", read.status().ToString().c_str());
+  Result<Metric> metric = read.ok() ? ParseMetric(read->score) : Result<Metric>(read.status());
+  if (!metric.ok()) {
+    std::fprintf(stderr, "serve_bench measure: %s\n", metric.status().ToString().c_str());
     return 1;
   }
   const ModelVersion& m = *read;
   const int32_t dim = m.dim;
   const int64_t users = static_cast<int64_t>(m.user_ids.size()), products = static_cast<int64_t>(m.product_ids.size());
-  auto index = ProductIndex::Load(data_dir + "/models/current", m, config.index);
   IndexOptions exact_options = config.index;
   exact_options.exact_below = products + 1;  // every query answered by exact search
   auto exact_index = ProductIndex::Load(data_dir + "/models/current", m, exact_options);
   auto store = GraphStore::OpenReadOnly(config.store);
-  if (!index.ok() || !exact_index.ok() || !store.ok()) {
+  if (!exact_index.ok() || !store.ok()) {
     std::fprintf(stderr, "serve_bench measure: cannot load the index or the store\n");
     return 1;
   }
+  // Reference rows: unit vectors for cosine (similar items, cosine users), raw ones for dot.
   std::vector<float> unit(m.product_vectors.size());
+  std::vector<bool> has_vector(products);
   for (int64_t p = 0; p < products; ++p) {
-    const float* row = m.product(static_cast<int32_t>(p));
-    double n = 0;
-    for (int32_t d = 0; d < dim; ++d) n += static_cast<double>(row[d]) * row[d];
-    n = std::sqrt(n);
-    for (int32_t d = 0; d < dim; ++d) unit[p * dim + d] = static_cast<float>(row[d] / n);
+    has_vector[p] = m.product_kind.empty() || m.product_kind[p] != static_cast<uint8_t>(ProductKind::kNone);
+    std::vector<float> u = Normalized(m.product(static_cast<int32_t>(p)), dim);
+    std::copy(u.begin(), u.end(), unit.begin() + p * dim);
   }
-  // The queries: users (their purchases excluded, as served) and products for `similar`.
-  std::vector<int64_t> query_users(queries), query_products(queries);
+  // The queries: users (their purchases excluded, as served) and products for `similar`. Rows
+  // without a vector never enter an answer: excluded from the reference too.
+  std::vector<int32_t> no_vector;
+  for (int64_t p = 0; p < products; ++p) {
+    if (!has_vector[p]) no_vector.push_back(static_cast<int32_t>(p));
+  }
+  const int64_t queries = std::min(wanted, users);
+  std::vector<int64_t> query_users(queries), query_products;
   std::vector<SearchFilter> filters(queries);
+  std::vector<std::vector<int32_t>> excluded_rows(queries);
   std::vector<ProductWeight> purchases;
+  std::string name;
   for (int64_t q = 0; q < queries; ++q) {
     query_users[q] = (q * 7919) % users;
-    query_products[q] = (q * 104729) % products;
-    // Store dense ids are model rows here: products were registered in model order.
     int32_t dense = -1;
+    std::vector<std::string> bought;
     if ((*store)->FindUser(m.user_ids[query_users[q]], &dense) && (*store)->UserPurchases(dense, &purchases).ok()) {
-      for (const ProductWeight& p : purchases) filters[q].excluded.push_back(p.id);
+      for (const ProductWeight& p : purchases) {
+        if ((*store)->ProductName(p.id, &name)) bought.push_back(name);
+      }
     }
-    std::sort(filters[q].excluded.begin(), filters[q].excluded.end());
+    filters[q] = (*exact_index)->MakeFilter(bought, "");  // index labels are model rows
+    excluded_rows[q] = filters[q].excluded;
+    excluded_rows[q].insert(excluded_rows[q].end(), no_vector.begin(), no_vector.end());
+    std::sort(excluded_rows[q].begin(), excluded_rows[q].end());
   }
-  // Each kind of query in its own pass, as a server runs them back to back (interleaving a
-  // 40 MB exact scan would evict the graph from the caches and slow HNSW down).
-  std::vector<std::vector<ScoredProduct>> user_hits(queries), similar_hits(queries);
+  for (int64_t q = 0; static_cast<int64_t>(query_products.size()) < queries && q < 50 * queries; ++q) {
+    const int64_t p = (q * 104729) % products;
+    if (has_vector[p]) query_products.push_back(p);
+  }
+  // Truth, once for every beam width.
+  const std::vector<float>& user_rows = *metric == Metric::kDot ? m.product_vectors : unit;
+  std::vector<std::vector<int32_t>> user_truth(queries), similar_truth(query_products.size());
+  for (int64_t q = 0; q < queries; ++q) {
+    const float* u = m.user(static_cast<int32_t>(query_users[q]));
+    const std::vector<float> query = *metric == Metric::kDot ? std::vector<float>(u, u + dim) : Normalized(u, dim);
+    user_truth[q] = ExactTopK(user_rows, products, dim, query.data(), excluded_rows[q], k);
+  }
+  for (size_t q = 0; q < query_products.size(); ++q) {
+    std::vector<int32_t> excluded = no_vector;
+    excluded.push_back(static_cast<int32_t>(query_products[q]));
+    std::sort(excluded.begin(), excluded.end());
+    similar_truth[q] = ExactTopK(unit, products, dim, unit.data() + query_products[q] * dim, excluded, k);
+  }
   double t = ThreadCpuSeconds();
   for (int64_t q = 0; q < queries; ++q) {
-    auto got = (*index)->Search(m.user(static_cast<int32_t>(query_users[q])), Metric::kCosine, filters[q], k, 0);
-    if (got.ok()) user_hits[q] = std::move(got.value());
-  }
-  const double hnsw_cpu = ThreadCpuSeconds() - t;
-  t = ThreadCpuSeconds();
-  for (int64_t q = 0; q < queries; ++q) {
-    auto got = (*index)->Similar(m.product_ids[query_products[q]], SearchFilter(), k, 0);
-    if (got.ok()) similar_hits[q] = std::move(got.value());
-  }
-  const double similar_cpu = ThreadCpuSeconds() - t;
-  t = ThreadCpuSeconds();
-  for (int64_t q = 0; q < queries; ++q) {
-    auto peer = (*exact_index)->Search(m.user(static_cast<int32_t>(query_users[q])), Metric::kCosine, filters[q], k, 0);
+    auto peer = (*exact_index)->Search(m.user(static_cast<int32_t>(query_users[q])), *metric, filters[q], k, 0);
     if (!peer.ok()) return 1;
   }
   const double exact_cpu = ThreadCpuSeconds() - t;
-  double user_recall = 0, similar_recall = 0;
-  for (int64_t q = 0; q < queries; ++q) {
-    const float* query = m.user(static_cast<int32_t>(query_users[q]));
-    user_recall += Recall(user_hits[q], ExactTopK(unit, products, dim, query, filters[q].excluded, k));
-    const int64_t p = query_products[q];
-    similar_recall += Recall(similar_hits[q], ExactTopK(unit, products, dim, unit.data() + p * dim, {static_cast<int32_t>(p)}, k));
+
+  for (int ef : efs) {
+    IndexOptions graph_options = config.index;
+    graph_options.ef_search = ef;
+    graph_options.exact_below = 0;  // the graph answers whatever the catalogue's size
+    auto index = ProductIndex::Load(data_dir + "/models/current", m, graph_options);
+    if (!index.ok()) {
+      std::fprintf(stderr, "serve_bench measure: %s\n", index.status().ToString().c_str());
+      return 1;
+    }
+    // Each kind of query in its own pass, as a server runs them back to back (interleaving a
+    // 40 MB exact scan would evict the graph from the caches and slow HNSW down).
+    std::vector<std::vector<ScoredProduct>> user_hits(queries), similar_hits(query_products.size());
+    t = ThreadCpuSeconds();
+    for (int64_t q = 0; q < queries; ++q) {
+      auto got = (*index)->Search(m.user(static_cast<int32_t>(query_users[q])), *metric, filters[q], k, 0);
+      if (got.ok()) user_hits[q] = std::move(got.value());
+    }
+    const double hnsw_cpu = ThreadCpuSeconds() - t;
+    t = ThreadCpuSeconds();
+    for (size_t q = 0; q < query_products.size(); ++q) {
+      auto got = (*index)->Similar(m.product_ids[query_products[q]], SearchFilter(), k, 0);
+      if (got.ok()) similar_hits[q] = std::move(got.value());
+    }
+    const double similar_cpu = ThreadCpuSeconds() - t;
+    double user_recall = 0, similar_recall = 0;
+    for (int64_t q = 0; q < queries; ++q) user_recall += Recall(user_hits[q], user_truth[q]);
+    for (size_t q = 0; q < query_products.size(); ++q) similar_recall += Recall(similar_hits[q], similar_truth[q]);
+    std::printf("{\"products\":%lld,\"score\":\"%s\",\"hnsw_m\":%d,\"ef_construction\":%d,\"ef_search\":%d,"
+                "\"queries\":%lld,\"user_recall_at_20\":%.4f,\"similar_recall_at_20\":%.4f,"
+                "\"hnsw_user_query_cpu_us\":%.1f,\"hnsw_similar_query_cpu_us\":%.1f,"
+                "\"exact_user_query_cpu_us\":%.1f,\"exact_over_hnsw\":%.1f}\n",
+                static_cast<long long>(products), MetricName(*metric), config.index.hnsw_m,
+                config.index.ef_construction, ef, static_cast<long long>(queries), user_recall / queries,
+                similar_recall / std::max<size_t>(1, query_products.size()), hnsw_cpu / queries * 1e6,
+                similar_cpu / std::max<size_t>(1, query_products.size()) * 1e6, exact_cpu / queries * 1e6,
+                exact_cpu / std::max(1e-9, hnsw_cpu));
   }
-  std::printf("{\"hnsw_m\":%d,\"ef_construction\":%d,\"ef_search\":%d,\"queries\":%lld,\"user_recall_at_20\":%.4f,"
-              "\"similar_recall_at_20\":%.4f,\"hnsw_user_query_cpu_us\":%.1f,\"hnsw_similar_query_cpu_us\":%.1f,"
-              "\"exact_user_query_cpu_us\":%.1f,\"exact_over_hnsw\":%.1f}\n",
-              config.index.hnsw_m, config.index.ef_construction, config.index.ef_search, static_cast<long long>(queries),
-              user_recall / queries, similar_recall / queries, hnsw_cpu / queries * 1e6, similar_cpu / queries * 1e6,
-              exact_cpu / queries * 1e6, exact_cpu / std::max(1e-9, hnsw_cpu));
   return 0;
 }
 

@@ -8,7 +8,10 @@
 #include <hnswlib/hnswlib.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <stdexcept>
 
 #include "index/distance.h"
@@ -34,6 +37,10 @@ class DotSpace : public hnswlib::SpaceInterface<float> {
 };
 
 using Hnsw = hnswlib::HierarchicalNSW<float>;
+using hnswlib::linklistsizeint;
+using hnswlib::tableint;
+// hnswlib's candidate queues: farthest on top.
+using Queue = std::priority_queue<std::pair<float, tableint>, std::vector<std::pair<float, tableint>>, Hnsw::CompareByFirst>;
 
 }  // namespace
 
@@ -42,6 +49,170 @@ struct HnswGraph::Impl {
   DotSpace space;  // must outlive the graph, which keeps pointers into it
   std::unique_ptr<Hnsw> hnsw;
 };
+
+struct HnswGraph::PendingAdd {
+  // The arrays hnswlib sizes by its capacity, i.e. what growing the graph replaces.
+  struct Arrays {
+    size_t max_elements = 0;
+    char* level0 = nullptr;       // elements: level-0 links, vector, label
+    char** link_lists = nullptr;  // per element: its upper-level links (owned by the graph, not by this array)
+    std::vector<int> levels;
+    std::vector<std::mutex> locks;
+    hnswlib::VisitedListPool* visited = nullptr;
+
+    Arrays() = default;
+    Arrays(const Arrays&) = delete;
+    Arrays& operator=(const Arrays&) = delete;
+    ~Arrays() {
+      std::free(level0);
+      std::free(link_lists);
+      delete visited;
+    }
+    void SwapWith(Hnsw& h) {
+      std::swap(h.max_elements_, max_elements);
+      std::swap(h.data_level0_memory_, level0);
+      std::swap(h.linkLists_, link_lists);
+      h.element_levels_.swap(levels);
+      h.link_list_locks_.swap(locks);
+      std::swap(h.visited_list_pool_, visited);
+    }
+  };
+  // A link list as it will be once the insertion is published.
+  struct ListEdit {
+    int level;
+    tableint element;
+    std::vector<tableint> links;
+  };
+
+  ~PendingAdd() {
+    if (!published) std::free(upper_links);
+  }
+
+  tableint id = 0;  // the new element's internal id: the next free slot
+  hnswlib::labeltype label = 0;
+  int level = 0;
+  bool replaces = false;
+  tableint replaced = 0;        // the label's old element, to become a tombstone
+  char* slot = nullptr;         // the new element in the level-0 array it will be published in
+  char* upper_links = nullptr;  // its upper-level link lists (malloc, as hnswlib frees them)
+  std::vector<ListEdit> edits;  // neighbours' link lists
+  bool grows = false;
+  Arrays arrays;  // grown copies until published, then the arrays they replaced
+  bool published = false;
+};
+
+namespace {
+
+using Arrays = HnswGraph::PendingAdd::Arrays;
+using ListEdit = HnswGraph::PendingAdd::ListEdit;
+
+// Copies of h's arrays with room for `max_elements`; what a search reads is only read here.
+Status CopyGrown(const Hnsw& h, size_t max_elements, Arrays* out) {
+  const size_t used = h.cur_element_count;
+  out->max_elements = max_elements;
+  out->level0 = static_cast<char*>(std::malloc(max_elements * h.size_data_per_element_));
+  out->link_lists = static_cast<char**>(std::malloc(max_elements * sizeof(char*)));
+  if (!out->level0 || !out->link_lists) {
+    return Status::ResourceExhausted("hnsw graph: cannot grow to " + std::to_string(max_elements) + " elements");
+  }
+  std::memcpy(out->level0, h.data_level0_memory_, used * h.size_data_per_element_);
+  std::memcpy(out->link_lists, h.linkLists_, used * sizeof(char*));
+  out->levels.assign(h.element_levels_.begin(), h.element_levels_.begin() + used);
+  out->levels.resize(max_elements);
+  std::vector<std::mutex>(max_elements).swap(out->locks);
+  out->visited = new hnswlib::VisitedListPool(1, static_cast<int>(max_elements));
+  return Status::Ok();
+}
+
+// The new element's vector while it is prepared (it is in no array a search reads yet).
+struct Vectors {
+  const Hnsw& h;
+  tableint pending_id;
+  const char* pending_vector;
+  const void* operator()(tableint id) const {
+    return id == pending_id ? pending_vector : h.getDataByInternalId(id);
+  }
+};
+
+float Distance(const Hnsw& h, const void* a, const void* b) { return h.fstdistfunc_(a, b, h.dist_func_param_); }
+
+// hnswlib's getNeighborsByHeuristic2 (same queues, same order of distance calls, hence the
+// same links), with vectors looked up through `vectors` so that the element being prepared
+// can take part.
+void KeepByHeuristic(const Hnsw& h, const Vectors& vectors, size_t m, Queue* top) {
+  if (top->size() < m) return;
+  std::priority_queue<std::pair<float, tableint>> closest;  // nearest on top
+  std::vector<std::pair<float, tableint>> kept;
+  while (!top->empty()) {
+    closest.emplace(-top->top().first, top->top().second);
+    top->pop();
+  }
+  while (!closest.empty() && kept.size() < m) {
+    const std::pair<float, tableint> current = closest.top();
+    closest.pop();
+    const float to_query = -current.first;
+    bool diverse = true;  // no kept neighbour is nearer to it than the query is
+    for (const auto& other : kept) {
+      if (Distance(h, vectors(other.second), vectors(current.second)) < to_query) {
+        diverse = false;
+        break;
+      }
+    }
+    if (diverse) kept.push_back(current);
+  }
+  for (const auto& c : kept) top->emplace(-c.first, c.second);
+}
+
+linklistsizeint* ListIn(const Hnsw& h, char* slot, char* upper, int level) {
+  return level == 0 ? reinterpret_cast<linklistsizeint*>(slot + h.offsetLevel0_)
+                    : reinterpret_cast<linklistsizeint*>(upper + (level - 1) * h.size_links_per_element_);
+}
+
+// hnswlib's mutuallyConnectNewElement, planned: writes the new element's own links at `level`
+// (memory no search reaches yet) and records its neighbours' new lists in p->edits instead of
+// writing them. Returns the nearest neighbour, where the next level's search starts.
+tableint PlanLinks(const Hnsw& h, const Vectors& vectors, Queue top, int level, HnswGraph::PendingAdd* p) {
+  const size_t max_links = level ? h.maxM_ : h.maxM0_;
+  KeepByHeuristic(h, vectors, h.M_, &top);
+  std::vector<tableint> selected;
+  selected.reserve(top.size());
+  while (!top.empty()) {
+    selected.push_back(top.top().second);
+    top.pop();
+  }
+  linklistsizeint* own = ListIn(h, p->slot, p->upper_links, level);
+  h.setListCount(own, static_cast<unsigned short>(selected.size()));
+  std::copy(selected.begin(), selected.end(), reinterpret_cast<tableint*>(own + 1));
+
+  for (tableint neighbour : selected) {
+    linklistsizeint* list = h.get_linklist_at_level(neighbour, level);
+    const size_t count = h.getListCount(list);
+    const tableint* links = reinterpret_cast<const tableint*>(list + 1);
+    ListEdit edit{level, neighbour, {}};
+    if (count < max_links) {
+      edit.links.assign(links, links + count);
+      edit.links.push_back(p->id);
+    } else {
+      // Full: the neighbour keeps the most diverse of its links and the new one.
+      Queue candidates;
+      candidates.emplace(Distance(h, vectors(p->id), vectors(neighbour)), p->id);
+      for (size_t j = 0; j < count; ++j) {
+        candidates.emplace(Distance(h, vectors(links[j]), vectors(neighbour)), links[j]);
+      }
+      KeepByHeuristic(h, vectors, max_links, &candidates);
+      while (!candidates.empty()) {
+        edit.links.push_back(candidates.top().second);
+        candidates.pop();
+      }
+    }
+    p->edits.push_back(std::move(edit));
+  }
+  return selected.back();
+}
+
+}  // namespace
+
+void HnswGraph::PendingAddDeleter::operator()(PendingAdd* pending) const { delete pending; }
 
 HnswGraph::HnswGraph(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HnswGraph::~HnswGraph() = default;
@@ -118,28 +289,108 @@ Status HnswGraph::Save(const std::string& path) const {
   return Status::Ok();
 }
 
-Status HnswGraph::Add(const float* vector, int32_t label) {
-  try {
-    impl_->hnsw->addPoint(vector, static_cast<hnswlib::labeltype>(label));
-  } catch (const std::exception& e) {
-    return Status::ResourceExhausted(std::string("hnsw graph: ") + e.what());
+// hnswlib's addPoint for a new element, with every write to memory a search can reach deferred
+// to PublishAdd. Its searches per level read only level `level`'s lists, which the earlier
+// (higher) levels' deferred edits do not touch, so planning all levels first gives the links
+// addPoint writes level by level.
+Result<HnswGraph::Pending> HnswGraph::PrepareAdd(const float* vector, int32_t label) {
+  Hnsw& h = *impl_->hnsw;
+  Pending p(new PendingAdd());
+  p->label = static_cast<hnswlib::labeltype>(label);
+  auto old = h.label_lookup_.find(p->label);
+  if (old != h.label_lookup_.end()) {
+    p->replaces = true;
+    p->replaced = old->second;
   }
+  p->id = static_cast<tableint>(h.cur_element_count);
+  if (h.cur_element_count >= h.max_elements_) {
+    p->grows = true;
+    VASGD_RETURN_IF_ERROR(CopyGrown(h, h.max_elements_ + h.max_elements_ / 2 + 1, &p->arrays));
+  }
+  // label_lookup_ is read by writers only (Search reads labels from the elements): making room
+  // here keeps a rehash out of PublishAdd.
+  if (h.label_lookup_.size() + 1 > h.label_lookup_.bucket_count() * h.label_lookup_.max_load_factor()) {
+    h.label_lookup_.reserve(2 * h.label_lookup_.size() + 1);
+  }
+  p->level = h.getRandomLevel(h.mult_);
+  (p->grows ? p->arrays.levels : h.element_levels_)[p->id] = p->level;
+  p->slot = (p->grows ? p->arrays.level0 : h.data_level0_memory_) + p->id * h.size_data_per_element_;
+  std::memset(p->slot + h.offsetLevel0_, 0, h.size_data_per_element_);
+  std::memcpy(p->slot + h.label_offset_, &p->label, sizeof(hnswlib::labeltype));
+  std::memcpy(p->slot + h.offsetData_, vector, h.data_size_);
+  if (p->level > 0) {
+    const size_t bytes = h.size_links_per_element_ * p->level + 1;
+    p->upper_links = static_cast<char*>(std::malloc(bytes));
+    if (!p->upper_links) return Status::ResourceExhausted("hnsw graph: cannot allocate a link list");
+    std::memset(p->upper_links, 0, bytes);
+  }
+  (p->grows ? p->arrays.link_lists : h.linkLists_)[p->id] = p->upper_links;
+  if (h.cur_element_count == 0) return p;  // the first element has no neighbours
+
+  const Vectors vectors{h, p->id, p->slot + h.offsetData_};
+  const void* self = vectors(p->id);
+  tableint current = h.enterpoint_node_;
+  const int top_level = h.maxlevel_;
+  if (p->level < top_level) {
+    float current_distance = Distance(h, self, h.getDataByInternalId(current));
+    for (int level = top_level; level > p->level; --level) {
+      for (bool moved = true; moved;) {
+        moved = false;
+        const linklistsizeint* list = h.get_linklist(current, level);
+        const int count = h.getListCount(const_cast<linklistsizeint*>(list));
+        const tableint* links = reinterpret_cast<const tableint*>(list + 1);
+        for (int i = 0; i < count; ++i) {
+          const float d = Distance(h, self, h.getDataByInternalId(links[i]));
+          if (d < current_distance) {
+            current_distance = d;
+            current = links[i];
+            moved = true;
+          }
+        }
+      }
+    }
+  }
+  const tableint entry = h.enterpoint_node_;
+  const bool entry_deleted = h.isMarkedDeleted(entry);
+  for (int level = std::min(p->level, top_level); level >= 0; --level) {
+    Queue top = h.searchBaseLayer(current, self, level);
+    if (entry_deleted) {
+      top.emplace(Distance(h, self, h.getDataByInternalId(entry)), entry);
+      if (top.size() > h.ef_construction_) top.pop();
+    }
+    current = PlanLinks(h, vectors, std::move(top), level, p.get());
+  }
+  return p;
+}
+
+void HnswGraph::PublishAdd(PendingAdd* p) {
+  Hnsw& h = *impl_->hnsw;
+  if (p->grows) p->arrays.SwapWith(h);  // the replaced arrays go with `p`, freed by its owner
+  for (const ListEdit& edit : p->edits) {
+    linklistsizeint* list = h.get_linklist_at_level(edit.element, edit.level);
+    std::copy(edit.links.begin(), edit.links.end(), reinterpret_cast<tableint*>(list + 1));
+    h.setListCount(list, static_cast<unsigned short>(edit.links.size()));  // keeps the deleted mark
+  }
+  if (p->replaces && !h.isMarkedDeleted(p->replaced)) h.markDeletedInternal(p->replaced);
+  h.label_lookup_[p->label] = p->id;
+  h.cur_element_count = p->id + 1;
+  if (p->level > h.maxlevel_) {  // also the first element: maxlevel_ starts at -1
+    h.enterpoint_node_ = p->id;
+    h.maxlevel_ = p->level;
+  }
+  p->published = true;
+}
+
+Status HnswGraph::Add(const float* vector, int32_t label) {
+  Result<Pending> pending = PrepareAdd(vector, label);
+  if (!pending.ok()) return pending.status();
+  PublishAdd(pending->get());
   return Status::Ok();
 }
 
 Status HnswGraph::AddAll(const float* rows, const std::vector<int32_t>& labels, int32_t dim) {
   for (size_t i = 0; i < labels.size(); ++i) {
     VASGD_RETURN_IF_ERROR(Add(rows + static_cast<int64_t>(i) * dim, labels[i]));
-  }
-  return Status::Ok();
-}
-
-Status HnswGraph::Grow(int64_t capacity) {
-  if (capacity <= this->capacity()) return Status::Ok();
-  try {
-    impl_->hnsw->resizeIndex(static_cast<size_t>(capacity));
-  } catch (const std::exception& e) {
-    return Status::ResourceExhausted(std::string("hnsw graph: ") + e.what());
   }
   return Status::Ok();
 }
@@ -193,7 +444,7 @@ void HnswGraph::Search(const float* query, int64_t fetch, int64_t ef,
   }
 }
 
-int64_t HnswGraph::size() const { return static_cast<int64_t>(impl_->hnsw->cur_element_count); }
+int64_t HnswGraph::size() const { return static_cast<int64_t>(impl_->hnsw->label_lookup_.size()); }
 int64_t HnswGraph::capacity() const { return static_cast<int64_t>(impl_->hnsw->max_elements_); }
 
 const float* HnswGraph::VectorOf(int32_t label) const {
@@ -206,8 +457,12 @@ const float* HnswGraph::VectorOf(int32_t label) const {
 std::vector<int32_t> HnswGraph::Labels() const {
   const Hnsw& h = *impl_->hnsw;
   std::vector<int32_t> labels;
-  labels.reserve(h.cur_element_count);
-  for (size_t i = 0; i < h.cur_element_count; ++i) labels.push_back(static_cast<int32_t>(h.getExternalLabel(i)));
+  labels.reserve(h.label_lookup_.size());
+  for (size_t i = 0; i < h.cur_element_count; ++i) {
+    const hnswlib::labeltype label = h.getExternalLabel(static_cast<tableint>(i));
+    auto it = h.label_lookup_.find(label);
+    if (it != h.label_lookup_.end() && it->second == i) labels.push_back(static_cast<int32_t>(label));
+  }
   return labels;
 }
 

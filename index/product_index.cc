@@ -26,8 +26,17 @@ bool AllFinite(const float* v, int64_t n) {
   return true;
 }
 
-// Room for live adds before the first resize of the graph.
+// Room for live adds before the first growth of the graph and of the per-product arrays.
 int64_t InitialCapacity(int64_t n) { return std::max<int64_t>(1024, n + n / 16); }
+
+// A copy of `v` with capacity for `capacity` elements.
+template <typename T>
+std::vector<T> GrownCopy(const std::vector<T>& v, size_t capacity) {
+  std::vector<T> copy;
+  copy.reserve(std::max(capacity, v.size()));
+  copy.assign(v.begin(), v.end());
+  return copy;
+}
 
 }  // namespace
 
@@ -69,6 +78,7 @@ Result<std::unique_ptr<ProductIndex>> ProductIndex::FromModel(const ModelVersion
   }
 
   std::unique_ptr<ProductIndex> index(new ProductIndex(model.dim, *metric, options));
+  index->MakeRoomLocked(InitialCapacity(n));
   for (int64_t p = 0; p < n; ++p) {
     const std::string& id = model.product_ids[p];
     if (id.empty() || index->FindLocked(id) >= 0) {
@@ -178,6 +188,35 @@ int32_t ProductIndex::FindLocked(std::string_view product) const {
   return it == labels_.end() ? -1 : it->second;
 }
 
+// Registering a product appends to every per-product array. Under the exclusive lock that must
+// not reallocate (copying 100,000 rows takes milliseconds every query would wait for), so when
+// an array is full, all of them are copied here with half as much room again, outside the lock,
+// and swapped in under it; the old ones are freed after it.
+void ProductIndex::MakeRoomLocked(int64_t more) {
+  const size_t want = ids_.size() + static_cast<size_t>(more);
+  const bool fits = want <= flags_.capacity() &&
+                    static_cast<double>(want) <= labels_.bucket_count() * static_cast<double>(labels_.max_load_factor());
+  if (fits) return;
+  const size_t room = want + want / 2;
+  std::unordered_map<std::string_view, int32_t> labels;
+  labels.reserve(room);
+  labels.insert(labels_.begin(), labels_.end());
+  std::vector<uint8_t> flags = GrownCopy(flags_, room);
+  std::vector<float> unit = GrownCopy(unit_, room * dim_);
+  std::vector<float> raw = user_metric_ == Metric::kDot ? GrownCopy(raw_, room * dim_) : std::vector<float>();
+  std::vector<float> popularity = GrownCopy(popularity_, room);
+  std::vector<int32_t> by_popularity = GrownCopy(by_popularity_, room);
+  std::vector<std::vector<int32_t>> categories_of = GrownCopy(categories_of_, room);
+  std::unique_lock<WriterFirstLock> lock(mu_);
+  labels_.swap(labels);
+  flags_.swap(flags);
+  unit_.swap(unit);
+  raw_.swap(raw);
+  popularity_.swap(popularity);
+  by_popularity_.swap(by_popularity);
+  categories_of_.swap(categories_of);
+}
+
 int32_t ProductIndex::RegisterLocked(std::string_view product) {
   const int32_t label = static_cast<int32_t>(ids_.size());
   ids_.emplace_back(product);
@@ -214,31 +253,51 @@ Status ProductIndex::AddProduct(std::string_view product, const std::vector<floa
   if (!AllFinite(vector.data(), dim_)) {
     return Status::InvalidArgument("product " + std::string(product) + ": vector is not finite");
   }
-  std::unique_lock<WriterFirstLock> lock(mu_);
+  std::lock_guard<std::mutex> writing(write_mu_);
   int32_t label = FindLocked(product);
-  const bool is_new = label < 0 || !(flags_[label] & kHasVector);
-  if (is_new && cosine_graph_->size() >= cosine_graph_->capacity()) {
-    const int64_t grown = cosine_graph_->capacity() + cosine_graph_->capacity() / 2 + 1;
-    VASGD_RETURN_IF_ERROR(cosine_graph_->Grow(grown));
-    if (dot_graph_) VASGD_RETURN_IF_ERROR(dot_graph_->Grow(grown));
+  const bool registered = label >= 0;
+  std::vector<float> unit(vector);
+  NormalizeInPlace(unit.data(), dim_);
+  if (registered && (flags_[label] & kHasVector)) {
+    const int64_t row = static_cast<int64_t>(label) * dim_;
+    const bool same = std::equal(unit.begin(), unit.end(), unit_.begin() + row) &&
+                      (user_metric_ != Metric::kDot || std::equal(vector.begin(), vector.end(), raw_.begin() + row));
+    if (same) return Status::Ok();  // a catalogue resent unchanged leaves no tombstones behind
   }
-  if (label < 0) label = RegisterLocked(product);
-  SetVectorLocked(label, vector.data());
-  const int64_t row = static_cast<int64_t>(label) * dim_;
-  const bool available = flags_[label] & kAvailable;
-  VASGD_RETURN_IF_ERROR(cosine_graph_->Add(unit_.data() + row, label));
-  if (!available) cosine_graph_->SetDeleted(label, true);  // an update of a deleted point undeletes it
+  if (!registered) {
+    label = static_cast<int32_t>(ids_.size());
+    MakeRoomLocked(1);
+  }
+  // The expensive part, beside running queries: where the product goes in each graph.
+  Result<HnswGraph::Pending> cosine = cosine_graph_->PrepareAdd(unit.data(), label);
+  if (!cosine.ok()) return cosine.status();
+  HnswGraph::Pending dot;
   if (dot_graph_) {
-    VASGD_RETURN_IF_ERROR(dot_graph_->Add(raw_.data() + row, label));
+    Result<HnswGraph::Pending> prepared = dot_graph_->PrepareAdd(vector.data(), label);
+    if (!prepared.ok()) return prepared.status();
+    dot = std::move(prepared.value());
+  }
+  if (publish_hook_) publish_hook_();
+  std::unique_lock<WriterFirstLock> lock(mu_);
+  if (!registered) RegisterLocked(product);
+  SetVectorLocked(label, vector.data());
+  const bool available = flags_[label] & kAvailable;
+  cosine_graph_->PublishAdd(cosine->get());
+  if (!available) cosine_graph_->SetDeleted(label, true);
+  if (dot) {
+    dot_graph_->PublishAdd(dot.get());
     if (!available) dot_graph_->SetDeleted(label, true);
   }
-  return Status::Ok();
+  lock.unlock();
+  return Status::Ok();  // arrays a growth replaced are freed with the pending adds, unlocked
 }
 
 Status ProductIndex::SetAvailable(std::string_view product, bool available) {
   if (product.empty()) return Status::InvalidArgument("product id is empty");
-  std::unique_lock<WriterFirstLock> lock(mu_);
+  std::lock_guard<std::mutex> writing(write_mu_);
   int32_t label = FindLocked(product);
+  if (label < 0) MakeRoomLocked(1);
+  std::unique_lock<WriterFirstLock> lock(mu_);
   if (label < 0) label = RegisterLocked(product);
   const bool was = flags_[label] & kAvailable;
   if (was == available) return Status::Ok();
@@ -261,8 +320,10 @@ Status ProductIndex::SetAvailable(std::string_view product, bool available) {
 
 Status ProductIndex::SetCategories(std::string_view product, const std::vector<std::string>& categories) {
   if (product.empty()) return Status::InvalidArgument("product id is empty");
-  std::unique_lock<WriterFirstLock> lock(mu_);
+  std::lock_guard<std::mutex> writing(write_mu_);
   int32_t label = FindLocked(product);
+  if (label < 0) MakeRoomLocked(1);
+  std::unique_lock<WriterFirstLock> lock(mu_);
   if (label < 0) label = RegisterLocked(product);
   for (int32_t c : categories_of_[label]) {
     std::vector<int32_t>& members = category_members_[c];

@@ -22,16 +22,21 @@
 // or fewer than what the graph search would cost, is answered exactly from the start.
 //
 // Thread-safety: every const method may run from any number of threads at once. The live-update
-// methods (AddProduct, SetAvailable, SetCategories) take an exclusive lock: they wait for running
-// queries and hold new ones back while they run (an add is about a millisecond on 100,000
-// products, a mark microseconds). An update is visible to every query that starts after it
-// returns. Labels (dense ids) are never reused or renumbered while the index lives. Swapping
-// whole indexes after a retraining is the owner's job (e.g. a std::shared_ptr swap).
+// methods (AddProduct, SetAvailable, SetCategories) run one at a time, and no query ever waits
+// while an insertion is computed: AddProduct finds the new product's place in the graphs (about
+// a millisecond on 100,000 products) beside running queries, then publishes it under an
+// exclusive lock held for microseconds (HnswGraph::PrepareAdd/PublishAdd). Per-product arrays
+// that must grow are copied outside that lock and swapped in under it. An update is visible
+// to every query that starts after it returns. Labels (dense ids) are never reused or
+// renumbered while the index lives. Swapping whole indexes after a retraining is the owner's
+// job (e.g. a std::shared_ptr swap).
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -141,11 +146,11 @@ class ProductIndex {
   bool UnitVector(std::string_view product, float* out) const;
   bool IsAvailable(std::string_view product) const;
 
-  // --- live updates (exclusive lock) ---
+  // --- live updates (one at a time; queries wait for none of them, see above) ---
 
-  // Adds a product's vector (an unknown id gets the next label) or replaces it. The product is
-  // returned by searches from now on unless it is marked unavailable. InvalidArgument for a
-  // wrong-sized or non-finite vector or an empty id.
+  // Adds a product's vector (an unknown id gets the next label) or replaces it (the same vector
+  // again changes nothing). The product is returned by searches from now on unless it is
+  // marked unavailable. InvalidArgument for a wrong-sized or non-finite vector or an empty id.
   Status AddProduct(std::string_view product, const std::vector<float>& vector);
 
   // Hides a product from every answer (false) or shows it again (true), at once. An unknown id
@@ -154,6 +159,10 @@ class ProductIndex {
 
   // Replaces a product's categories (registering an unknown id, as SetAvailable does).
   Status SetCategories(std::string_view product, const std::vector<std::string>& categories);
+
+  // Tests only: AddProduct calls `hook` after preparing an insertion and before publishing it,
+  // holding no lock that queries take.
+  void SetPublishHookForTesting(std::function<void()> hook) { publish_hook_ = std::move(hook); }
 
   // --- sizes ---
   int32_t dim() const { return dim_; }
@@ -168,7 +177,12 @@ class ProductIndex {
 
   static Result<std::unique_ptr<ProductIndex>> FromModel(const ModelVersion& model,
                                                          const IndexOptions& options);
+  // *Locked methods: the caller holds mu_ (shared to read, exclusive to write), or write_mu_ to
+  // read (only writers change anything, and they hold write_mu_).
   int32_t FindLocked(std::string_view product) const;
+  // Needs write_mu_, not mu_: makes room for `more` new labels, see product_index.cc.
+  void MakeRoomLocked(int64_t more);
+  // Needs write_mu_ and mu_ exclusive, and room made first.
   int32_t RegisterLocked(std::string_view product);
   void SetVectorLocked(int32_t label, const float* vector);
   bool EligibleLocked(int32_t label, const SearchFilter& filter) const;
@@ -188,7 +202,9 @@ class ProductIndex {
   const Metric user_metric_;
   const IndexOptions options_;
 
-  mutable WriterFirstLock mu_;
+  mutable WriterFirstLock mu_;  // queries shared, publishing an update exclusive
+  std::mutex write_mu_;          // live updates, one at a time
+  std::function<void()> publish_hook_;
   // Per label. ids_ is a deque so the string_views keyed in labels_ stay valid as it grows.
   std::deque<std::string> ids_;
   std::unordered_map<std::string_view, int32_t> labels_;

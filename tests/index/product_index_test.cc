@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -633,6 +634,61 @@ TEST(ProductIndexConcurrencyTest, QueriesRunWhileOneWriterAddsAndMarks) {
   EXPECT_EQ(graph_answers.load(), queries.load());  // the graph, not the fallback, was read
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(index->num_with_vector(), 5500);
+}
+
+// The insertion is held between its preparation and its publication (by the test hook) until
+// queries started after it have finished: were it computed under the lock queries take, they
+// would wait for it and the hook would never see them (the wait is bounded to fail, not hang).
+TEST(ProductIndexConcurrencyTest, QueriesFinishWhileAnInsertionIsInProgress) {
+  ClusteredSpec spec{4000, 16, 40, 0.6f, 1.0f, 1.0f, 61};
+  auto vectors = ClusteredVectors(spec);
+  auto index = BuildOrDie(MakeModel(vectors, 16), NarrowGraphOptions());
+  std::vector<float> fresh(vectors.begin() + 123 * 16, vectors.begin() + 124 * 16);
+  fresh[0] += 0.01f;  // next to p123, so a query for it would return it at once if visible
+
+  std::atomic<bool> done{false};
+  std::atomic<int64_t> finished{0};
+  std::thread reader([&] {
+    std::mt19937 rng(3);
+    while (!done) {
+      auto got = index->Search(vectors.data() + (rng() % 4000) * 16, Metric::kCosine, SearchFilter(), 10, 0);
+      ASSERT_TRUE(got.ok());
+      ++finished;
+    }
+  });
+  int hook_calls = 0;
+  bool queries_ran = false, hidden_meanwhile = true;
+  index->SetPublishHookForTesting([&] {
+    ++hook_calls;
+    const int64_t at_start = finished.load();
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (finished.load() < at_start + 50 && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+    queries_ran = finished.load() >= at_start + 50;
+    // This thread's own queries are not held back either, and do not see the product yet.
+    auto got = index->Search(fresh.data(), Metric::kCosine, SearchFilter(), 5, 0);
+    ASSERT_TRUE(got.ok());
+    for (const auto& p : *got) hidden_meanwhile = hidden_meanwhile && p.id != "fresh";
+    EXPECT_EQ(index->Find("fresh"), -1);
+  });
+  ASSERT_TRUE(index->AddProduct("fresh", fresh).ok());
+  done = true;
+  reader.join();
+  EXPECT_EQ(hook_calls, 1);
+  EXPECT_TRUE(queries_ran) << "queries waited for the insertion";
+  EXPECT_TRUE(hidden_meanwhile);
+  auto got = index->Search(fresh.data(), Metric::kCosine, SearchFilter(), 1, 0);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ(got->front().id, "fresh");  // visible once AddProduct returned
+
+  // The same vector again is no insertion at all (a resent catalogue leaves no tombstones).
+  index->SetPublishHookForTesting([&] { ++hook_calls; });
+  ASSERT_TRUE(index->AddProduct("fresh", fresh).ok());
+  EXPECT_EQ(hook_calls, 1);
+  fresh[1] += 0.5f;
+  ASSERT_TRUE(index->AddProduct("fresh", fresh).ok());
+  EXPECT_EQ(hook_calls, 2);
+  EXPECT_EQ(index->num_with_vector(), 4001);
 }
 
 }  // namespace
