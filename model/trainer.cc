@@ -81,7 +81,8 @@ struct Run {
   double pairs_per_second = 0, stage1_seconds = 0, stage2_seconds = 0, decoder_seconds = 0;
   int64_t pairs_total = 0, tokens_total = 0;
   int epochs_run = 0;
-  bool warm_started = false;
+  const ModelVersion* previous = nullptr;  // warm start source, may be null
+  bool warm_started = false, encoder_warm_started = false;
   int64_t warm_rows = 0;
   int32_t cold_embedded = 0;
 
@@ -217,6 +218,47 @@ std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(const TrainOptions& o, st
   if (o.optimizer == "sgd")
     return std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(o.learning_rate));
   return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(o.learning_rate));
+}
+
+// The embedding table: word2vec's initialisation, then the rows a previous version knows (warm
+// start, same dim). Returns the number of stage-1 epochs to run.
+int SetUpTable(Run& r) {
+  const TrainOptions& o = r.opt;
+  std::vector<float> init = InitialTable(r.U + r.P, r.D, o.seed);
+  int epochs = o.epochs;
+  if (r.previous && r.previous->dim == r.D) {
+    r.warm_rows = WarmStartRows(*r.previous, r.data.user_ids, true, 0, r.D, &init) +
+                  WarmStartRows(*r.previous, r.data.product_ids, false, r.U, r.D, &init);
+    r.warm_started = r.warm_rows > 0;
+    if (r.warm_started) epochs = std::max(1, static_cast<int>(std::ceil(o.epochs * o.warm_start_epoch_fraction)));
+  } else if (r.previous) {
+    Log(LogLevel::kWarn, "train.warm_start_skipped", {{"reason", "dimension changed"}});
+  }
+  r.table = torch::from_blob(init.data(), {r.U + r.P, r.D}, torch::kFloat32).clone().to(r.device);
+  return epochs;
+}
+
+// The decoder M⁻¹ and the Kendall log-variances, when there are warm products with features
+// and the decoder is on; from the previous version's when warm-starting.
+void SetUpDecoder(Run& r) {
+  const TrainOptions& o = r.opt;
+  r.weighted.assign(static_cast<size_t>(r.U + r.P), 0);
+  for (int32_t p = 0; p < r.P; ++p)
+    r.weighted[r.U + p] = r.I > 0 && r.data.features.present[p] && r.graph.degree(r.U + p) > 0;
+  r.decoder_on = o.use_decoder && r.I > 0 && std::find(r.weighted.begin(), r.weighted.end(), 1) != r.weighted.end();
+  if (r.I > 0) r.widths = o.decoder_widths.empty() ? DefaultDecoderWidths(r.I, r.D) : o.decoder_widths;
+  if (!r.decoder_on) return;
+  std::vector<int> dec = {r.D};
+  dec.insert(dec.end(), r.widths.begin(), r.widths.end());
+  dec.push_back(r.I);
+  r.decoder = MakeMlp(dec, o.dropout);
+  if (r.warm_started && !r.previous->decoder.empty()) ImportMlp(r.previous->decoder, r.decoder);
+  r.decoder->to(r.device);
+  const std::vector<float> log_var = r.warm_started ? PreviousLogVar(*r.previous) : std::vector<float>{0.0f, 0.0f};
+  r.log_var = torch::tensor(log_var, torch::kFloat32).to(r.device).requires_grad_(true);
+  std::vector<torch::Tensor> params = r.decoder->parameters();
+  params.push_back(r.log_var);
+  r.decoder_opt = MakeOptimizer(o, params);
 }
 
 // ---- stage 1 --------------------------------------------------------------------------------
@@ -503,6 +545,12 @@ Result<torch::nn::Sequential> Stage2(Run& r) {
   for (auto it = r.widths.rbegin(); it != r.widths.rend(); ++it) enc_widths.push_back(*it);
   enc_widths.push_back(r.D);
   torch::nn::Sequential encoder = MakeMlp(enc_widths, o.dropout);
+  // A warm start also starts from the previous encoder (same widths) and shortens stage 2 alike.
+  int encoder_epochs = o.encoder_epochs;
+  if (r.warm_started && r.previous && !r.previous->encoder.empty() && ImportMlp(r.previous->encoder, encoder)) {
+    encoder_epochs = std::max(1, static_cast<int>(std::ceil(o.encoder_epochs * o.warm_start_epoch_fraction)));
+    r.encoder_warm_started = true;
+  }
   encoder->to(r.device);
 
   // The decoder is frozen: no gradients, evaluation mode (no dropout).
@@ -518,9 +566,9 @@ Result<torch::nn::Sequential> Stage2(Run& r) {
   const int64_t n = static_cast<int64_t>(warm.size());
   const int64_t batch = std::max<int64_t>(1, std::min<int64_t>(o.batch_size, n));
   const int64_t batches_per_epoch = (n + batch - 1) / batch;
-  const int64_t steps = batches_per_epoch * o.encoder_epochs;
+  const int64_t steps = batches_per_epoch * encoder_epochs;
   int64_t step = 0;
-  for (int epoch = 0; epoch < o.encoder_epochs && n > 0; ++epoch) {
+  for (int epoch = 0; epoch < encoder_epochs && n > 0; ++epoch) {
     encoder->train();
     const torch::Tensor perm = torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64)).to(r.device);
     double rec_sum = 0, anchor_sum = 0;
@@ -547,14 +595,14 @@ Result<torch::nn::Sequential> Stage2(Run& r) {
       TrainProgress pr;
       pr.stage = "stage2";
       pr.epoch = epoch + 1;
-      pr.epochs = o.encoder_epochs;
+      pr.epochs = encoder_epochs;
       pr.step = step;
       pr.steps = steps;
       pr.loss_encoder = loss.item<double>();
       const bool epoch_end = b0 + batch >= n;
       if ((epoch_end || r.Due()) && !r.Emit(pr, 0, Seconds(t0) / step * (steps - step))) return Cancelled();
     }
-    if (epoch + 1 == o.encoder_epochs || epoch % 10 == 0)
+    if (epoch + 1 == encoder_epochs || epoch % 10 == 0)
       r.losses["stage2"].push_back({{"epoch", epoch + 1},
                                     {"reconstruction", rec_sum / batches_per_epoch},
                                     {"anchor", anchor_sum / batches_per_epoch}});
@@ -629,6 +677,7 @@ ModelVersion Export(Run& r, const torch::nn::Sequential& encoder) {
       {"losses", r.losses},
       {"training", {{"device", r.device.is_cuda() ? "cuda" : "cpu"}, {"threads", r.threads},
                     {"kernel", r.opt.kernel}, {"epochs_run", r.epochs_run}, {"warm_started", r.warm_started},
+                    {"encoder_warm_started", r.encoder_warm_started},
                     {"warm_start_rows", r.warm_rows}, {"stage1_seconds", r.stage1_seconds},
                     {"stage2_seconds", r.stage2_seconds}, {"decoder_seconds", r.decoder_seconds}, {"pairs", r.pairs_total},
                     {"pairs_per_second", r.pairs_per_second}, {"tokens", r.tokens_total},
@@ -674,6 +723,7 @@ Result<ModelVersion> Train(const TrainingData& data, const TrainOptions& options
   if (!dev.ok()) return dev.status();
   try {
     Run r(data, options, progress, torch::Device(dev.value() == "cuda" ? torch::kCUDA : torch::kCPU));
+    r.previous = previous && options.warm_start ? previous : nullptr;
     r.threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     torch::set_num_threads(r.threads);
     torch::manual_seed(options.seed);  // decoder/encoder initialisation, dropout, stage-2 noise
@@ -683,39 +733,8 @@ Result<ModelVersion> Train(const TrainingData& data, const TrainOptions& options
     r.graph = WalkGraph::FromInteractions(data.graph);
     SetUpFeatures(r);
 
-    std::vector<float> init = InitialTable(r.U + r.P, r.D, options.seed);
-    int epochs = options.epochs;
-    if (previous && options.warm_start && previous->dim == r.D) {
-      r.warm_rows = WarmStartRows(*previous, data.user_ids, true, 0, r.D, &init) +
-                    WarmStartRows(*previous, data.product_ids, false, r.U, r.D, &init);
-      r.warm_started = r.warm_rows > 0;
-      if (r.warm_started)
-        epochs = std::max(1, static_cast<int>(std::ceil(options.epochs * options.warm_start_epoch_fraction)));
-    } else if (previous && options.warm_start) {
-      Log(LogLevel::kWarn, "train.warm_start_skipped", {{"reason", "dimension changed"}});
-    }
-    r.table = torch::from_blob(init.data(), {r.U + r.P, r.D}, torch::kFloat32).clone().to(r.device);
-
-    r.weighted.assign(static_cast<size_t>(r.U + r.P), 0);
-    for (int32_t p = 0; p < r.P; ++p)
-      r.weighted[r.U + p] = r.I > 0 && data.features.present[p] && r.graph.degree(r.U + p) > 0;
-    r.decoder_on = options.use_decoder && r.I > 0 &&
-                   std::find(r.weighted.begin(), r.weighted.end(), 1) != r.weighted.end();
-    if (r.I > 0) r.widths = options.decoder_widths.empty() ? DefaultDecoderWidths(r.I, r.D) : options.decoder_widths;
-    if (r.decoder_on) {
-      std::vector<int> dec = {r.D};
-      dec.insert(dec.end(), r.widths.begin(), r.widths.end());
-      dec.push_back(r.I);
-      r.decoder = MakeMlp(dec, options.dropout);
-      if (r.warm_started && previous && !previous->decoder.empty()) ImportMlp(previous->decoder, r.decoder);
-      r.decoder->to(r.device);
-      std::vector<float> log_var = {0.0f, 0.0f};
-      if (r.warm_started && previous) log_var = PreviousLogVar(*previous);
-      r.log_var = torch::tensor(log_var, torch::kFloat32).to(r.device).requires_grad_(true);
-      std::vector<torch::Tensor> params = r.decoder->parameters();
-      params.push_back(r.log_var);
-      r.decoder_opt = MakeOptimizer(options, params);
-    }
+    const int epochs = SetUpTable(r);
+    SetUpDecoder(r);
     Log(LogLevel::kInfo, "train.start",
         {{"device", dev.value()}, {"threads", r.threads}, {"users", static_cast<int64_t>(r.U)},
          {"products", static_cast<int64_t>(r.P)}, {"edges", data.graph.num_edges()}, {"feature_dim", r.I},

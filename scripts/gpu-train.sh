@@ -12,6 +12,7 @@
 # TikTok split comes from .device-data/tiktok, nlohmann-json and toml++ (header-only) from
 # .device-data/prefix. Needs python3 with torch (CUDA build), cmake, a C++17 compiler and the CUDA
 # toolkit that torch's CMake package looks for. Results go to stdout and, if set, to $OUT.
+# BUILD_DIR (default build-gpu), BUILD_TYPE (default Release) and PYTHON (default python3) may be set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEV=.device-data
@@ -52,9 +53,9 @@ ABI=$("$PY" -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')
 command -v nvidia-smi > /dev/null && nvidia-smi -L || true
 GEN=()
 command -v ninja > /dev/null && GEN=(-G Ninja)
-BUILD=build-gpu
+BUILD="${BUILD_DIR:-build-gpu}"
 t0=$(date +%s)
-cmake -S . -B "$BUILD" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DVASGD_MODEL_ONLY=ON -DVASGD_BUILD_TESTS=OFF \
+cmake -S . -B "$BUILD" "${GEN[@]}" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" -DVASGD_MODEL_ONLY=ON -DVASGD_BUILD_TESTS=OFF \
   -DVASGD_BUILD_BENCH=OFF -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;$PWD/$DEV/prefix" \
   -DCMAKE_CXX_FLAGS="-D_GLIBCXX_USE_CXX11_ABI=$ABI" > "$BUILD.configure.log" 2>&1 || { tail -40 "$BUILD.configure.log"; exit 1; }
 cmake --build "$BUILD" --target vasgd -j "$(nproc)" > "$BUILD.build.log" 2>&1 || { tail -40 "$BUILD.build.log"; exit 1; }
@@ -62,8 +63,9 @@ echo "built $BUILD/daemon/vasgd in $(( $(date +%s) - t0 )) s"
 
 RESULTS="${OUT:-$(mktemp -d)}"
 mkdir -p "$RESULTS"
-# One configuration for both devices: the project defaults, except the batch size that feeds
-# the GPU (centres per batch) and the device.
+# One configuration for both devices: the project defaults (config/vasgd.toml), only the device
+# differs; then the peer's skip-gram configuration (bench/train_vs_gensim.sh) on CUDA, with the
+# default batch and with 65,536 centres per batch, for the rate against gensim's.
 run() {  # name device extra-toml
   local name=$1 device=$2 extra=$3
   printf '[log]\nlevel = "info"\njson = true\n[train]\ndevice = "%s"\n%b' "$device" "$extra" > "$RESULTS/$name.toml"
@@ -73,17 +75,18 @@ run() {  # name device extra-toml
     --features "$DEV/tiktok/image_feat.npy" --out "$RESULTS/model_$name" > "$RESULTS/$name.json" 2> "$RESULTS/$name.log"
   echo "$(( ($(date +%s%N) - s) / 1000000 ))" > "$RESULTS/$name.wall_ms"
 }
-run vasg_cuda cuda 'batch_size = 65536\n'
-run vasg_cpu cpu 'batch_size = 65536\n'
-# The peer's skip-gram configuration (bench/train_vs_gensim.sh), for the rate against gensim.
-run skipgram_cuda cuda 'batch_size = 65536\ndim = 64\nshrink_window = true\nuse_decoder = false\nencoder_anchor_weight = 0.0\n'
+run vasg_cuda cuda ''
+run vasg_cpu cpu ''
+SKIPGRAM='dim = 64\nwalks_per_node = 10\nwalk_length = 40\nwindow = 7\nshrink_window = true\nnegatives = 5\nepochs = 5\nuse_decoder = false\nencoder_anchor_weight = 0.0\n'
+run skipgram_cuda cuda "$SKIPGRAM"
+run skipgram_cuda_b65536 cuda "${SKIPGRAM}batch_size = 65536\n"
 
 "$PY" - "$RESULTS" <<'PYEOF'
 import json, sys
 d = sys.argv[1]
 print('| run | device | wall s | stage 1 s | s/epoch | pairs/s | skip-gram loss | reconstruction | encoder |')
 print('|---|---|---|---|---|---|---|---|---|')
-for name in ['vasg_cuda', 'vasg_cpu', 'skipgram_cuda']:
+for name in ['vasg_cuda', 'vasg_cpu', 'skipgram_cuda', 'skipgram_cuda_b65536']:
     try:
         j = json.load(open(f'{d}/{name}.json'))
     except Exception as e:

@@ -300,6 +300,8 @@ TEST(Trainer, WarmStartConvergesInAFractionOfTheEpochs) {
   EXPECT_TRUE(wx["training"]["warm_started"].get<bool>());
   EXPECT_EQ(wx["training"]["epochs_run"].get<int>(), 1);
   EXPECT_EQ(wx["training"]["warm_start_rows"].get<int64_t>(), 200 + 200);
+  EXPECT_TRUE(wx["training"]["encoder_warm_started"].get<bool>());
+  EXPECT_EQ(wx["losses"]["stage2"].back()["epoch"].get<int>(), 2);  // ceil(5 × 0.25) encoder epochs
   const double warm_loss = wx["losses"]["stage1"][0]["skipgram"].get<double>();
   const double cold_first = fx["losses"]["stage1"][0]["skipgram"].get<double>();
   const double cold_last = fx["losses"]["stage1"][3]["skipgram"].get<double>();
