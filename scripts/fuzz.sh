@@ -41,7 +41,8 @@ for h in $HARNESSES; do
   rc=$?
   set -e
   seconds=$(( $(date +%s) - start ))
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$dir/log.txt" | grep -o '[0-9]*$' || echo "?")
+  # (tail -1: after a crash libFuzzer prints its final stats twice)
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$dir/log.txt" | tail -1 | grep -o '[0-9]*$' || echo "?")
   last=$(grep -E '^#[0-9]+' "$dir/log.txt" | tail -1)
   cov=$(echo "$last" | grep -o 'cov: [0-9]*' | grep -o '[0-9]*' || echo "?")
   ft=$(echo "$last" | grep -o 'ft: [0-9]*' | grep -o '[0-9]*' || echo "?")

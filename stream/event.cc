@@ -67,7 +67,9 @@ bool ParseFeatureBase64(simdjson::dom::element v, std::string* scratch, std::vec
                     " bytes, not a whole number of float32 values");
   }
   out->resize(scratch->size() / sizeof(float));
-  std::memcpy(out->data(), scratch->data(), scratch->size());
+  // An empty vector's data() may be null, and memcpy from or to null is undefined even for 0
+  // bytes (found by fuzz/fuzz_event; "" is then refused as bad_features by the validator).
+  if (!scratch->empty()) std::memcpy(out->data(), scratch->data(), scratch->size());
   return true;
 }
 

@@ -133,6 +133,8 @@ TEST_F(EventParserTest, EveryRejectionReason) {
             "non_finite_feature");
   EXPECT_EQ(Reason(R"({"type":"product","product":"p","features_b64":"AAC*Pw=="})"), "bad_base64");
   EXPECT_EQ(Reason(R"({"type":"product","product":"p","features_b64":"AACA"})"), "bad_base64");  // 3 bytes
+  // Empty base64: no copy into the empty vector (memcpy to null was undefined behaviour, found by
+  // fuzz/fuzz_event under UBSan; its input is fuzz/corpus/event/regress_empty_b64).
   EXPECT_EQ(Reason(R"({"type":"product","product":"p","features_b64":""})"), "bad_features");
   EXPECT_EQ(Reason(std::string(2000, ' ')), "message_too_large");
 
