@@ -67,11 +67,14 @@ Status ParseInteractionLine(std::string_view line, Interaction* out, int max_id_
     char* end = nullptr;
     errno = 0;
     const double w = std::strtod(text.c_str(), &end);
+    // Judged as the float it is stored as: 1e-80 is a positive double but 0 as a float (found by
+    // fuzz/fuzz_tsv).
+    const float f = static_cast<float>(w);
     if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE || !std::isfinite(w) ||
-        w <= 0 || w > 3.0e38)
+        w > 3.0e38 || !(f > 0.0f))
       return Status::InvalidArgument("bad_weight: '" + text.substr(0, 32) +
                                      "' is not a finite number > 0");
-    out->weight = static_cast<float>(w);
+    out->weight = f;
   }
   return Status::Ok();
 }

@@ -33,6 +33,7 @@ TEST(ParseInteractionLine, EveryReason) {
       {"u1\tp1\t1\textra", "too_many_fields"}, {std::string(257, 'x') + "\tp1", "id_too_long"},
       {"u1\tp1\tabc", "bad_weight"},   {"u1\tp1\t-1", "bad_weight"},   {"u1\tp1\t0", "bad_weight"},
       {"u1\tp1\tnan", "bad_weight"},   {"u1\tp1\tinf", "bad_weight"},  {"u1\tp1\t1e39", "bad_weight"},
+      {"u1\tp1\t1e-80", "bad_weight"},  // positive, but 0 as a float (found by fuzz/fuzz_tsv)
       {"u1\tp1\t", "bad_weight"},      {"u1\tp1\t2x", "bad_weight"},
   };
   for (const auto& [line, reason] : cases) {
