@@ -3,16 +3,20 @@
 // hnswlib 0.6.2's SSE code prefetches the link-list entry after the last one, reading past the
 // end of an upper-layer list's allocation (AddressSanitizer: heap-buffer-overflow). Without its
 // manual vectorisation those prefetches go; distances come from index/distance.h either way.
-// Measured cost: about 5-10 % of HNSW queries/s (bench/index_bench, 50,000 products).
+// Queries do not miss them: their layer-0 loop is SearchLayer0 below, which prefetches within
+// bounds (insertion still runs hnswlib's searchBaseLayer, without prefetches).
 #define NO_MANUAL_VECTORIZATION
 #include <hnswlib/hnswlib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
+#include <vector>
 
 #include "index/distance.h"
 
@@ -407,9 +411,99 @@ void HnswGraph::SetDeleted(int32_t label, bool deleted) {
   }
 }
 
+namespace {
+
+// Per-thread state of a layer-0 search, reused so that a warm thread allocates nothing and
+// takes no lock (hnswlib's searchBaseLayerST takes its visited list from a mutex-guarded pool
+// and builds two priority queues per query).
+struct LayerSearchScratch {
+  std::vector<uint32_t> visited;  // per element: the search (epoch) that visited it last
+  uint32_t epoch = 0;
+  std::vector<std::pair<float, tableint>> candidates;  // heap of (-distance, id): nearest on top
+  std::vector<std::pair<float, tableint>> top;         // heap of (distance, id): farthest on top
+  std::vector<tableint> fresh;                         // unvisited neighbours of the node expanded
+};
+
+// Starts a new search over `elements` elements: a fresh epoch, tags wiped only when it wraps.
+LayerSearchScratch& StartLayerSearch(size_t elements) {
+  thread_local LayerSearchScratch scratch;
+  if (scratch.visited.size() < elements) scratch.visited.resize(elements, 0);
+  if (++scratch.epoch == 0) {
+    std::fill(scratch.visited.begin(), scratch.visited.end(), 0);
+    scratch.epoch = 1;
+  }
+  scratch.candidates.clear();
+  scratch.top.clear();
+  return scratch;
+}
+
+// Asks the cache for `bytes` from `p` (whole lines), ahead of their use.
+void PrefetchBytes(const char* p, size_t bytes) {
+  for (size_t at = 0; at < bytes; at += 64) __builtin_prefetch(p + at, 0, 3);
+}
+
+// hnswlib's searchBaseLayerST (same heaps with the same comparisons, fed in the same order, so
+// the same answer, tests/index/hnsw_graph_test.cc) with the memory stalls overlapped: the
+// vectors of a node's unvisited neighbours are prefetched all at once before any distance to
+// them is computed. A query spends most of its time waiting for those vectors (random rows of
+// the graph's memory), one at a time in hnswlib's loop without its SSE prefetches. Leaves the
+// nearest `beam` elements (fewer if fewer are reachable) in scratch.top as a heap.
+template <bool kHasDeletions>
+void SearchLayer0(const Hnsw& h, tableint entry, const float* query, size_t beam, LayerSearchScratch* s) {
+  const Hnsw::CompareByFirst farther;
+  auto push = [&](std::vector<std::pair<float, tableint>>* heap, float key, tableint id) {
+    heap->emplace_back(key, id);
+    std::push_heap(heap->begin(), heap->end(), farther);
+  };
+  auto pop = [&](std::vector<std::pair<float, tableint>>* heap) {
+    std::pop_heap(heap->begin(), heap->end(), farther);
+    heap->pop_back();
+  };
+  float lower_bound;
+  if (!kHasDeletions || !h.isMarkedDeleted(entry)) {
+    lower_bound = Distance(h, query, h.getDataByInternalId(entry));
+    push(&s->top, lower_bound, entry);
+    push(&s->candidates, -lower_bound, entry);
+  } else {
+    lower_bound = std::numeric_limits<float>::max();
+    push(&s->candidates, -lower_bound, entry);
+  }
+  s->visited[entry] = s->epoch;
+  while (!s->candidates.empty()) {
+    const std::pair<float, tableint> current = s->candidates.front();
+    if (-current.first > lower_bound && (s->top.size() == beam || !kHasDeletions)) break;
+    pop(&s->candidates);
+    const linklistsizeint* list = h.get_linklist0(current.second);
+    const size_t count = h.getListCount(const_cast<linklistsizeint*>(list));
+    const tableint* links = reinterpret_cast<const tableint*>(list + 1);
+    s->fresh.clear();
+    for (size_t j = 0; j < count; ++j) {
+      const tableint id = links[j];
+      if (s->visited[id] == s->epoch) continue;
+      s->visited[id] = s->epoch;
+      s->fresh.push_back(id);
+      PrefetchBytes(h.getDataByInternalId(id), h.data_size_);
+    }
+    for (const tableint id : s->fresh) {
+      const float distance = Distance(h, query, h.getDataByInternalId(id));
+      if (s->top.size() < beam || lower_bound > distance) {
+        push(&s->candidates, -distance, id);
+        if (!kHasDeletions || !h.isMarkedDeleted(id)) push(&s->top, distance, id);
+        if (s->top.size() > beam) pop(&s->top);
+        if (!s->top.empty()) lower_bound = s->top.front().first;
+      }
+    }
+    // The next node to expand: its link list is read first thing in the next round.
+    if (!s->candidates.empty()) __builtin_prefetch(h.get_linklist0(s->candidates.front().second), 0, 3);
+  }
+}
+
+}  // namespace
+
 // hnswlib's searchKnn, less two things: it bumps two shared atomic counters on every hop (cache
 // lines bouncing between query threads) and its beam width is a graph-wide setting. Same
-// algorithm: greedy descent through the upper layers, then a beam search of width `ef` in layer 0.
+// algorithm: greedy descent through the upper layers, then a beam search of width `ef` in layer 0
+// (SearchLayer0).
 void HnswGraph::Search(const float* query, int64_t fetch, int64_t ef,
                        std::vector<std::pair<float, int32_t>>* out) const {
   out->clear();
@@ -434,13 +528,22 @@ void HnswGraph::Search(const float* query, int64_t fetch, int64_t ef,
     }
   }
   const size_t beam = static_cast<size_t>(std::max(ef, fetch));
-  auto top = h.num_deleted_ ? h.searchBaseLayerST<true, false>(current, query, beam)
-                            : h.searchBaseLayerST<false, false>(current, query, beam);
-  while (top.size() > static_cast<size_t>(fetch)) top.pop();  // farthest on top
-  out->resize(top.size());
-  for (size_t i = top.size(); i-- > 0;) {
-    (*out)[i] = {top.top().first, static_cast<int32_t>(h.getExternalLabel(top.top().second))};
-    top.pop();
+  LayerSearchScratch& s = StartLayerSearch(h.cur_element_count);
+  if (h.num_deleted_) {
+    SearchLayer0<true>(h, current, query, beam, &s);
+  } else {
+    SearchLayer0<false>(h, current, query, beam, &s);
+  }
+  const Hnsw::CompareByFirst farther;
+  while (s.top.size() > static_cast<size_t>(fetch)) {
+    std::pop_heap(s.top.begin(), s.top.end(), farther);
+    s.top.pop_back();
+  }
+  out->resize(s.top.size());
+  for (size_t i = s.top.size(); i-- > 0;) {
+    (*out)[i] = {s.top.front().first, static_cast<int32_t>(h.getExternalLabel(s.top.front().second))};
+    std::pop_heap(s.top.begin(), s.top.end(), farther);
+    s.top.pop_back();
   }
 }
 

@@ -131,6 +131,42 @@ TEST_F(HnswGraphTest, BuildsHnswlibsOwnGraphByteForByte) {
   EXPECT_EQ(graph->Labels().size(), static_cast<size_t>(n));
 }
 
+// HnswGraph::Search walks layer 0 with its own loop (prefetching, per-thread scratch): its
+// answers must be hnswlib's searchKnn answers exactly, distances and order included, with and
+// without deleted elements, for beams narrower and wider than the fetch, on one thread reused
+// across graphs of different sizes (the visited marks carry over between searches).
+TEST_F(HnswGraphTest, SearchAnswersExactlyAsHnswlibsSearchKnn) {
+  ReferenceSpace space;
+  for (const int64_t deleted_after : {int64_t{0}, int64_t{900}}) {
+    const int64_t n = deleted_after ? 2500 : 1500;
+    const std::vector<float> v = UnitVectors(n + 200, 15 + n);
+    std::unique_ptr<HnswGraph> graph = NewGraph(n);
+    hnswlib::HierarchicalNSW<float> reference(&space, static_cast<size_t>(n), 8, 40);
+    BuildBoth(v, n, deleted_after ? deleted_after : -1, graph.get(), &reference);
+    ASSERT_EQ(reference.num_deleted_ > 0, deleted_after > 0);
+    std::vector<std::pair<float, int32_t>> ours;
+    int64_t compared = 0;
+    for (const int64_t ef : {int64_t{4}, int64_t{20}, int64_t{64}}) {
+      reference.setEf(static_cast<size_t>(ef));
+      for (const int64_t fetch : {int64_t{1}, int64_t{10}, int64_t{30}}) {
+        for (int64_t q = n; q < n + 200; q += 3) {  // vectors the graphs do not hold
+          const float* query = v.data() + q * kDim;
+          graph->Search(query, fetch, ef, &ours);
+          auto theirs = reference.searchKnn(query, static_cast<size_t>(fetch));
+          ASSERT_EQ(ours.size(), theirs.size()) << "ef " << ef << " fetch " << fetch << " query " << q;
+          for (size_t i = ours.size(); i-- > 0;) {  // theirs: farthest on top
+            ASSERT_EQ(ours[i].first, theirs.top().first) << "ef " << ef << " fetch " << fetch << " rank " << i;
+            ASSERT_EQ(ours[i].second, static_cast<int32_t>(theirs.top().second));
+            theirs.pop();
+          }
+          ++compared;
+        }
+      }
+    }
+    EXPECT_EQ(compared, 9 * 67);
+  }
+}
+
 TEST_F(HnswGraphTest, SearchesRunWhileAnInsertionIsPreparedAndSeeItOncePublished) {
   const int64_t n = 2000;
   const std::vector<float> v = UnitVectors(n + 40, 12);
