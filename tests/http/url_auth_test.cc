@@ -1,7 +1,13 @@
-// Request target parsing and token checks, without sockets.
+// Request target parsing, token checks and number rendering, without sockets.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <random>
+
 #include "http/auth.h"
+#include "http/render.h"
 #include "http/url.h"
 
 namespace vasgd {
@@ -64,6 +70,28 @@ TEST(AuthTest, AccessRules) {
   EXPECT_EQ(Authorize(Access::kClient, "Bearer adm", o), AuthResult::kAllowed);
   EXPECT_EQ(Authorize(Access::kAdmin, "Bearer rd", o), AuthResult::kWrong);
   EXPECT_EQ(Authorize(Access::kOpen, "", o), AuthResult::kAllowed);
+}
+
+// Scores are rendered as printf's "%.9g" (enough digits to read every float back exactly),
+// without calling printf; non-finite values as null.
+TEST(RenderTest, NumbersAreRenderedAsPrintfWouldWithNineDigits) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+  std::vector<double> values = {0.0, -0.0, 1.0, -1.0, 0.1f, 1e-7f, 123456789.0, 1e20, 3e-39f,
+                                std::numeric_limits<float>::max(), std::numeric_limits<float>::denorm_min(), 0.5};
+  for (int i = 0; i < 2000; ++i) values.push_back(unit(rng) * std::pow(10.0f, static_cast<float>(i % 13 - 6)));
+  for (double v : values) {
+    std::string got;
+    AppendJsonNumber(&got, v);
+    char want[40];
+    std::snprintf(want, sizeof(want), "%.9g", v);
+    ASSERT_EQ(got, want) << v;
+    EXPECT_EQ(std::strtof(got.c_str(), nullptr), static_cast<float>(v)) << got;
+  }
+  std::string out = "x";
+  AppendJsonNumber(&out, std::nan(""));
+  AppendJsonNumber(&out, std::numeric_limits<double>::infinity());
+  EXPECT_EQ(out, "xnullnull");
 }
 
 }  // namespace
