@@ -23,6 +23,7 @@ struct RouteSpec {
   std::vector<const char*> pattern;  // path segments; "*" matches one id segment
   Access access;
   std::set<std::string> params;      // accepted query parameters
+  bool may_block = false;            // see Router::MayBlock
 };
 
 const std::vector<RouteSpec>& Specs() {
@@ -32,10 +33,10 @@ const std::vector<RouteSpec>& Specs() {
       {Route::kSimilar, "GET", {"v1", "products", "*", "similar"}, Access::kClient,
        {"k", "offset", "exclude", "category"}},
       {Route::kAnalogy, "POST", {"v1", "analogy"}, Access::kClient, {}},
-      {Route::kEvents, "POST", {"v1", "events"}, Access::kClient, {}},
-      {Route::kRetrain, "POST", {"v1", "admin", "retrain"}, Access::kAdmin, {}},
+      {Route::kEvents, "POST", {"v1", "events"}, Access::kClient, {}, /*may_block=*/true},
+      {Route::kRetrain, "POST", {"v1", "admin", "retrain"}, Access::kAdmin, {}, /*may_block=*/true},
       {Route::kStatus, "GET", {"v1", "admin", "status"}, Access::kAdmin, {}},
-      {Route::kRollback, "POST", {"v1", "admin", "rollback"}, Access::kAdmin, {}},
+      {Route::kRollback, "POST", {"v1", "admin", "rollback"}, Access::kAdmin, {}, /*may_block=*/true},
       {Route::kHealthz, "GET", {"healthz"}, Access::kOpen, {}},
       {Route::kReadyz, "GET", {"readyz"}, Access::kOpen, {}},
       {Route::kMetrics, "GET", {"metrics"}, Access::kOpen, {}},
@@ -219,6 +220,17 @@ HttpReply Router::Handle(const HttpRequestView& request, Route* route) const {
     Log(LogLevel::kError, "http.handler_exception", {{"route", RouteName(found->route)}, {"what", e.what()}});
     return Error(500, "internal error");
   }
+}
+
+bool Router::MayBlock(const HttpRequestView& request) const {
+  if (request.method != "POST") return false;
+  Result<Target> target = ParseTarget(request.target);
+  if (!target.ok()) return false;
+  std::string id;
+  for (const RouteSpec& spec : Specs()) {
+    if (request.method == spec.method && Matches(spec, target->segments, &id)) return spec.may_block;
+  }
+  return false;
 }
 
 HttpReply Router::Dispatch(Route route, const std::string& path_id, const HttpRequestView& request,

@@ -54,6 +54,12 @@ class Router {
   // Safe to call from many threads at once (as safe as the Api).
   HttpReply Handle(const HttpRequestView& request, Route* route) const;
 
+  // Whether answering `request` may wait on the disk or on other writers: POST /v1/events
+  // (a synced commit, one batch at a time), /v1/admin/retrain and /v1/admin/rollback (model
+  // files). The server answers those off its I/O threads, which queries need. False at once for
+  // any method but POST.
+  bool MayBlock(const HttpRequestView& request) const;
+
  private:
   HttpReply Dispatch(Route route, const std::string& path_id, const HttpRequestView& request,
                      const std::vector<std::pair<std::string, std::string>>& query) const;

@@ -1,7 +1,10 @@
 // The only file that includes Boost.Beast. Structure after Beast's example/http/server/async:
 // a Listener accepting on its strand, and a Session per connection whose async chain is
 //   WaitForRequest -> (first bytes) -> ReadRequest -> Handle -> Write -> WaitForRequest ...
-// with every handler of a session running on that session's strand.
+// with every handler of a session running on that session's strand. Requests that may wait on
+// the disk (Router::MayBlock: event commits, model files) are answered on one writer thread
+// instead, and the session resumes on its strand with the answer: an fsync or a writer queued
+// behind another never holds an I/O thread that queries need.
 #include "http/server.h"
 
 #include <atomic>
@@ -12,6 +15,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
@@ -63,6 +67,9 @@ struct Shared {
   const HttpOptions options;
   const Router router;
   RequestMetrics metrics;
+  // Answers MayBlock requests, one at a time (they are serialised further down anyway: the
+  // event applier commits one batch at a time). Owned by HttpServer::Impl, joined by Stop.
+  net::thread_pool* writer = nullptr;
   std::atomic<bool> stopping{false};
   std::atomic<int> open{0};  // sessions alive (counted at accept, uncounted in ~Session)
   std::mutex mu;
@@ -181,11 +188,30 @@ class Session : public std::enable_shared_from_this<Session> {
     view.target = View(req.target());
     view.authorization = View(req[http::field::authorization]);
     view.body = req.body();
-    HttpReply reply = shared_.router.Handle(view, &route_);
+    if (shared_.router.MayBlock(view)) {
+      // `view` points into parser_'s request, which stays put until Answer: nothing reads
+      // into this session meanwhile.
+      net::post(*shared_.writer, [self = shared_from_this(), view] {
+        Route route = Route::kUnknown;
+        HttpReply reply = self->shared_.router.Handle(view, &route);
+        net::post(self->stream_.get_executor(), [self, route, reply = std::move(reply)]() mutable {
+          self->route_ = route;
+          self->Answer(std::move(reply));
+        });
+      });
+      return;
+    }
+    Answer(shared_.router.Handle(view, &route_));
+  }
+
+  // Back on the session's strand with the answer to the request parsed into parser_.
+  void Answer(HttpReply reply) {
+    auto& req = parser_->get();
     const bool keep_alive = req.keep_alive() && !shared_.stopping;
     if (LogEnabled(LogLevel::kDebug)) {
       // The route's name, never the target or headers: they may carry ids or tokens.
-      Log(LogLevel::kDebug, "http.request", {{"method", view.method}, {"route", RouteName(route_)}, {"status", reply.status}});
+      Log(LogLevel::kDebug, "http.request",
+          {{"method", View(req.method_string())}, {"route", RouteName(route_)}, {"status", reply.status}});
     }
     Respond(std::move(reply), req.version(), keep_alive);
   }
@@ -347,10 +373,15 @@ bool SplitHostPort(const std::string& listen, std::string* host, std::string* po
 
 struct HttpServer::Impl {
   Impl(const HttpOptions& options, Api* api, MetricsRegistry* metrics)
-      : shared(options, api, metrics), ioc(std::max(1, options.threads)) {}
+      : shared(options, api, metrics), ioc(std::max(1, options.threads)) {
+    shared.writer = &writer;
+  }
 
   Shared shared;  // before ioc: sessions destroyed with the io_context still use it
   net::io_context ioc;
+  // After ioc: a session still queued here (cut by Stop) is destroyed while its socket's
+  // io_context exists.
+  net::thread_pool writer{1};
   std::optional<net::executor_work_guard<net::io_context::executor_type>> guard;
   std::shared_ptr<Listener> listener;
   std::vector<std::thread> threads;
@@ -414,6 +445,8 @@ void HttpServer::Stop() {
   while (shared.open.load() > 0 && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
+  // The writer's last answers go back to sessions through the I/O threads, still running here.
+  impl_->writer.join();
   const int left = shared.open.load();
   impl_->guard.reset();
   if (left > 0) impl_->ioc.stop();

@@ -1,6 +1,7 @@
 // The HTTP/1.1 server (Boost.Beast on Boost.Asio, kept out of this header): one session per
-// connection with keep-alive, HttpOptions.threads threads running one io_context, and the
-// limits of HttpOptions:
+// connection with keep-alive, HttpOptions.threads threads running one io_context, one more
+// thread answering the requests that may wait on the disk (Router::MayBlock), and the limits
+// of HttpOptions:
 //   - a request (headers and body) must arrive within request_timeout_ms of its first byte,
 //     else 408 and the connection is closed; a new connection must start its first request
 //     within request_timeout_ms, an idle keep-alive one its next within idle_timeout_ms, else

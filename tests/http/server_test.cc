@@ -239,6 +239,34 @@ TEST_F(ServerTest, EventsArePassedOnOneByOne) {
   EXPECT_EQ(api_.ingested(), 4);
 }
 
+// An ingestion whose commit waits (an fsync, a writer queued behind another) holds no I/O
+// thread: with a single one, queries are answered while it waits, and it is answered after.
+TEST_F(ServerTest, QueriesAreAnsweredWhileAnIngestionWaits) {
+  HttpOptions o;
+  o.threads = 1;
+  Start(o);
+  api_.hold_ingest = true;
+  Connection poster(port_);
+  const std::string body = R"([{"type":"purchase","user":"u","product":"p"}])";
+  ASSERT_TRUE(poster.Send("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                          std::to_string(body.size()) + "\r\n\r\n" + body));
+  while (api_.ingesting_.load() == 0) std::this_thread::sleep_for(milliseconds(2));  // it is in the handler
+  for (int i = 0; i < 5; ++i) {
+    Response r = Fetch(port_, "GET", "/v1/users/u" + std::to_string(i) + "/recommendations?k=2");
+    EXPECT_EQ(r.status, 200);
+  }
+  EXPECT_EQ(Fetch(port_, "GET", "/healthz").status, 200);
+  EXPECT_EQ(api_.ingested(), 0);  // still waiting: the answers above did not wait for it
+  api_.hold_ingest = false;
+  Response posted = poster.Read(milliseconds(5000));
+  ASSERT_EQ(posted.status, 200) << posted.body;
+  EXPECT_EQ(Parse(posted)["accepted"], 1);
+  EXPECT_EQ(api_.ingested(), 1);
+  // Admin writes go the same way and still answer.
+  Response retrain = Fetch(port_, "POST", "/v1/admin/retrain", "", Bearer("x"));
+  EXPECT_EQ(retrain.status, 403);  // no admin token configured: refused, but answered
+}
+
 TEST_F(ServerTest, ReadTokenGuardsClientEndpointsAdminTokenGuardsAdmin) {
   HttpOptions o;
   o.admin_token = kAdmin;

@@ -56,6 +56,8 @@ class TestApi : public Api {
 
   // Accepts events whose JSON mentions "purchase"; the rest are rejected with a reason.
   Result<std::vector<EventOutcome>> Ingest(const std::vector<std::string>& events) override {
+    ingesting_++;
+    while (hold_ingest) std::this_thread::sleep_for(std::chrono::milliseconds(1));  // a slow commit
     std::vector<EventOutcome> out;
     for (const std::string& e : events) {
       if (e.find("\"purchase\"") != std::string::npos) {
@@ -118,6 +120,8 @@ class TestApi : public Api {
   }
 
   std::atomic<bool> ready{true};
+  std::atomic<bool> hold_ingest{false};  // Ingest waits while set
+  std::atomic<int> ingesting_{0};        // Ingest calls entered
   std::atomic<int> calls_{0};
   int slow_ms = 400;
 
