@@ -282,8 +282,10 @@ int Main(int argc, char** argv) {
   std::printf("  %-28s %10s %10s %10s %10s %8s\n", "method", "recall", "queries/s", "p50 us", "p99 us", "vs exact");
   std::printf("  %-28s %10.4f %10.0f %10.0f %10.0f %8.1fx\n", "exact (peer)", 1.0, tf_exact.qps, tf_exact.p50_us,
               tf_exact.p99_us, 1.0);
-  std::printf("  %-28s %10.4f %10.0f %10.0f %10.0f %8.1fx\n", "hnsw ef_search=128 (default)", Recall(got, truth), tf.qps,
-              tf.p50_us, tf.p99_us, tf.qps / tf_exact.qps);
+  char label[64];
+  std::snprintf(label, sizeof(label), "hnsw ef_search=%d (default)", hnsw_options.ef_search);
+  std::printf("  %-28s %10.4f %10.0f %10.0f %10.0f %8.1fx\n", label, Recall(got, truth), tf.qps, tf.p50_us,
+              tf.p99_us, tf.qps / tf_exact.qps);
   std::printf("  graph rounds per query %.2f, exact fallbacks %d of %d, answers shorter than k: %zu\n",
               static_cast<double>(rounds) / a.queries, exact_fallbacks, a.queries, short_answers);
   return short_answers == 0 ? 0 : 1;

@@ -69,7 +69,7 @@ struct TrainOptions {
 struct IndexOptions {
   int hnsw_m = 16;                 // graph degree M
   int ef_construction = 200;       // build-time beam width
-  int ef_search = 128;             // query-time beam width (raised to the fetch size: k + offset + excluded)
+  int ef_search = 64;              // query-time beam width (>= k + offset; filtered: + k + offset + excluded), by measurement
   int64_t exact_below = 20000;     // fewer candidate products (catalogue or category) are searched exactly
 };
 
