@@ -1,6 +1,7 @@
 // vasgd serve: the daemon (daemon/daemon.h) until SIGTERM or SIGINT, then a graceful shutdown.
 // --demo: an empty store gets the demo shop, Kafka is off, and the curl calls are printed.
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -58,6 +59,24 @@ int WaitForSignal(const sigset_t& set, int timeout_ms) {
   }
 }
 
+// The main thread's id, for ForwardToMainThread (a signal handler can reach nothing else).
+pid_t g_main_tid = 0;
+
+// Threads that libraries start before main() do not block SIGTERM/SIGINT (OpenBLAS starts its
+// pool from a constructor). A signal that came while the main thread was not in its sigwait went
+// to such a thread and, with the default action, ended the daemon without the graceful stop
+// (found by tests/reliability/model_fault_test on a loaded machine). This handler hands it to the
+// main thread, which keeps it pending (blocked) until its sigwait. In a forked child before its
+// exec there is no such thread (tgkill fails): the default action, as without this handler.
+void ForwardToMainThread(int sig) {
+  const int saved_errno = errno;
+  if (::syscall(SYS_tgkill, ::getpid(), g_main_tid, sig) != 0) {
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+  }
+  errno = saved_errno;
+}
+
 }  // namespace
 
 int RunServe(const Args& args) {
@@ -69,12 +88,20 @@ int RunServe(const Args& args) {
   Config& config = options.config;
   ConfigureLogging(config.log);
 
-  // Before any thread starts, so that every thread inherits the mask and the signals wait for us.
+  // Before any thread of ours starts, so that every one inherits the mask and the signals wait for us.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Only now, with them blocked here: the handler must never run on the main thread itself.
+  g_main_tid = static_cast<pid_t>(::syscall(SYS_gettid));
+  struct sigaction forward {};
+  forward.sa_handler = ForwardToMainThread;
+  sigemptyset(&forward.sa_mask);
+  forward.sa_flags = SA_RESTART;
+  sigaction(SIGTERM, &forward, nullptr);
+  sigaction(SIGINT, &forward, nullptr);
 
   // How the printed demo calls name the admin token: never a configured token itself.
   std::string token_shell = std::getenv("VASGD_ADMIN_TOKEN") ? "$VASGD_ADMIN_TOKEN" : "<your admin token>";

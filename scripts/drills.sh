@@ -31,7 +31,7 @@ for d in $DRILLS; do
   [ $rc -eq 0 ] || status=1
   skipped=$(grep -c '^\[  SKIPPED \]' "$OUT/$d.log" || true)
   echo "$d: $result in ${secs}s ($(grep -c '^\[       OK \]' "$OUT/$d.log") tests ok, $skipped skipped)"
-  grep -E '^(drill seed|a swap takes|kills during|[0-9]+ of [0-9]+ kills|outage|tmpfs full|while full|[0-9]+ damaged|address-space)' \
+  grep -E '^(drill seed|a swap takes|kills during|[0-9]+ of [0-9]+ kills|outage|tmpfs full|while full|[0-9]+ damaged|address space of)' \
     "$OUT/$d.log" | sed 's/^/    /'
   grep -E '^\[  FAILED  \]|^\[  SKIPPED \]' "$OUT/$d.log" | sort -u | sed 's/^/    /'
 done
