@@ -15,10 +15,12 @@
 //     one too, ranked by its manifest's score), for each beam width listed.
 //
 //   serve_bench ingest --port P [--rate 1000] [--seconds 30] [--users 20000] [--products 100000]
-//                      [--feature-dim 32]
+//                      [--feature-dim 32] [--run 0]
 //     POSTs events to /v1/events at `rate` events/s in batches every 50 ms: 94% purchases
 //     (some by new users), 5% new products with features (embedded and indexed live), 1%
-//     availability changes. Prints the achieved rate and any failure.
+//     availability changes. Prints the achieved rate and any failure. Runs against the same
+//     daemon need distinct --run numbers: new products are named new-<run>-<i>, so that each
+//     run inserts products the index does not hold yet.
 #include <unistd.h>
 
 #include <algorithm>
@@ -402,9 +404,10 @@ int Ingest(const std::map<std::string, std::string>& f) {
   const int64_t rate = Int(f, "rate", 1000), seconds = Int(f, "seconds", 30);
   const int64_t users = Int(f, "users", 20000), products = Int(f, "products", 100000);
   const int32_t feature_dim = static_cast<int32_t>(Int(f, "feature-dim", 32));
+  const int64_t run = Int(f, "run", 0);
   const auto tick = std::chrono::milliseconds(50);
   const int64_t per_tick = std::max<int64_t>(1, rate / 20);
-  std::mt19937_64 rng(11);
+  std::mt19937_64 rng(11 + run);
   int64_t sent = 0, accepted = 0, failures = 0, new_products = 0;
   testing_http::Connection* conn = nullptr;
   const auto start = Clock::now();
@@ -420,9 +423,12 @@ int Ingest(const std::map<std::string, std::string>& f) {
                 std::to_string(rng() % products) + "\"}";
       } else if (r < 99) {
         std::string feats = "[";
-        for (float x : Features(products + new_products, feature_dim)) feats += (feats.size() > 1 ? "," : "") + std::to_string(x);
+        for (float x : Features(products + run * 1000000 + new_products, feature_dim)) {
+          feats += (feats.size() > 1 ? "," : "") + std::to_string(x);
+        }
         feats += "]";
-        body += R"({"type":"product","product":"new-)" + std::to_string(new_products++) + R"(","features":)" + feats +
+        body += R"({"type":"product","product":"new-)" + std::to_string(run) + "-" + std::to_string(new_products++) +
+                R"(","features":)" + feats +
                 R"(,"categories":["cat-1"]})";
       } else {
         body += R"({"type":"product","product":"p)" + std::to_string(rng() % products) + R"(","available":)" +
@@ -465,7 +471,7 @@ int Ingest(const std::map<std::string, std::string>& f) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: serve_bench setup|ingest [--flag value]...\n");
+    std::fprintf(stderr, "usage: serve_bench setup|measure|ingest [--flag value]...\n");
     return 2;
   }
   const std::string cmd = argv[1];

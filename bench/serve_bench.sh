@@ -6,7 +6,11 @@
 #     process, exact search beside HNSW (per-query time), with HNSW recall@20 against exact.
 # Targets: >= 5,000 requests/s, p99 < 5 ms, recall@20 >= 0.95.
 #
-#   bench/serve_bench.sh [BUILD_DIR] (env: PRODUCTS USERS DURATION CONNECTIONS RATE EF TASKSET WORK)
+#   bench/serve_bench.sh [BUILD_DIR]
+#     env: PRODUCTS USERS DURATION CONNECTIONS RATE EF MEASURE_EF RUNS TASKSET WORK DATA PORT KEEP
+# EF: the served index.ef_search (default: the project default, config/vasgd.toml); MEASURE_EF:
+# further beam widths whose recall is measured in process; RUNS: wrk rounds (each: users,
+# similar, /healthz), medians reported. The load average is recorded beside every wrk run.
 # TASKSET="taskset -c 0,1" pins the daemon, wrk and the ingester to two cores on a larger machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +20,10 @@ USERS="${USERS:-20000}"
 SECONDS_RUN="${DURATION:-20}"  # not SECONDS: bash owns that name
 CONNECTIONS="${CONNECTIONS:-16}"
 RATE="${RATE:-1000}"
+RUNS="${RUNS:-3}"
+EF="${EF:-$(awk '/^\[index\]/ {i = 1} i && $1 == "ef_search" {print $3; exit}' config/vasgd.toml)}"
+MEASURE_EF="${MEASURE_EF:-16,32,64,128}"
+EF_LIST=$(echo "$EF,$MEASURE_EF" | tr ',' '\n' | awk 'NF && !seen[$0]++' | paste -sd, -)  # the served one first
 TASKSET="${TASKSET:-}"
 WORK="${WORK:-$(mktemp -d /tmp/vasgd-serve-bench-XXXXXX)}"
 mkdir -p "$WORK"
@@ -31,7 +39,7 @@ cat > "$WORK/bench.toml" <<EOF
 data_dir = "$DATA"
 sync_writes = true
 [index]
-ef_search = ${EF:-128}
+ef_search = $EF
 [http]
 listen = "127.0.0.1:$PORT"
 threads = 2
@@ -42,15 +50,17 @@ after_events = 0
 level = "warn"
 EOF
 
+echo "# $(uptime)" >&2
 if [ -d "$DATA/models" ]; then
   echo "# reusing $DATA" >&2
-  SETUP_OUT=$($TASKSET "$SETUP" measure --data-dir "$DATA" --config "$WORK/bench.toml")
+  SETUP_OUT=$($TASKSET "$SETUP" measure --data-dir "$DATA" --config "$WORK/bench.toml" --ef "$EF_LIST")
 else
   echo "# setup: $PRODUCTS products, $USERS users, D = 100 (store, model version, HNSW index)" >&2
-  SETUP_OUT=$($TASKSET "$SETUP" setup --data-dir "$DATA" --products "$PRODUCTS" --users "$USERS" --config "$WORK/bench.toml")
+  SETUP_OUT=$($TASKSET "$SETUP" setup --data-dir "$DATA" --products "$PRODUCTS" --users "$USERS" \
+      --config "$WORK/bench.toml" --ef "$EF_LIST")
 fi
 echo "$SETUP_OUT"
-SETUP_JSON=$(echo "$SETUP_OUT" | tail -1)  # the measurement line
+MEASURED=$(echo "$SETUP_OUT" | grep '"ef_search"')  # one line per beam width, the served one first
 
 cleanup() { [ -n "${SERVE_PID:-}" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$WORK"; }
 trap cleanup EXIT
@@ -85,12 +95,16 @@ cpu_seconds() {  # user + system CPU of a process, s
   awk -v tck="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / tck}' "/proc/$1/stat"
 }
 
+load1() { cut -d' ' -f1 /proc/loadavg; }
+
+INGEST_RUN=0
 run() {  # name lua-script|"" path -> one JSON line, while ingesting
   local name=$1 script=$2 path=$3
   local ingest=""
+  INGEST_RUN=$((INGEST_RUN + 1))
   if [ "$RATE" -gt 0 ]; then
     $TASKSET "$SETUP" ingest --port "$PORT" --rate "$RATE" --seconds $((SECONDS_RUN + 2)) --users "$USERS" \
-        --products "$PRODUCTS" >"$WORK/ingest-$name.json" &
+        --products "$PRODUCTS" --run "$INGEST_RUN" >"$WORK/ingest-$name.json" &
     ingest=$!
     sleep 1
   else
@@ -98,22 +112,27 @@ run() {  # name lua-script|"" path -> one JSON line, while ingesting
   fi
   local args=(-t2 -c"$CONNECTIONS" -d"${SECONDS_RUN}s" --latency)
   [ -n "$script" ] && args+=(-s "$WORK/$script")
-  local out cpu0 cpu1
+  local out cpu0 cpu1 load0
+  load0=$(load1)
   cpu0=$(cpu_seconds "$SERVE_PID")
   out=$($TASKSET wrk "${args[@]}" "http://127.0.0.1:$PORT$path" | parse)
   cpu1=$(cpu_seconds "$SERVE_PID")
   [ -z "$ingest" ] || wait "$ingest" || true
   # The daemon's CPU time during the wrk run (queries and the ingestion beside them).
-  echo "{\"endpoint\":\"$name\",\"wrk\":$out,\"daemon_cpu_seconds\":$(awk -v a="$cpu0" -v b="$cpu1" "BEGIN {printf \"%.2f\", b - a}"),\"ingest\":$(cat "$WORK/ingest-$name.json")}"
+  echo "{\"endpoint\":\"$name\",\"wrk\":$out,\"daemon_cpu_seconds\":$(awk -v a="$cpu0" -v b="$cpu1" "BEGIN {printf \"%.2f\", b - a}"),\"load1\":[$load0,$(load1)],\"ingest\":$(cat "$WORK/ingest-$name.json")}"
 }
 
-echo "# wrk -t2 -c$CONNECTIONS -d${SECONDS_RUN}s, ingesting $RATE events/s over HTTP meanwhile" >&2
-REC=$(run recommendations users.lua "/")
-echo "$REC"
-SIM=$(run similar similar.lua "/")
-echo "$SIM"
-PEER=$(run healthz "" "/healthz")
-echo "$PEER"
+echo "# index.ef_search $EF; $RUNS rounds of wrk -t2 -c$CONNECTIONS -d${SECONDS_RUN}s per endpoint, ingesting $RATE events/s over HTTP meanwhile" >&2
+RESULTS="$WORK/runs.jsonl"
+: >"$RESULTS"
+for round in $(seq 1 "$RUNS"); do
+  for spec in "recommendations users.lua /" "similar similar.lua /" "healthz - /healthz"; do
+    read -r name script path <<<"$spec"
+    [ "$script" = "-" ] && script=""
+    line=$(run "$name" "$script" "$path")
+    echo "$line" | tee -a "$RESULTS"
+  done
+done
 
 # A product event's way to the index: POST it, then poll until `similar` answers for it.
 LAT=$(for i in $(seq 1 20); do
@@ -127,18 +146,38 @@ done | sort -n | awk '{a[NR] = $1} END {printf "{\"new_product_visible_ms\":{\"m
 echo "$LAT"
 RSS=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^vasgd_process_resident_memory_bytes/ {printf "%.0f", $2 / 1048576}')
 echo "{\"daemon_resident_mib\":$RSS,\"cores\":$(nproc),\"taskset\":\"$TASKSET\"}"
+echo "# $(uptime)" >&2
 
-python3 - "$SETUP_JSON" "$REC" "$SIM" "$PEER" <<'EOF' || true
-import json, sys
-setup, rec, sim, peer = (json.loads(a) for a in sys.argv[1:])
-print("\n| endpoint | requests/s | p50 ms | p99 ms | vs /healthz (HTTP alone) | daemon CPU µs per request | events/s ingested meanwhile |")
-print("|---|---|---|---|---|---|---|")
-for r in (rec, sim, peer):
-    w = r["wrk"]
-    print(f"| {r['endpoint']} | {w['requests_per_second']:.0f} | {w['p50_ms']:.2f} | {w['p99_ms']:.2f} | "
-          f"{w['requests_per_second'] / peer['wrk']['requests_per_second']:.2f} | "
-          f"{r['daemon_cpu_seconds'] / max(1, w['requests']) * 1e6:.0f} | {r['ingest']['events_per_second']:.0f} |")
-print(f"\nHNSW recall@20: users {setup['user_recall_at_20']:.4f}, similar {setup['similar_recall_at_20']:.4f}; "
-      f"CPU per query: HNSW {setup['hnsw_user_query_cpu_us']:.0f} us (users), {setup['hnsw_similar_query_cpu_us']:.0f} us (similar) vs exact {setup['exact_user_query_cpu_us']:.0f} us (users) "
-      f"({setup['exact_over_hnsw']:.1f}x)")
+python3 - "$RESULTS" "$MEASURED" <<'EOF' || true
+import json, statistics, sys
+runs = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+measured = [json.loads(line) for line in sys.argv[2].splitlines()]
+med = statistics.median
+def per_request_us(r):
+    return r["daemon_cpu_seconds"] / max(1, r["wrk"]["requests"]) * 1e6
+peer_rps = med(r["wrk"]["requests_per_second"] for r in runs if r["endpoint"] == "healthz")
+print(f"\nMedians of {len(runs) // 3} rounds (each value: median [min-max]):")
+print("\n| endpoint | requests/s | p50 ms | p99 ms | ÷ /healthz (HTTP alone) | daemon CPU µs/request | events/s ingested | load average (1 min) |")
+print("|---|---|---|---|---|---|---|---|")
+def cell(values, fmt):
+    return f"{format(med(values), fmt)} [{format(min(values), fmt)}-{format(max(values), fmt)}]"
+for name in ("recommendations", "similar", "healthz"):
+    rs = [r for r in runs if r["endpoint"] == name]
+    rps = [r["wrk"]["requests_per_second"] for r in rs]
+    bad = sum(r["wrk"]["non_2xx"] for r in rs)
+    print(f"| {name} | {cell(rps, '.0f')} | {cell([r['wrk']['p50_ms'] for r in rs], '.2f')} | "
+          f"{cell([r['wrk']['p99_ms'] for r in rs], '.2f')} | {med(rps) / peer_rps:.2f} | "
+          f"{cell([per_request_us(r) for r in rs], '.0f')} | {cell([r['ingest']['events_per_second'] for r in rs], '.0f')} | "
+          f"{min(min(r['load1']) for r in rs):.1f}-{max(max(r['load1']) for r in rs):.1f} |" + (f" ({bad} non-2xx)" if bad else ""))
+print("\nIn process, HNSW beside exact search (recall@20 against brute force, CPU µs per query):\n")
+print("| ef_search | recall@20 users | recall@20 similar | HNSW µs users | HNSW µs similar | exact µs users |")
+print("|---|---|---|---|---|---|")
+by_ef = {}
+for m in measured:
+    by_ef.setdefault(m["ef_search"], m)
+for ef in sorted(by_ef):
+    m = by_ef[ef]
+    served = " (served)" if ef == measured[0]["ef_search"] else ""
+    print(f"| {m['ef_search']}{served} | {m['user_recall_at_20']:.4f} | {m['similar_recall_at_20']:.4f} | "
+          f"{m['hnsw_user_query_cpu_us']:.0f} | {m['hnsw_similar_query_cpu_us']:.0f} | {m['exact_user_query_cpu_us']:.0f} |")
 EOF
