@@ -32,9 +32,11 @@ command -v wrk >/dev/null || { echo "wrk is missing: scripts/install-deps.sh" >&
 TOTAL=$((WINDOWS * WINDOW_SECONDS))
 
 cleanup() {
-  [ -n "${SERVE_PID:-}" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null
-  [ -n "${FEEDER_PID:-}" ] && kill "$FEEDER_PID" 2>/dev/null && wait "$FEEDER_PID" 2>/dev/null
+  local rc=$?
+  if [ -n "${SERVE_PID:-}" ]; then kill "$SERVE_PID" 2>/dev/null; wait "$SERVE_PID" 2>/dev/null || true; fi
+  if [ -n "${FEEDER_PID:-}" ]; then kill "$FEEDER_PID" 2>/dev/null; wait "$FEEDER_PID" 2>/dev/null || true; fi
   [ -n "${KEEP:-}" ] || rm -rf "$WORK"
+  exit $rc
 }
 trap cleanup EXIT
 
@@ -107,7 +109,7 @@ parse() {
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
     /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) } /^Requests\/sec:/ { rps = $2 }
     / requests in / { total = $1 } /Non-2xx/ { bad = $NF } /Socket errors/ { sock = $0 }
-    END { printf "%d %.0f %.2f %.2f %d \"%s\"", total, rps, p50, p99, bad, sock }'
+    END { printf "%d %.0f %.2f %.2f %d %s\n", total, rps, p50, p99, bad, sock }'
 }
 
 echo "# soak: $WINDOWS windows of $WINDOW_SECONDS s, wrk -t1 -c$CONNECTIONS, $RATE events/s via the mock cluster, retraining every 300 s ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
@@ -134,6 +136,9 @@ for _ in $(seq 1 600); do grep -q '^produced' "$WORK/feeder.out" && break; sleep
 PRODUCED=$(grep '^produced' "$WORK/feeder.out" || echo "produced ?")
 for _ in $(seq 1 300); do [ "$(status | python3 -c 'import json,sys; print(json.load(sys.stdin).get("consumer_lag"))')" = "0" ] && break; sleep 1; done
 sleep 3
+# Every answer that was not 2xx, by route and status, since the start (the warm-up's /readyz 503s
+# included: not ready before the first model).
+NON2XX=$(curl -s "$url/metrics" | awk '/^vasgd_http_requests_total\{/ && $1 !~ /code="2/ { printf "%s%s %s", sep, $1, $2; sep = "; " }')
 kill -TERM "$SERVE_PID"
 wait "$SERVE_PID" || true
 SERVE_PID=""
@@ -146,6 +151,7 @@ exec 3>&-
 echo
 echo "feeder: $PRODUCED"
 echo "store vs reference: $VERIFY"
+echo "non-2xx answers since the start: ${NON2XX:-none}"
 echo "5xx answers: $FIVE_XX; retrainings ok $OK, failed $FAILED; daemon RSS ${RSS_START} MiB after warm-up -> ${RSS_END} MiB at the end (+$((RSS_END - RSS_START)) MiB)"
 echo "work dir: $WORK $([ -n "${KEEP:-}" ] && echo kept || echo "(removed; KEEP=1 keeps it)")"
 if [ "$FIVE_XX" -eq 0 ] && [ "${FAILED%.*}" = "0" ] && echo "$VERIFY" | grep -q '"equal":true'; then
