@@ -3,7 +3,7 @@
 // rate for a fixed time while keeping the reference graph, then compares a store with it.
 //
 //   soak_feeder --rate 1000 --seconds 1800 [--partitions 8] [--users 20000] [--products 5000]
-//               [--dim 16] [--seed 1]
+//               [--dim 16] [--seed 1] [--verify-only DATA_DIR]
 // stdout, one line each: the bootstrap address at once; "produced N valid V" when done; then it
 // reads commands on stdin: "verify DATA_DIR" (the daemon must be stopped) prints one JSON line
 // {"produced","valid","events_applied","edges","reference_edges","missing_edges","extra_edges",
@@ -15,6 +15,8 @@
 #include <iostream>
 #include <string>
 #include <thread>
+#include <unordered_map>
+#include <vector>
 
 #include "store/graph_store.h"
 #include "stream/kafka_producer.h"
@@ -34,11 +36,12 @@ struct Args {
   int products = 5000;
   int dim = 16;
   uint64_t seed = 1;
+  std::string verify_only;  // a stopped daemon's data dir: regenerate the stream, compare, exit
 };
 
 int Usage(const std::string& problem) {
   std::fprintf(stderr, "soak_feeder: %s\nusage: soak_feeder --rate R --seconds S [--partitions N] [--users N] "
-                       "[--products N] [--dim D] [--seed S]\n", problem.c_str());
+                       "[--products N] [--dim D] [--seed S] [--verify-only DATA_DIR]\n", problem.c_str());
   return 2;
 }
 
@@ -50,32 +53,45 @@ std::string Verify(const std::string& data_dir, const RefGraph& ref, int64_t pro
   auto store = vasgd::GraphStore::Open(o);
   if (!store.ok()) return "{\"error\":\"" + store.status().ToString() + "\"}";
   const vasgd::GraphStore& s = **store;
+  // Names and features from one snapshot: a RocksDB Get per edge (UserName) read a whole
+  // multi-MB filter block each time on a large store and took longer than the soak itself.
+  vasgd::Result<vasgd::TrainingData> snap = s.ExportSnapshot();
+  if (!snap.ok()) return "{\"error\":\"" + snap.status().ToString() + "\"}";
+  const std::vector<std::string>& users = snap->user_ids;
+  const std::vector<std::string>& products = snap->product_ids;
   int64_t edges = 0, extra = 0, wrong = 0, ref_edges = 0, found = 0;
   vasgd::Status st = s.ForEachEdge([&](int32_t u, int32_t p, float w) {
     ++edges;
-    std::string un, pn;
-    s.UserName(u, &un);
-    s.ProductName(p, &pn);
-    auto user = ref.edges.find(un);
-    if (user == ref.edges.end() || !user->second.count(pn)) {
+    if (u < 0 || p < 0 || static_cast<size_t>(u) >= users.size() || static_cast<size_t>(p) >= products.size()) {
+      ++extra;
+      return true;
+    }
+    auto user = ref.edges.find(users[u]);
+    if (user == ref.edges.end() || !user->second.count(products[p])) {
       ++extra;
     } else {
       ++found;
-      if (user->second.at(pn) != w) ++wrong;
+      if (user->second.at(products[p]) != w) ++wrong;
     }
     return true;
   });
   for (const auto& [u, items] : ref.edges) ref_edges += static_cast<int64_t>(items.size());
+  std::unordered_map<std::string, int32_t> product_id;
+  for (size_t p = 0; p < products.size(); ++p) product_id[products[p]] = static_cast<int32_t>(p);
+  const vasgd::FeatureMatrix& features = snap->features;
   int64_t product_mismatches = 0;
   for (const auto& [name, rp] : ref.products) {
-    int32_t id;
-    if (!s.FindProduct(name, &id)) {
+    auto it = product_id.find(name);
+    if (it == product_id.end()) {
       ++product_mismatches;
       continue;
     }
-    std::vector<float> f;
-    const bool has = s.ProductFeatures(id, &f).ok();
-    if (has != !rp.features.empty() || (has && f != rp.features)) ++product_mismatches;
+    const int32_t id = it->second;
+    const bool has = id < static_cast<int32_t>(features.present.size()) && features.present[id];
+    if (has != !rp.features.empty() ||
+        (has && std::vector<float>(features.row(id), features.row(id) + features.dim) != rp.features)) {
+      ++product_mismatches;
+    }
     if (s.ProductAvailable(id) == rp.hidden) ++product_mismatches;
   }
   const int64_t applied = s.counters().events_applied;
@@ -108,9 +124,25 @@ int main(int argc, char** argv) {
     else if (flag == "--products") a.products = std::atoi(v.c_str());
     else if (flag == "--dim") a.dim = std::atoi(v.c_str());
     else if (flag == "--seed") a.seed = std::strtoull(v.c_str(), nullptr, 10);
+    else if (flag == "--verify-only") a.verify_only = v;
     else return Usage("unknown flag " + flag);
   }
   if (a.rate <= 0 || a.seconds <= 0 || a.partitions <= 0) return Usage("rate, seconds and partitions must be positive");
+
+  constexpr int kChunk = 10000;  // generated a chunk at a time: the reference accumulates
+  const int64_t total = static_cast<int64_t>(a.rate * a.seconds);
+  if (!a.verify_only.empty()) {
+    // The same chunks with the same seeds as a producing run with these flags: its reference.
+    RefGraph ref;
+    int64_t valid = 0;
+    for (uint64_t chunk = 0; static_cast<int64_t>(chunk) * kChunk < total; ++chunk) {
+      const int n = static_cast<int>(std::min<int64_t>(kChunk, total - static_cast<int64_t>(chunk) * kChunk));
+      valid += vasgd::testing_stream::CountValid(
+          vasgd::testing_stream::GenerateStream(n, a.users, a.products, a.dim, a.seed * 1000003 + chunk, &ref, 4096));
+    }
+    std::printf("%s\n", Verify(a.verify_only, ref, total, valid, a.dim).c_str());
+    return 0;
+  }
 
   auto cluster = vasgd::MockCluster::Start(1);
   if (!cluster.ok()) return Usage(cluster.status().ToString());
@@ -126,8 +158,6 @@ int main(int argc, char** argv) {
   if (!producer.ok()) return Usage(producer.status().ToString());
   RefGraph ref;
   int64_t produced = 0, valid = 0;
-  const int64_t total = static_cast<int64_t>(a.rate * a.seconds);
-  constexpr int kChunk = 10000;  // generated a chunk at a time: the reference accumulates
   const auto t0 = std::chrono::steady_clock::now();
   auto next_report = t0 + std::chrono::seconds(10);
   for (uint64_t chunk = 0; produced < total; ++chunk) {
