@@ -95,15 +95,7 @@ class Filler {
 
 class DiskFullDrill : public ::testing::Test {
  protected:
-  int64_t StoredMessages() const {
-    StoreOptions o;
-    o.data_dir = data_;
-    auto store = GraphStore::OpenReadOnly(o);
-    if (!store.ok()) return -1;
-    int64_t total = 0;
-    for (int p = 0; p < kPartitions; ++p) total += std::max<int64_t>(0, (*store)->NextOffset(kTopic, p));
-    return total;
-  }
+  int64_t StoredMessages() const { return testing_reliability::StoredMessages(data_, kPartitions); }
 
   TempDir dir_;
   std::string data_;

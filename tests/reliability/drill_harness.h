@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -123,6 +124,18 @@ class Feeder {
   std::atomic<bool> finished_{false};
   int64_t produce_errors_ = 0;
 };
+
+// Messages the store has committed on kTopic (the sum of its next offsets over `partitions`),
+// read beside a running daemon; -1 when the store cannot be opened.
+inline int64_t StoredMessages(const std::string& data_dir, int partitions) {
+  StoreOptions o;
+  o.data_dir = data_dir;
+  auto store = GraphStore::OpenReadOnly(o);
+  if (!store.ok()) return -1;
+  int64_t total = 0;
+  for (int p = 0; p < partitions; ++p) total += std::max<int64_t>(0, (*store)->NextOffset(kTopic, p));
+  return total;
+}
 
 // The status page's consumer lag (-1 when unknown or unreachable).
 inline int64_t Lag(const ServeProcess& serve) {
