@@ -734,8 +734,13 @@ Status GraphStore::ProductFeatures(int32_t product, std::vector<float>* out) con
   rocksdb::PinnableSlice value;
   VASGD_RETURN_IF_ERROR(FromRocks(db_->Get(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), key, &value),
                                   "product features"));
+  if (value.size() % sizeof(float) != 0) {
+    return Status::Corruption("product features: a record of " + std::to_string(value.size()) +
+                              " bytes is not a whole number of float32s");
+  }
   out->resize(value.size() / sizeof(float));
-  std::memcpy(out->data(), value.data(), out->size() * sizeof(float));
+  // An empty vector's data() may be null, and memcpy from or to null is undefined even for 0 bytes.
+  if (!out->empty()) std::memcpy(out->data(), value.data(), value.size());
   return Status::Ok();
 }
 
