@@ -132,6 +132,8 @@ std::vector<Knob> Knobs(Config* c) {
       Str("train", "kernel", &tr.kernel),
       Real("train", "decoder_sample_rate", &tr.decoder_sample_rate),
       Real("train", "encoder_anchor_weight", &tr.encoder_anchor_weight),
+      Real("train", "encoder_rank_weight", &tr.encoder_rank_weight),
+      Real("train", "cold_profile_weight", &tr.cold_profile_weight),
       Int("train", "batch_size", &tr.batch_size),
       List("train", "decoder_widths", &tr.decoder_widths),
       Real("train", "dropout", &tr.dropout),
@@ -264,8 +266,10 @@ Status ValidateConfig(const Config& c) {
     return Status::InvalidArgument("config: train.decoder_sample_rate must be in (0, 1]");
   if (!(c.train.embedding_learning_rate > 0) || !(c.train.learning_rate > 0))
     return Status::InvalidArgument("config: train learning rates must be > 0");
-  if (c.train.encoder_anchor_weight < 0 || c.train.encoder_noise_std < 0)
-    return Status::InvalidArgument("config: train.encoder_anchor_weight and encoder_noise_std must be >= 0");
+  if (c.train.encoder_anchor_weight < 0 || c.train.encoder_rank_weight < 0 || c.train.encoder_noise_std < 0)
+    return Status::InvalidArgument("config: train.encoder_anchor_weight, encoder_rank_weight and encoder_noise_std must be >= 0");
+  if (!(c.train.cold_profile_weight >= 0 && c.train.cold_profile_weight <= 1))
+    return Status::InvalidArgument("config: train.cold_profile_weight must be in [0, 1]");
   VASGD_RETURN_IF_ERROR(positive(c.index.hnsw_m, "index.hnsw_m"));
   VASGD_RETURN_IF_ERROR(positive(c.index.ef_construction, "index.ef_construction"));
   VASGD_RETURN_IF_ERROR(positive(c.index.ef_search, "index.ef_search"));

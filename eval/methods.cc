@@ -7,6 +7,7 @@
 #include "eval/baselines.h"
 #include "model/model_version.h"
 #include "model/trainer.h"
+#include "model/visual_profile.h"
 
 namespace vasgd {
 
@@ -62,6 +63,34 @@ Result<MethodRun> RunVbpr(const EvalData& data, const EvalOptions& options, uint
   return run;
 }
 
+// The visual profiles of model/visual_profile.h for every training user, and the standardised
+// features of the cold products the model embedded, as the scorer wants them.
+ColdProfiles ColdProfilesFor(const TrainingData& train, const ModelVersion& m, const std::vector<uint8_t>& warm) {
+  ColdProfiles c;
+  const FeatureMatrix& f = train.features;
+  if (f.dim == 0 || m.encoder.empty() || m.encoder.input_dim() != f.dim) return c;
+  c.weight = m.cold_profile_weight;
+  c.dim = f.dim;
+  std::vector<float> z(f.dim);
+  for (int32_t p = 0; p < static_cast<int32_t>(f.present.size()); ++p) {
+    if (warm[p] || !f.present[p] || m.product_kind[p] != static_cast<uint8_t>(ProductKind::kCold)) continue;
+    UnitStandardizedFeatures(f.row(p), m.encoder.input_mean, m.encoder.input_scale, f.dim, z.data());
+    c.products.push_back(p);
+    c.product_z.insert(c.product_z.end(), z.begin(), z.end());
+  }
+  const InteractionGraph& g = train.graph;
+  const int32_t users = static_cast<int32_t>(m.user_ids.size());
+  c.users.assign(static_cast<size_t>(users) * f.dim, 0.f);
+  VisualProfile profile(&m.encoder.input_mean, &m.encoder.input_scale, f.dim);
+  for (int32_t u = 0; u < std::min(users, g.num_users); ++u) {
+    profile.Clear();
+    for (int64_t e = g.user_offsets[u]; e < g.user_offsets[u + 1]; ++e)
+      if (f.present[g.product_index[e]]) profile.Add(f.row(g.product_index[e]));
+    if (profile.Finish()) std::copy(profile.data(), profile.data() + f.dim, c.users.begin() + static_cast<int64_t>(u) * f.dim);
+  }
+  return c;
+}
+
 Result<MethodRun> RunVasgFamily(const std::string& method, const EvalData& data, const EvalOptions& options,
                                 uint64_t seed) {
   const TrainOptions t = TrainOptionsFor(method, options, seed);
@@ -86,6 +115,7 @@ Result<MethodRun> RunVasgFamily(const std::string& method, const EvalData& data,
     if (!warm[p] && f.dim > 0 && f.present[p] && !e.has_product[p]) run.scores_cold = false;
   }
   run.has_space = true;
+  if (m.cold_profile_weight > 0) e.cold_profiles = ColdProfilesFor(data.train, m, warm);
   // "auto" leaves the choice to the trainer, which records it in the model version.
   const std::string score = t.score == "auto" ? m.score : t.score;
   ScoreKind kind;

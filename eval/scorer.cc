@@ -1,8 +1,11 @@
 #include "eval/scorer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+
+#include "model/visual_profile.h"
 
 namespace vasgd {
 
@@ -52,6 +55,11 @@ class EmbeddingScorer : public Scorer {
     for (int32_t p = 0; p < num_products_; ++p) {
       if (!e.HasProduct(p)) missing_.push_back(p);
     }
+    cold_ = e.cold_profiles;
+    if (cold_.weight > 0 && kind == ScoreKind::kDot) {
+      user_norms_ = RowNorms(e.users.data(), e.num_users, e.dim);
+      for (int32_t p : cold_.products) cold_norms_.push_back(RowNorms(e.product(p), 1, e.dim)[0]);
+    }
   }
 
   int32_t num_products() const override { return num_products_; }
@@ -74,6 +82,7 @@ class EmbeddingScorer : public Scorer {
         const float* col = products_t_.data() + static_cast<int64_t>(d) * np;
         for (int32_t p = 0; p < np; ++p) row[p] += a * col[p];
       }
+      BlendCold(u, row);
       for (int32_t p : missing_) row[p] = -std::numeric_limits<float>::infinity();
     }
   }
@@ -86,6 +95,32 @@ class EmbeddingScorer : public Scorer {
   std::vector<float> products_t_;
   std::vector<float> bias_;
   std::vector<int32_t> missing_;
+  ColdProfiles cold_;
+  std::vector<float> user_norms_, cold_norms_;  // dot models only: the blend's scale
+
+  static std::vector<float> RowNorms(const float* rows, int64_t n, int32_t dim) {
+    std::vector<float> norms(n);
+    for (int64_t i = 0; i < n; ++i) {
+      double s = 0;
+      for (int32_t d = 0; d < dim; ++d) s += static_cast<double>(rows[i * dim + d]) * rows[i * dim + d];
+      norms[i] = static_cast<float>(std::sqrt(s));
+    }
+    return norms;
+  }
+
+  void BlendCold(int32_t u, float* row) const {
+    if (cold_.weight <= 0 || cold_.products.empty()) return;
+    const float* profile = cold_.users.data() + static_cast<int64_t>(u) * cold_.dim;
+    if (std::all_of(profile, profile + cold_.dim, [](float v) { return v == 0.f; })) return;
+    thread_local std::vector<float> terms;  // Score() runs on several threads
+    terms.resize(cold_.products.size());
+    CentredProfileTerms(profile, cold_.product_z.data(), static_cast<int64_t>(terms.size()), cold_.dim,
+                        cold_.weight, terms.data());
+    for (size_t i = 0; i < terms.size(); ++i) {
+      const float scale = user_norms_.empty() ? 1.f : user_norms_[u] * cold_norms_[i];
+      row[cold_.products[i]] += scale * terms[i];
+    }
+  }
 };
 
 }  // namespace

@@ -24,8 +24,8 @@ constexpr char kFormat[] = "vasgd-model/1";
 constexpr char kManifest[] = "manifest.json";
 constexpr char kEncoderMagic[8] = {'V', 'A', 'S', 'G', 'M', 'L', 'P', '1'};
 // Manifest keys owned by this file; manifest_extra_json may not redefine them.
-const char* const kReservedKeys[] = {"format", "version", "trained_at", "score", "dim",
-                                     "num_users", "num_products", "files"};
+const char* const kReservedKeys[] = {"format", "version", "trained_at", "score", "cold_profile_weight",
+                                     "dim", "num_users", "num_products", "files"};
 
 std::string Hex(uint32_t v) {
   char buf[11];
@@ -242,6 +242,8 @@ Status WriteModelVersion(const std::string& dir, const ModelVersion& model) {
     return Status::InvalidArgument("model: encoder output dimension differs from dim");
   if (model.score != "cosine" && model.score != "dot")
     return Status::InvalidArgument("model: score must be cosine or dot");
+  if (!(model.cold_profile_weight >= 0 && model.cold_profile_weight <= 1))
+    return Status::InvalidArgument("model: cold_profile_weight must be in [0, 1]");
   json extra = json::parse(model.manifest_extra_json, nullptr, false);
   if (extra.is_discarded() || !extra.is_object())
     return Status::InvalidArgument("model: manifest_extra_json is not a JSON object");
@@ -270,6 +272,7 @@ Status WriteModelVersion(const std::string& dir, const ModelVersion& model) {
   manifest["version"] = model.version;
   manifest["trained_at"] = model.trained_at;
   manifest["score"] = model.score;
+  manifest["cold_profile_weight"] = model.cold_profile_weight;
   manifest["dim"] = model.dim;
   manifest["num_users"] = nu;
   manifest["num_products"] = np;
@@ -328,6 +331,13 @@ Result<ModelVersion> ReadModelVersion(const std::string& dir) {
   v.dim = m["dim"].get<int32_t>();
   if (v.dim <= 0 || (v.score != "cosine" && v.score != "dot"))
     return Status::Corruption("model: manifest.json has a bad dim or score");
+  // Absent in versions written before the visual profile existed: the encoder alone.
+  if (m.contains("cold_profile_weight")) {
+    if (!m["cold_profile_weight"].is_number()) return Status::Corruption("model: cold_profile_weight is not a number");
+    v.cold_profile_weight = m["cold_profile_weight"].get<float>();
+    if (!(v.cold_profile_weight >= 0 && v.cold_profile_weight <= 1))
+      return Status::Corruption("model: cold_profile_weight is outside [0, 1]");
+  }
   const int64_t nu = m["num_users"].get<int64_t>(), np = m["num_products"].get<int64_t>();
   if (nu < 0 || np < 0) return Status::Corruption("model: manifest.json has negative counts");
   v.user_ids = SplitLines(contents["users.ids"]);

@@ -52,6 +52,7 @@ struct ModelVersion {
   std::string version;                // directory name, e.g. "20261125T183000Z"
   std::string trained_at;             // ISO 8601 UTC
   std::string score = "cosine";       // user->product score the evaluation chose: "cosine" | "dot"
+  float cold_profile_weight = 0;      // β of model/visual_profile.h for cold products; 0 = encoder alone
   int32_t dim = 0;
   std::vector<std::string> user_ids;
   std::vector<std::string> product_ids;

@@ -11,7 +11,7 @@ BUILD_DIR="${1:-build}"
 DATA="${2:-../shared/data/tiktok}"
 VASGD="$BUILD_DIR/daemon/vasgd"
 # The VASG settings the evaluation chose on the validation split (docs/EVALUATION.md).
-BEST="train.window=3;train.negatives=5;train.negative_power=0;train.epochs=2;train.embedding_learning_rate=0.005;train.dim=100;train.score=cosine"
+BEST="train.window=3;train.negatives=5;train.negative_power=0;train.epochs=2;train.embedding_learning_rate=0.005;train.dim=100;train.score=cosine;train.encoder_rank_weight=0.3;train.cold_profile_weight=0.5"
 mkdir -p docs/eval
 
 if [ "${ONLY_ABLATIONS:-0}" != 1 ]; then
@@ -31,4 +31,6 @@ if [ "${SKIP_ABLATIONS:-0}" != 1 ]; then
   ablation negatives --sweep train.negatives=0,5,10
   ablation decoder --sweep train.use_decoder=true,false
   ablation noise --sweep train.encoder_noise_std=0,0.1
+  ablation cold_profile --sweep train.cold_profile_weight=0,0.25,0.5,1   # cold start: the visual profile term
+  ablation encoder_rank --sweep train.encoder_rank_weight=0,0.3,1       # cold start: stage 2's ranking term
 fi
