@@ -252,6 +252,38 @@ TEST(ScorerTest, ProductBiasIsAddedToEveryUsersRow) {
   EXPECT_FLOAT_EQ(out[3], 2.f);
 }
 
+// model/visual_profile.h's term: cold products are reordered by the user's visual profile around
+// their own level; warm products and users without a profile keep the plain score.
+TEST(ScorerTest, ColdProfileTermReordersColdProductsOnly) {
+  Embeddings e;
+  e.dim = 2;
+  e.num_users = 2;
+  e.num_products = 3;  // 0 warm, 1 and 2 cold with equal vectors
+  e.users = {1, 0, 0, 2};
+  e.products = {1, 1, 2, 0, 2, 0};
+  e.cold_profiles.weight = 0.5f;
+  e.cold_profiles.dim = 2;
+  e.cold_profiles.products = {1, 2};
+  e.cold_profiles.product_z = {0, 1, 1, 0};  // product 2 looks like what user 0 bought
+  e.cold_profiles.users = {1, 0, 0, 0};      // user 1: no profile
+  const int32_t users[2] = {0, 1};
+  float plain[6], blended[6];
+  Embeddings off = e;
+  off.cold_profiles.weight = 0;
+  for (ScoreKind kind : {ScoreKind::kCosine, ScoreKind::kDot}) {
+    MakeEmbeddingScorer(off, kind)->Score(users, 2, plain);
+    MakeEmbeddingScorer(e, kind)->Score(users, 2, blended);
+    ASSERT_FLOAT_EQ(plain[1], plain[2]);
+    EXPECT_FLOAT_EQ(blended[0], plain[0]) << "warm product";
+    EXPECT_GT(blended[2], blended[1]);
+    // Centred: cosines 0 and 1 around their mean 0.5, times β and (dot) ‖X_u‖·‖X_c‖ = 1·2.
+    const float scale = kind == ScoreKind::kDot ? 2.f : 1.f;
+    EXPECT_FLOAT_EQ(blended[2] - plain[2], 0.5f * 0.5f * scale);
+    EXPECT_FLOAT_EQ(blended[1] - plain[1], -0.5f * 0.5f * scale);
+    for (int p = 3; p < 6; ++p) EXPECT_FLOAT_EQ(blended[p], plain[p]) << "user without a profile";
+  }
+}
+
 TEST(BaselinesTest, WboiIsWeightedMeanOfBoughtFeatures) {
   TrainingData d;
   d.graph = MakeGraph(2, 3, {{0, 0}, {0, 1}});

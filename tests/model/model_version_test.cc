@@ -6,6 +6,7 @@
 #include <limits>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "model/crc32c.h"
 #include "tests/model/test_util.h"
@@ -18,6 +19,7 @@ ModelVersion SmallModel() {
   m.version = "20261125T183000Z";
   m.trained_at = "2026-11-25T18:30:00Z";
   m.score = "dot";
+  m.cold_profile_weight = 0.25f;
   m.dim = 3;
   m.user_ids = {"u1", "user two"};
   m.product_ids = {"p1", "p2", "p3"};
@@ -64,6 +66,7 @@ TEST(ModelVersion, RoundTrip) {
   EXPECT_EQ(r->version, m.version);
   EXPECT_EQ(r->trained_at, m.trained_at);
   EXPECT_EQ(r->score, "dot");
+  EXPECT_EQ(r->cold_profile_weight, 0.25f);
   EXPECT_EQ(r->dim, 3);
   EXPECT_EQ(r->user_ids, m.user_ids);
   EXPECT_EQ(r->product_ids, m.product_ids);
@@ -78,6 +81,29 @@ TEST(ModelVersion, RoundTrip) {
   EXPECT_EQ(r->manifest_extra_json.find("\"files\""), std::string::npos);
   // A directory that exists already is never overwritten.
   EXPECT_EQ(WriteModelVersion(dir, m).code(), Code::kAlreadyExists);
+}
+
+// Versions written before the profile term existed have no cold_profile_weight: the encoder alone.
+TEST(ModelVersion, ColdProfileWeightIsOptionalAndChecked) {
+  testing::TempDir tmp;
+  ModelVersion m = SmallModel();
+  m.cold_profile_weight = 1.5f;
+  EXPECT_EQ(WriteModelVersion(tmp.file("bad"), m).code(), Code::kInvalidArgument);
+  m.cold_profile_weight = 0.5f;
+  const std::string dir = tmp.file("v1");
+  ASSERT_TRUE(WriteModelVersion(dir, m).ok());
+  auto edit_manifest = [&](auto change) {
+    std::ifstream in(dir + "/manifest.json");
+    nlohmann::json manifest = nlohmann::json::parse(in);
+    change(manifest);
+    std::ofstream(dir + "/manifest.json", std::ios::trunc) << manifest.dump(2);
+  };
+  edit_manifest([](nlohmann::json& j) { j.erase("cold_profile_weight"); });
+  Result<ModelVersion> old = ReadModelVersion(dir);
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_EQ(old->cold_profile_weight, 0.f);
+  edit_manifest([](nlohmann::json& j) { j["cold_profile_weight"] = 2.0; });
+  EXPECT_EQ(ReadModelVersion(dir).status().code(), Code::kCorruption);
 }
 
 TEST(ModelVersion, AtomicWriteLeavesOnlyTheFinalDirectory) {

@@ -257,6 +257,33 @@ TEST(Trainer, ColdProductsLandNearTheirTrueNeighbours) {
   EXPECT_EQ(Extra(*m)["data"]["cold_embedded"].get<int>(), cold);
 }
 
+// Stage 2's ranking term is optimised (its loss falls) and the profile weight reaches the model.
+TEST(Trainer, EncoderRankingTermTrainsAndProfileWeightIsRecorded) {
+  const SyntheticShop shop = MakeSyntheticShop(ShopOptions());
+  TrainOptions o = SmallOptions();
+  o.encoder_rank_weight = 1.0;
+  o.cold_profile_weight = 0.5;
+  Result<ModelVersion> m = Train(shop.train, o, nullptr);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  const json x = Extra(*m);
+  const json& stage2 = x["losses"]["stage2"];
+  ASSERT_GE(stage2.size(), 2u);
+  const double first = stage2.front()["rank"].get<double>(), last = stage2.back()["rank"].get<double>();
+  EXPECT_GT(first, 0);
+  EXPECT_LT(last, 0.9 * first) << "the buyers' in-batch softmax over M(f) is not learned";
+  EXPECT_EQ(m->cold_profile_weight, 0.5f);
+  o.encoder_rank_weight = 0;
+  Result<ModelVersion> without = Train(shop.train, o, nullptr);
+  ASSERT_TRUE(without.ok());
+  EXPECT_EQ(Extra(*without)["losses"]["stage2"].back()["rank"].get<double>(), 0.0);
+  // Without features there is no encoder, so nothing for the profile term to refine.
+  TrainingData bare = shop.train;
+  bare.features = FeatureMatrix();
+  Result<ModelVersion> no_features = Train(bare, o, nullptr);
+  ASSERT_TRUE(no_features.ok()) << no_features.status().ToString();
+  EXPECT_EQ(no_features->cold_profile_weight, 0.f);
+}
+
 TEST(Trainer, EncoderExportMatchesThePlainCppForward) {
   const SyntheticShop shop = MakeSyntheticShop(ShopOptions());
   Result<ModelVersion> m = Train(shop.train, SmallOptions(), nullptr);
@@ -406,6 +433,7 @@ TEST(Trainer, RejectsWhatItCannotTrain) {
   EXPECT_EQ(code([](TrainOptions& o) { o.device = "tpu"; }), Code::kInvalidArgument);
   EXPECT_EQ(code([](TrainOptions& o) { o.decoder_sample_rate = 0; }), Code::kInvalidArgument);
   EXPECT_EQ(code([](TrainOptions& o) { o.kernel = "magic"; }), Code::kInvalidArgument);
+  EXPECT_EQ(code([](TrainOptions& o) { o.cold_profile_weight = 1.5; }), Code::kInvalidArgument);
   TrainingData empty = shop.train;
   empty.graph = BuildInteractionGraph(empty.graph.num_users, empty.graph.num_products, {}, {}, {});
   EXPECT_EQ(Train(empty, SmallOptions(), nullptr).status().code(), Code::kInvalidArgument);
