@@ -226,9 +226,12 @@ class ServeProcess {
     return job;
   }
 
-  // vasgd_retrain_total summed over results.
-  int64_t FinishedJobs() const { return static_cast<int64_t>(Metric("vasgd_retrain_total{result=\"ok\"}") +
-                                                             Metric("vasgd_retrain_total{result=\"failed\"}")); }
+  // vasgd_retrain_total summed over results; -1 if /metrics does not show it (daemon gone), so
+  // a wait for more finished jobs fails instead of converting NaN to an integer (undefined).
+  int64_t FinishedJobs() const {
+    const double n = Metric("vasgd_retrain_total{result=\"ok\"}") + Metric("vasgd_retrain_total{result=\"failed\"}");
+    return std::isnan(n) ? -1 : static_cast<int64_t>(n);
+  }
 
   // A sample's value from /metrics (the exact series text before the value); NaN if absent.
   double Metric(const std::string& series) const {
