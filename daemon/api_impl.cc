@@ -1,8 +1,10 @@
 #include "daemon/api_impl.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "common/log.h"
+#include "model/visual_profile.h"
 #include "stream/event.h"
 #include "stream/kafka_ingester.h"
 
@@ -37,6 +39,26 @@ Result<std::shared_ptr<const ServingBundle>> ApiImpl::Served() const {
   return bundle;
 }
 
+const ScoreTerms* ApiImpl::ColdTerms(const ServingBundle& b, const std::vector<ProductWeight>& purchases,
+                                     const float* query) const {
+  const ModelVersion& m = *b.model;
+  if (m.cold_profile_weight <= 0 || m.encoder.empty() || purchases.empty()) return nullptr;
+  thread_local VisualProfile profile(nullptr, nullptr, 0);
+  thread_local std::vector<float> features;
+  thread_local ScoreTerms terms;
+  const int32_t fdim = m.encoder.input_dim();
+  profile.Reset(&m.encoder.input_mean, &m.encoder.input_scale, fdim);
+  const size_t used = std::min(purchases.size(), kMaxProfilePurchases);
+  for (size_t i = 0; i < used; ++i) {
+    if (store_->ProductFeatures(purchases[i].id, &features).ok() && static_cast<int32_t>(features.size()) == fdim)
+      profile.Add(features.data());
+  }
+  if (!profile.Finish()) return nullptr;
+  double norm2 = 0;
+  for (int32_t d = 0; d < m.dim; ++d) norm2 += static_cast<double>(query[d]) * query[d];
+  return b.ColdProfileTerms(profile.data(), static_cast<float>(std::sqrt(norm2)), &terms) ? &terms : nullptr;
+}
+
 Result<Recommendations> ApiImpl::Recommend(const RecommendRequest& request) {
   Result<std::shared_ptr<const ServingBundle>> served = Served();
   if (!served.ok()) return served.status();
@@ -62,7 +84,9 @@ Result<Recommendations> ApiImpl::Recommend(const RecommendRequest& request) {
   if (row >= 0) {
     out.strategy = "model";
     by_model_->Inc();
-    found = b.index->Search(b.model->user(row), b.user_metric, filter, request.k, request.offset);
+    const float* query = b.model->user(row);
+    found = b.index->Search(query, b.user_metric, filter, request.k, request.offset, nullptr,
+                            ColdTerms(b, purchases, query));
   } else {
     std::vector<float> folded;
     if (!purchases.empty()) {
@@ -78,7 +102,8 @@ Result<Recommendations> ApiImpl::Recommend(const RecommendRequest& request) {
     if (!folded.empty()) {
       out.strategy = "fold-in";
       by_fold_in_->Inc();
-      found = b.index->Search(folded.data(), b.user_metric, filter, request.k, request.offset);
+      found = b.index->Search(folded.data(), b.user_metric, filter, request.k, request.offset, nullptr,
+                              ColdTerms(b, purchases, folded.data()));
     } else {
       out.strategy = "popular";
       by_popular_->Inc();

@@ -72,6 +72,13 @@ struct SearchFilter {
   int32_t category = kAnyCategory;
 };
 
+// Additive terms on some products' scores, e.g. the visual-profile term that reorders cold
+// products for a user (model/visual_profile.h). labels: sorted, unique; terms[i] is labels[i]'s.
+struct ScoreTerms {
+  std::vector<int32_t> labels;
+  std::vector<float> terms;
+};
+
 // How a search found its answer (for metrics and benchmarks).
 struct SearchStats {
   bool exact = false;          // answered (in the end) by exact search
@@ -114,9 +121,12 @@ class ProductIndex {
   // [offset, offset + k) of the eligible products. For kCosine the query need not be normalised
   // and scores are cosines; for kDot scores are inner products with the raw vectors, which only
   // a kDot model keeps. InvalidArgument for k < 1, offset < 0, a non-finite query, or kDot on a
-  // cosine model.
+  // cosine model. With `terms`, each listed product scores base + term: those products are
+  // scored exactly, apart from the graph search over the rest, and the page comes from the merged
+  // ranking (labels the index does not know are ignored).
   Result<std::vector<ScoredProduct>> Search(const float* query, Metric metric, const SearchFilter& filter,
-                                            int k, int offset, SearchStats* stats = nullptr) const;
+                                            int k, int offset, SearchStats* stats = nullptr,
+                                            const ScoreTerms* terms = nullptr) const;
 
   // The products most cosine-similar to `product` (never itself). NotFound for an unknown id or a
   // product without a vector yet.
@@ -190,7 +200,11 @@ class ProductIndex {
   const float* RowsFor(Metric metric) const;
   Result<std::vector<ScoredProduct>> SearchLocked(const float* query, Metric metric,
                                                   const SearchFilter& filter, int k, int offset,
-                                                  SearchStats* stats) const;
+                                                  SearchStats* stats, const ScoreTerms* terms = nullptr) const;
+  // Adds the eligible products of `terms` (scored exactly, plus their term) to `ranked` (best
+  // first) and keeps its `need` best.
+  void MergeTermsLocked(const float* query, Metric metric, const SearchFilter& filter, const ScoreTerms& terms,
+                        int64_t need, std::vector<ScoredProduct>* ranked) const;
   bool GraphSearchLocked(const HnswGraph& graph, const float* query, Metric metric,
                          const SearchFilter& filter, int64_t need, int64_t candidates, SearchStats* stats,
                          std::vector<ScoredProduct>* ranked) const;

@@ -103,14 +103,14 @@ const float* ProductIndex::RowsFor(Metric metric) const {
 
 Result<std::vector<ScoredProduct>> ProductIndex::Search(const float* query, Metric metric,
                                                         const SearchFilter& filter, int k, int offset,
-                                                        SearchStats* stats) const {
+                                                        SearchStats* stats, const ScoreTerms* terms) const {
   std::shared_lock<WriterFirstLock> lock(mu_);
-  return SearchLocked(query, metric, filter, k, offset, stats);
+  return SearchLocked(query, metric, filter, k, offset, stats, terms);
 }
 
 Result<std::vector<ScoredProduct>> ProductIndex::SearchLocked(const float* query, Metric metric,
                                                               const SearchFilter& filter, int k, int offset,
-                                                              SearchStats* stats) const {
+                                                              SearchStats* stats, const ScoreTerms* terms) const {
   if (k < 1) return Status::InvalidArgument("k must be at least 1");
   if (offset < 0) return Status::InvalidArgument("offset must not be negative");
   if (!AllFinite(query, dim_)) return Status::InvalidArgument("query vector is not finite");
@@ -130,6 +130,19 @@ Result<std::vector<ScoredProduct>> ProductIndex::SearchLocked(const float* query
   scratch.query.assign(query, query + dim_);
   if (metric == Metric::kCosine) NormalizeInPlace(scratch.query.data(), dim_);
 
+  // Products with a term are ranked apart (MergeTermsLocked): the graph search skips them.
+  const bool with_terms = terms != nullptr && !terms->labels.empty();
+  SearchFilter without_termed;
+  if (with_terms) {
+    without_termed = filter;
+    without_termed.excluded.insert(without_termed.excluded.end(), terms->labels.begin(), terms->labels.end());
+    std::inplace_merge(without_termed.excluded.begin(), without_termed.excluded.begin() + filter.excluded.size(),
+                       without_termed.excluded.end());
+    without_termed.excluded.erase(std::unique(without_termed.excluded.begin(), without_termed.excluded.end()),
+                                  without_termed.excluded.end());
+  }
+  const SearchFilter& search_filter = with_terms ? without_termed : filter;
+
   const HnswGraph* graph = metric == Metric::kCosine ? cosine_graph_.get() : dot_graph_.get();
   // The products the query may return at most: the catalogue, or the category's members.
   const int64_t candidates = filter.category >= 0
@@ -138,11 +151,28 @@ Result<std::vector<ScoredProduct>> ProductIndex::SearchLocked(const float* query
   const bool use_graph = graph != nullptr && candidates >= options_.exact_below;
   std::vector<ScoredProduct> found;
   if (!use_graph ||
-      !GraphSearchLocked(*graph, scratch.query.data(), metric, filter, need, candidates, &st, &found)) {
+      !GraphSearchLocked(*graph, scratch.query.data(), metric, search_filter, need, candidates, &st, &found)) {
     st.exact = true;
-    ExactSearchLocked(scratch.query.data(), metric, filter, need, &found);
+    ExactSearchLocked(scratch.query.data(), metric, search_filter, need, &found);
   }
+  if (with_terms) MergeTermsLocked(scratch.query.data(), metric, filter, *terms, need, &found);
   return PageLocked(std::move(found), k, offset);
+}
+
+void ProductIndex::MergeTermsLocked(const float* query, Metric metric, const SearchFilter& filter,
+                                    const ScoreTerms& terms, int64_t need, std::vector<ScoredProduct>* ranked) const {
+  const float* rows = RowsFor(metric);
+  const int64_t known = static_cast<int64_t>(flags_.size());
+  for (size_t i = 0; i < terms.labels.size() && i < terms.terms.size(); ++i) {
+    const int32_t label = terms.labels[i];
+    if (label < 0 || label >= known || !EligibleLocked(label, filter)) continue;
+    const float base = Dot(query, rows + static_cast<int64_t>(label) * dim_, dim_);
+    ranked->push_back({label, std::string(), base + terms.terms[i]});
+  }
+  std::sort(ranked->begin(), ranked->end(), [](const ScoredProduct& a, const ScoredProduct& b) {
+    return Better({a.score, a.label}, {b.score, b.label});
+  });
+  if (static_cast<int64_t>(ranked->size()) > need) ranked->resize(need);
 }
 
 // Over-fetches from the graph so that `need` eligible products survive the filter, widening up

@@ -35,6 +35,14 @@ void UnitStandardizedFeatures(const float* features, const std::vector<float>& m
 VisualProfile::VisualProfile(const std::vector<float>* mean, const std::vector<float>* scale, int32_t dim)
     : mean_(mean), scale_(scale), dim_(dim), sum_(dim, 0.f), scratch_(dim, 0.f) {}
 
+void VisualProfile::Reset(const std::vector<float>* mean, const std::vector<float>* scale, int32_t dim) {
+  mean_ = mean;
+  scale_ = scale;
+  dim_ = dim;
+  sum_.assign(dim, 0.f);
+  scratch_.resize(dim);
+}
+
 void VisualProfile::Clear() { std::fill(sum_.begin(), sum_.end(), 0.f); }
 
 void VisualProfile::Add(const float* features) {

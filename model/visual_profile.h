@@ -29,6 +29,8 @@ class VisualProfile {
  public:
   VisualProfile(const std::vector<float>* mean, const std::vector<float>* scale, int32_t dim);
 
+  // Starts a new profile, possibly for another standardisation (buffers are reused).
+  void Reset(const std::vector<float>* mean, const std::vector<float>* scale, int32_t dim);
   void Clear();
   void Add(const float* features);  // one bought product's raw features (dim floats)
   // Makes the sum unit-length; false when nothing (or only the mean) was added: no profile.

@@ -3,6 +3,8 @@
 // answers checked against the exact ranking computed here from the model version's files.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <numeric>
 #include <set>
 
 #include "tests/daemon/serve_harness.h"
@@ -313,6 +315,131 @@ TEST_F(ServeApiTest, StatusReadinessAndMetrics) {
   EXPECT_GE(manifest["validation"]["holdout_auc"].get<double>(), 0.5);
   // No configured token ever reaches the log.
   EXPECT_EQ(serve_->Log().find(kAdminToken), std::string::npos);
+}
+
+// A model trained with train.cold_profile_weight: cold products are reordered for each user by
+// the visual-profile term, checked against an oracle written here from its definition
+// (model/visual_profile.h): standardise with the encoder's input statistics, normalise, the
+// user's profile is the normalised sum over their purchases, centre the cosines over the cold
+// products, times β.
+class ServeColdProfileTest : public ::testing::Test {
+ protected:
+  static constexpr float kBeta = 0.5f;
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    shop_ = new SyntheticShop(SmallShop());
+    ConfigMap config = TestConfig(dir_->path() + "/data");
+    config["train"]["cold_profile_weight"] = "0.5";
+    serve_ = ServeProcess::Start(WriteConfig(dir_->path() + "/vasgd.toml", config), dir_->path() + "/serve.log").release();
+    ASSERT_NE(serve_, nullptr);
+    ASSERT_TRUE(PostEvents(*serve_, ShopEvents(*shop_)));
+    ASSERT_FALSE(serve_->Retrain().empty());
+    model_ = new ModelVersion(CurrentModel(dir_->path() + "/data"));
+  }
+  static void TearDownTestSuite() {
+    delete serve_;
+    delete model_;
+    delete shop_;
+    delete dir_;
+  }
+
+  static std::vector<double> UnitZ(const float* features) {
+    const Mlp& e = model_->encoder;
+    std::vector<double> z(e.input_dim());
+    double n2 = 0;
+    for (size_t d = 0; d < z.size(); ++d) {
+      z[d] = (features[d] - e.input_mean[d]) * e.input_scale[d];
+      n2 += z[d] * z[d];
+    }
+    for (double& v : z) v /= std::sqrt(n2);
+    return z;
+  }
+  static const float* Features(const std::string& product) {
+    const TrainingData& d = shop_->train;
+    auto it = std::find(d.product_ids.begin(), d.product_ids.end(), product);
+    return it == d.product_ids.end() || !d.features.present[it - d.product_ids.begin()]
+               ? nullptr : d.features.row(static_cast<int32_t>(it - d.product_ids.begin()));
+  }
+  // The oracle's terms for a user who bought `bought`; `cold_extra`: products embedded live.
+  static std::map<std::string, float> Terms(const std::set<std::string>& bought,
+                                            const std::map<std::string, const float*>& cold_extra = {}) {
+    std::vector<double> profile(model_->encoder.input_dim(), 0.0);
+    for (const std::string& p : bought) {
+      const float* f = Features(p);
+      if (!f) continue;
+      const Mlp& e = model_->encoder;
+      for (size_t d = 0; d < profile.size(); ++d) profile[d] += (f[d] - e.input_mean[d]) * e.input_scale[d];
+    }
+    const double norm = std::sqrt(std::inner_product(profile.begin(), profile.end(), profile.begin(), 0.0));
+    std::map<std::string, const float*> cold = cold_extra;
+    for (size_t p = 0; p < model_->product_ids.size(); ++p) {
+      if (model_->product_kind[p] == static_cast<uint8_t>(ProductKind::kCold) && Features(model_->product_ids[p]))
+        cold[model_->product_ids[p]] = Features(model_->product_ids[p]);
+    }
+    std::map<std::string, float> terms;
+    double mean = 0;
+    for (const auto& [id, f] : cold) {
+      const std::vector<double> z = UnitZ(f);
+      terms[id] = static_cast<float>(std::inner_product(z.begin(), z.end(), profile.begin(), 0.0) / norm);
+      mean += terms[id];
+    }
+    mean /= static_cast<double>(cold.size());
+    for (auto& [id, t] : terms) t = kBeta * static_cast<float>(t - mean);
+    return terms;
+  }
+  static std::set<std::string> Purchases(int32_t u) {
+    std::set<std::string> out;
+    const InteractionGraph& g = shop_->train.graph;
+    for (int64_t e = g.user_offsets[u]; e < g.user_offsets[u + 1]; ++e) out.insert(shop_->train.product_ids[g.product_index[e]]);
+    return out;
+  }
+  static const float* UserVector(const std::string& user) {
+    auto it = std::find(model_->user_ids.begin(), model_->user_ids.end(), user);
+    return model_->user(static_cast<int32_t>(it - model_->user_ids.begin()));
+  }
+
+  static TempDir* dir_;
+  static SyntheticShop* shop_;
+  static ServeProcess* serve_;
+  static ModelVersion* model_;
+};
+
+TempDir* ServeColdProfileTest::dir_ = nullptr;
+SyntheticShop* ServeColdProfileTest::shop_ = nullptr;
+ServeProcess* ServeColdProfileTest::serve_ = nullptr;
+ModelVersion* ServeColdProfileTest::model_ = nullptr;
+
+TEST_F(ServeColdProfileTest, ColdProductsAreReorderedByTheUsersVisualProfile) {
+  ASSERT_EQ(model_->cold_profile_weight, kBeta);
+  int changed = 0;
+  for (int32_t u = 20; u < 60; ++u) {
+    const std::string user = "u" + std::to_string(u);
+    json r = serve_->GetJson("/v1/users/" + user + "/recommendations?k=20");
+    ASSERT_EQ(r["__status"], 200) << r.dump();
+    const std::vector<Ranked> expected = ExactTopK(*model_, UserVector(user), Purchases(u), 20, {}, Terms(Purchases(u)));
+    EXPECT_TRUE(MatchesRanking(r["items"], expected)) << user;
+    const std::vector<Ranked> plain = ExactTopK(*model_, UserVector(user), Purchases(u), 20);
+    for (size_t i = 0; i < plain.size(); ++i) changed += plain[i].product != expected[i].product;
+  }
+  EXPECT_GT(changed, 0) << "the profile term never changed a ranking: the test checks nothing";
+}
+
+TEST_F(ServeColdProfileTest, AProductEmbeddedLiveGetsTheTermToo) {
+  // A new product that looks exactly like one of u25's purchases.
+  const std::set<std::string> bought = Purchases(25);
+  const float* look = nullptr;
+  for (const std::string& p : bought) look = look ? look : Features(p);
+  ASSERT_NE(look, nullptr);
+  const int32_t fdim = model_->encoder.input_dim();
+  ASSERT_EQ(serve_->PostJson("/v1/events", "[" + ProductEvent("look-alike", look, fdim) + "]")["accepted"], 1);
+  std::vector<float> embedding(model_->dim), scratch;
+  model_->encoder.Forward(look, embedding.data(), &scratch);
+  const std::map<std::string, std::vector<float>> extra = {{"look-alike", embedding}};
+  const std::map<std::string, float> terms = Terms(bought, {{"look-alike", look}});
+  EXPECT_GT(terms.at("look-alike"), 0.f);
+  json r = serve_->GetJson("/v1/users/u25/recommendations?k=20");
+  ASSERT_EQ(r["__status"], 200);
+  EXPECT_TRUE(MatchesRanking(r["items"], ExactTopK(*model_, UserVector("u25"), bought, 20, extra, terms)));
 }
 
 TEST(ServeWithoutModel, IsLiveButNotReadyAndSays503) {

@@ -351,16 +351,21 @@ inline float Score(const ModelVersion& m, const float* q, const float* p) {
 }
 
 // Every product with a vector (the model's, plus `extra` products) except `excluded`, best first
-// (ties by id order of the model), the top `k`.
+// (ties by id order of the model), the top `k`. `terms` are added to their products' scores.
 inline std::vector<Ranked> ExactTopK(const ModelVersion& m, const float* query, const std::set<std::string>& excluded,
-                                     size_t k, const std::map<std::string, std::vector<float>>& extra = {}) {
+                                     size_t k, const std::map<std::string, std::vector<float>>& extra = {},
+                                     const std::map<std::string, float>& terms = {}) {
+  auto term = [&](const std::string& id) {
+    auto it = terms.find(id);
+    return it == terms.end() ? 0.0f : it->second;
+  };
   std::vector<Ranked> all;
   for (size_t p = 0; p < m.product_ids.size(); ++p) {
     if (m.product_kind[p] == static_cast<uint8_t>(ProductKind::kNone) || excluded.count(m.product_ids[p])) continue;
-    all.push_back({m.product_ids[p], Score(m, query, m.product(static_cast<int32_t>(p)))});
+    all.push_back({m.product_ids[p], Score(m, query, m.product(static_cast<int32_t>(p))) + term(m.product_ids[p])});
   }
   for (const auto& [id, v] : extra) {
-    if (!excluded.count(id)) all.push_back({id, Score(m, query, v.data())});
+    if (!excluded.count(id)) all.push_back({id, Score(m, query, v.data()) + term(id)});
   }
   std::stable_sort(all.begin(), all.end(), [](const Ranked& a, const Ranked& b) { return a.score > b.score; });
   if (all.size() > k) all.resize(k);

@@ -17,8 +17,10 @@
 #include <set>
 #include <thread>
 
+#include "index/distance.h"
 #include "index/synthetic.h"
 #include "model/model_version.h"
+#include "model/rng.h"
 
 namespace vasgd {
 namespace {
@@ -313,6 +315,64 @@ TEST_F(ClusteredIndexTest, OffsetPagesConcatenateToOneRanking) {
   auto beyond = exact->Search(query(3), Metric::kCosine, filter, 20, static_cast<int>(kN));
   ASSERT_TRUE(beyond.ok());
   EXPECT_TRUE(beyond->empty());
+}
+
+// Score terms (the cold products' visual-profile term): the termed products are scored exactly
+// with their term and merged into the ranking; filters still apply to them.
+TEST_F(ClusteredIndexTest, ScoreTermsRerankTheirProductsExactly) {
+  auto exact = BuildOrDie(*model_, ExactOptions());
+  ScoreTerms terms;
+  Rng rng(11);
+  for (int32_t label = 3; label < kN; label += 397) {
+    terms.labels.push_back(label);
+    terms.terms.push_back(static_cast<float>(rng.Uniform() - 0.5));
+  }
+  terms.terms[1] = 10.f;                                   // far from the query, lifted to the top
+  const int32_t excluded = terms.labels[2];
+  SearchFilter filter = exact->MakeFilter({Pid(excluded)}, "");
+  // Oracle: every product's cosine, plus its term, minus the excluded one.
+  std::vector<std::pair<float, int32_t>> oracle;
+  std::vector<float> q(query(4), query(4) + kDim);
+  NormalizeInPlace(q.data(), kDim);
+  for (int32_t p = 0; p < kN; ++p) {
+    if (p == excluded) continue;
+    std::vector<float> v(vectors_->begin() + int64_t(p) * kDim, vectors_->begin() + int64_t(p + 1) * kDim);
+    NormalizeInPlace(v.data(), kDim);
+    float score = Dot(q.data(), v.data(), kDim);
+    auto it = std::lower_bound(terms.labels.begin(), terms.labels.end(), p);
+    if (it != terms.labels.end() && *it == p) score += terms.terms[it - terms.labels.begin()];
+    oracle.push_back({-score, p});
+  }
+  std::sort(oracle.begin(), oracle.end());
+  auto got = exact->Search(query(4), Metric::kCosine, filter, 30, 0, nullptr, &terms);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 30u);
+  EXPECT_EQ((*got)[0].label, terms.labels[1]);
+  for (int j = 0; j < 30; ++j) {
+    EXPECT_EQ((*got)[j].label, oracle[j].second) << j;
+    EXPECT_NEAR((*got)[j].score, -oracle[j].first, 1e-5f) << j;
+  }
+  // Pages of the merged ranking concatenate to it.
+  auto second = exact->Search(query(4), Metric::kCosine, filter, 10, 10, nullptr, &terms);
+  ASSERT_TRUE(second.ok());
+  for (int j = 0; j < 10; ++j) EXPECT_EQ((*second)[j].label, (*got)[10 + j].label);
+  // The graph path merges the same way: the lifted product first, termed scores exact.
+  auto graph = index_->Search(query(4), Metric::kCosine, filter, 30, 0, nullptr, &terms);
+  ASSERT_TRUE(graph.ok());
+  ASSERT_EQ(graph->size(), 30u);
+  EXPECT_EQ((*graph)[0].label, terms.labels[1]);
+  int same = 0;
+  for (int j = 0; j < 30; ++j) {
+    EXPECT_NE((*graph)[j].label, excluded);
+    same += std::any_of(got->begin(), got->end(), [&](const ScoredProduct& p) { return p.label == (*graph)[j].label; });
+  }
+  EXPECT_GE(same, 27);
+  // An unavailable termed product is never returned, however large its term.
+  ASSERT_TRUE(exact->SetAvailable(Pid(terms.labels[1]), false).ok());
+  auto hidden = exact->Search(query(4), Metric::kCosine, filter, 30, 0, nullptr, &terms);
+  ASSERT_TRUE(hidden.ok());
+  for (const ScoredProduct& p : *hidden) EXPECT_NE(p.label, terms.labels[1]);
+  EXPECT_EQ(hidden->size(), 30u);
 }
 
 TEST(ProductIndexTest, SmallCatalogueReturnsEveryEligibleProductWhenFewerThanK) {
