@@ -51,7 +51,7 @@ struct TrainOptions {
   double decoder_sample_rate = 0.1;  // share of product-centre occurrences given a decoder step (1 = the paper)
   double encoder_anchor_weight = 1.0;  // stage 2: weight of ‖M(f)−X‖² beside reconstruction; 0 = the paper
   double encoder_rank_weight = 0.0;    // stage 2: weight of the buyers' in-batch ranking of M(f); 0 = the paper
-  double cold_profile_weight = 0.0;    // β of model/visual_profile.h (cold products reordered by the user's visual profile); 0 = encoder alone. Written to the model; vasgd eval applies it, serving not yet
+  double cold_profile_weight = 0.0;    // β of model/visual_profile.h: cold products reordered by the user's visual profile (eval and serving); 0 = encoder alone
   int batch_size = 4096;           // centre nodes per homogeneous batch
   std::vector<int> decoder_widths; // hidden widths of M⁻¹; empty = derived from the feature dim
   double dropout = 0.5;            // decoder/encoder dropout probability
