@@ -77,7 +77,7 @@ std::string Bytes(const std::vector<T>& v) {
 template <typename T>
 std::vector<T> FromBytes(const std::string& s) {
   std::vector<T> v(s.size() / sizeof(T));
-  std::memcpy(v.data(), s.data(), v.size() * sizeof(T));
+  if (!v.empty()) std::memcpy(v.data(), s.data(), v.size() * sizeof(T));  // data() may be null when empty
   return v;
 }
 
@@ -137,7 +137,7 @@ class Reader {
     uint32_t n;
     if (!U32(&n) || (s_.size() - pos_) / 4 < n) return false;
     v->resize(n);
-    std::memcpy(v->data(), s_.data() + pos_, static_cast<size_t>(n) * 4);
+    if (n > 0) std::memcpy(v->data(), s_.data() + pos_, static_cast<size_t>(n) * 4);  // data() may be null when empty
     pos_ += static_cast<size_t>(n) * 4;
     return true;
   }
