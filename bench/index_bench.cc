@@ -6,6 +6,9 @@
 //   build-*/bench/index_bench [--n 100000] [--dim 100] [--clusters 1000] [--spread 0.6]
 //                             [--latent 0] [--noise 0.05] [--queries 2000] [--k 20] [--ef 64,128,256]
 //                             [--m 16] [--ef-construction 200] [--score cosine|dot] [--dir /tmp]
+//                             [--cold 1000]
+// --cold N: also time queries where N products carry a score term (the cold products' visual-
+// profile term of model/visual_profile.h, ±0.15 here), ranked apart and merged (ScoreTerms).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -49,6 +52,7 @@ struct Args {
   int ef_construction = IndexOptions().ef_construction;
   std::string score = "cosine";
   std::string dir = "/tmp";
+  int64_t cold = 1000;
 };
 
 bool ParseArgs(int argc, char** argv, Args* a) {
@@ -66,6 +70,7 @@ bool ParseArgs(int argc, char** argv, Args* a) {
     else if (f == "--ef-construction") a->ef_construction = std::atoi(v.c_str());
     else if (f == "--score") a->score = v;
     else if (f == "--dir") a->dir = v;
+    else if (f == "--cold") a->cold = std::atoll(v.c_str());
     else if (f == "--ef") {
       a->ef.clear();
       std::stringstream ss(v);
@@ -132,6 +137,34 @@ double Recall(const std::vector<std::vector<ScoredProduct>>& got, const std::vec
 }
 
 }  // namespace
+
+// Unfiltered queries where a.cold products (spread over the catalogue) carry a term in ±0.15.
+template <typename QueryFn>
+void TimeScoreTerms(const Args& a, Metric metric, const ProductIndex& exact, const ProductIndex& hnsw, QueryFn query,
+                    double plain_exact_qps) {
+  if (a.cold <= 0) return;
+  ScoreTerms terms;
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<float> term(-0.15f, 0.15f);
+  for (int64_t p = 0; p < a.n && static_cast<int64_t>(terms.labels.size()) < a.cold; p += std::max<int64_t>(1, a.n / a.cold)) {
+    terms.labels.push_back(exact.Find("p" + std::to_string(p)));
+    terms.terms.push_back(term(rng));
+  }
+  std::vector<std::vector<ScoredProduct>> truth(a.queries), got(a.queries);
+  Timing te = TimeQueries(a.queries, [&](int i) {
+    truth[i] = std::move(exact.Search(query(i), metric, SearchFilter(), a.k, 0, nullptr, &terms).value());
+  });
+  Timing th = TimeQueries(a.queries, [&](int i) {
+    got[i] = std::move(hnsw.Search(query(i), metric, SearchFilter(), a.k, 0, nullptr, &terms).value());
+  });
+  std::printf("\nwith score terms on %zu products (cold products' profile term), top-%d, one thread:\n",
+              terms.labels.size(), a.k);
+  std::printf("  %-28s %10s %10s %10s %10s %8s\n", "method", "recall", "queries/s", "p50 us", "p99 us", "vs exact");
+  std::printf("  %-28s %10.4f %10.0f %10.0f %10.0f %8.1fx\n", "exact (peer)", 1.0, te.qps, te.p50_us, te.p99_us, 1.0);
+  std::printf("  %-28s %10.4f %10.0f %10.0f %10.0f %8.1fx\n", "hnsw (default ef)", Recall(got, truth), th.qps,
+              th.p50_us, th.p99_us, th.qps / te.qps);
+  std::printf("  exact without terms ran %.0f queries/s\n", plain_exact_qps);
+}
 
 int Main(int argc, char** argv) {
   Args a;
@@ -241,6 +274,7 @@ int Main(int argc, char** argv) {
   std::printf("  two query threads: exact %.0f queries/s, hnsw ef_search=%d %.0f queries/s (%.1fx)\n", par_exact,
               hnsw_options.ef_search, par_hnsw, par_hnsw / par_exact);
   std::filesystem::remove_all(dir);
+  TimeScoreTerms(a, metric, **exact, **loaded, query, t_exact.qps);
 
   // --- filtered: the user's 50 purchases are among their nearest products (the worst case for
   // over-fetching), 10% of products are unavailable, and half the queries ask for a category

@@ -205,9 +205,11 @@ class ProductIndex {
   // first) and keeps its `need` best.
   void MergeTermsLocked(const float* query, Metric metric, const SearchFilter& filter, const ScoreTerms& terms,
                         int64_t need, std::vector<ScoredProduct>* ranked) const;
+  // `near_excluded`: how many of filter.excluded may sit near the query (the first fetch makes
+  // room for them); products excluded only because they are ranked apart (ScoreTerms) are not.
   bool GraphSearchLocked(const HnswGraph& graph, const float* query, Metric metric,
-                         const SearchFilter& filter, int64_t need, int64_t candidates, SearchStats* stats,
-                         std::vector<ScoredProduct>* ranked) const;
+                         const SearchFilter& filter, int64_t need, int64_t candidates, int64_t near_excluded,
+                         SearchStats* stats, std::vector<ScoredProduct>* ranked) const;
   void ExactSearchLocked(const float* query, Metric metric, const SearchFilter& filter, int64_t need,
                          std::vector<ScoredProduct>* ranked) const;
   std::vector<ScoredProduct> PageLocked(std::vector<ScoredProduct> ranked, int k, int offset) const;

@@ -130,7 +130,8 @@ Result<std::vector<ScoredProduct>> ProductIndex::SearchLocked(const float* query
   scratch.query.assign(query, query + dim_);
   if (metric == Metric::kCosine) NormalizeInPlace(scratch.query.data(), dim_);
 
-  // Products with a term are ranked apart (MergeTermsLocked): the graph search skips them.
+  // Products with a term are ranked apart (MergeTermsLocked): the graph search skips them without
+  // fetching more for them (they are rarely all near the query; if they are, it widens).
   const bool with_terms = terms != nullptr && !terms->labels.empty();
   SearchFilter without_termed;
   if (with_terms) {
@@ -151,7 +152,8 @@ Result<std::vector<ScoredProduct>> ProductIndex::SearchLocked(const float* query
   const bool use_graph = graph != nullptr && candidates >= options_.exact_below;
   std::vector<ScoredProduct> found;
   if (!use_graph ||
-      !GraphSearchLocked(*graph, scratch.query.data(), metric, search_filter, need, candidates, &st, &found)) {
+      !GraphSearchLocked(*graph, scratch.query.data(), metric, search_filter, need, candidates,
+                         static_cast<int64_t>(filter.excluded.size()), &st, &found)) {
     st.exact = true;
     ExactSearchLocked(scratch.query.data(), metric, search_filter, need, &found);
   }
@@ -163,11 +165,15 @@ void ProductIndex::MergeTermsLocked(const float* query, Metric metric, const Sea
                                     const ScoreTerms& terms, int64_t need, std::vector<ScoredProduct>* ranked) const {
   const float* rows = RowsFor(metric);
   const int64_t known = static_cast<int64_t>(flags_.size());
+  // Most termed products rank below the page already found: only those that beat its last one
+  // are added (and sorted), so a thousand cold products cost a thousand dot products, no more.
+  const bool full = static_cast<int64_t>(ranked->size()) >= need;
+  const Candidate last = full ? Candidate{ranked->back().score, ranked->back().label} : Candidate{};
   for (size_t i = 0; i < terms.labels.size() && i < terms.terms.size(); ++i) {
     const int32_t label = terms.labels[i];
     if (label < 0 || label >= known || !EligibleLocked(label, filter)) continue;
-    const float base = Dot(query, rows + static_cast<int64_t>(label) * dim_, dim_);
-    ranked->push_back({label, std::string(), base + terms.terms[i]});
+    const float score = Dot(query, rows + static_cast<int64_t>(label) * dim_, dim_) + terms.terms[i];
+    if (!full || Better({score, label}, last)) ranked->push_back({label, std::string(), score});
   }
   std::sort(ranked->begin(), ranked->end(), [](const ScoredProduct& a, const ScoredProduct& b) {
     return Better({a.score, a.label}, {b.score, b.label});
@@ -181,13 +187,13 @@ void ProductIndex::MergeTermsLocked(const float* query, Metric metric, const Sea
 // neighbours.
 bool ProductIndex::GraphSearchLocked(const HnswGraph& graph, const float* query, Metric metric,
                                      const SearchFilter& filter, int64_t need, int64_t candidates,
-                                     SearchStats* stats, std::vector<ScoredProduct>* ranked) const {
+                                     int64_t near_excluded, SearchStats* stats,
+                                     std::vector<ScoredProduct>* ranked) const {
   // Excluded products may all sit among the nearest; a category keeps only its share of them.
   // Filtered searches add ef_search to the fetch: the tail of a beam is its least accurate part,
   // and after filtering the answer comes from that tail.
   const bool filtered = !filter.excluded.empty() || filter.category >= 0;
-  double fetch = static_cast<double>(need + static_cast<int64_t>(filter.excluded.size()) +
-                                     (filtered ? options_.ef_search : 0));
+  double fetch = static_cast<double>(need + near_excluded + (filtered ? options_.ef_search : 0));
   if (filter.category >= 0) {
     double share = static_cast<double>(category_members_[filter.category].size()) /
                    static_cast<double>(std::max<int64_t>(1, num_with_vector_));
