@@ -3,6 +3,7 @@
 // answers checked against the exact ranking computed here from the model version's files.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <numeric>
 #include <set>
@@ -12,13 +13,17 @@
 namespace vasgd::testing_daemon {
 namespace {
 
-class ServeApiTest : public ::testing::Test {
+// A daemon serving the small shop, trained once per suite (Suite: the fixture, so that each
+// suite has its own daemon), with the config TestConfig gives, changed by `tweak`.
+template <typename Suite>
+class ServedShop : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
+  static void StartServing(const std::function<void(ConfigMap*)>& tweak = nullptr) {
     dir_ = new TempDir();
     shop_ = new SyntheticShop(SmallShop());
-    const std::string config = WriteConfig(dir_->path() + "/vasgd.toml", TestConfig(dir_->path() + "/data"));
-    serve_ = ServeProcess::Start(config, dir_->path() + "/serve.log").release();
+    ConfigMap config = TestConfig(dir_->path() + "/data");
+    if (tweak) tweak(&config);
+    serve_ = ServeProcess::Start(WriteConfig(dir_->path() + "/vasgd.toml", config), dir_->path() + "/serve.log").release();
     ASSERT_NE(serve_, nullptr);
     ASSERT_TRUE(PostEvents(*serve_, ShopEvents(*shop_)));
     ASSERT_FALSE(serve_->Retrain().empty());
@@ -43,6 +48,17 @@ class ServeApiTest : public ::testing::Test {
     auto it = std::find(model_->user_ids.begin(), model_->user_ids.end(), user);
     return it == model_->user_ids.end() ? nullptr : model_->user(static_cast<int32_t>(it - model_->user_ids.begin()));
   }
+
+  static inline TempDir* dir_ = nullptr;
+  static inline SyntheticShop* shop_ = nullptr;
+  static inline ServeProcess* serve_ = nullptr;
+  static inline ModelVersion* model_ = nullptr;
+};
+
+class ServeApiTest : public ServedShop<ServeApiTest> {
+ protected:
+  static void SetUpTestSuite() { StartServing(); }
+
   static const float* ProductVector(const std::string& product) {
     auto it = std::find(model_->product_ids.begin(), model_->product_ids.end(), product);
     return it == model_->product_ids.end() ? nullptr
@@ -63,17 +79,7 @@ class ServeApiTest : public ::testing::Test {
     for (const json& i : items) out.push_back(i["product"].get<std::string>());
     return out;
   }
-
-  static TempDir* dir_;
-  static SyntheticShop* shop_;
-  static ServeProcess* serve_;
-  static ModelVersion* model_;
 };
-
-TempDir* ServeApiTest::dir_ = nullptr;
-SyntheticShop* ServeApiTest::shop_ = nullptr;
-ServeProcess* ServeApiTest::serve_ = nullptr;
-ModelVersion* ServeApiTest::model_ = nullptr;
 
 TEST_F(ServeApiTest, RecommendationsMatchTheModelsExactRanking) {
   ASSERT_FALSE(model_->version.empty());
@@ -322,25 +328,11 @@ TEST_F(ServeApiTest, StatusReadinessAndMetrics) {
 // (model/visual_profile.h): standardise with the encoder's input statistics, normalise, the
 // user's profile is the normalised sum over their purchases, centre the cosines over the cold
 // products, times β.
-class ServeColdProfileTest : public ::testing::Test {
+class ServeColdProfileTest : public ServedShop<ServeColdProfileTest> {
  protected:
   static constexpr float kBeta = 0.5f;
   static void SetUpTestSuite() {
-    dir_ = new TempDir();
-    shop_ = new SyntheticShop(SmallShop());
-    ConfigMap config = TestConfig(dir_->path() + "/data");
-    config["train"]["cold_profile_weight"] = "0.5";
-    serve_ = ServeProcess::Start(WriteConfig(dir_->path() + "/vasgd.toml", config), dir_->path() + "/serve.log").release();
-    ASSERT_NE(serve_, nullptr);
-    ASSERT_TRUE(PostEvents(*serve_, ShopEvents(*shop_)));
-    ASSERT_FALSE(serve_->Retrain().empty());
-    model_ = new ModelVersion(CurrentModel(dir_->path() + "/data"));
-  }
-  static void TearDownTestSuite() {
-    delete serve_;
-    delete model_;
-    delete shop_;
-    delete dir_;
+    StartServing([](ConfigMap* c) { (*c)["train"]["cold_profile_weight"] = "0.5"; });
   }
 
   static std::vector<double> UnitZ(const float* features) {
@@ -387,27 +379,7 @@ class ServeColdProfileTest : public ::testing::Test {
     for (auto& [id, t] : terms) t = kBeta * static_cast<float>(t - mean);
     return terms;
   }
-  static std::set<std::string> Purchases(int32_t u) {
-    std::set<std::string> out;
-    const InteractionGraph& g = shop_->train.graph;
-    for (int64_t e = g.user_offsets[u]; e < g.user_offsets[u + 1]; ++e) out.insert(shop_->train.product_ids[g.product_index[e]]);
-    return out;
-  }
-  static const float* UserVector(const std::string& user) {
-    auto it = std::find(model_->user_ids.begin(), model_->user_ids.end(), user);
-    return model_->user(static_cast<int32_t>(it - model_->user_ids.begin()));
-  }
-
-  static TempDir* dir_;
-  static SyntheticShop* shop_;
-  static ServeProcess* serve_;
-  static ModelVersion* model_;
 };
-
-TempDir* ServeColdProfileTest::dir_ = nullptr;
-SyntheticShop* ServeColdProfileTest::shop_ = nullptr;
-ServeProcess* ServeColdProfileTest::serve_ = nullptr;
-ModelVersion* ServeColdProfileTest::model_ = nullptr;
 
 TEST_F(ServeColdProfileTest, ColdProductsAreReorderedByTheUsersVisualProfile) {
   ASSERT_EQ(model_->cold_profile_weight, kBeta);
