@@ -36,6 +36,11 @@ Daemon::Daemon(DaemonOptions options) : options_(std::move(options)) {
   products_ = metrics_.GetGauge("vasgd_graph_products", "Products in the graph store");
   edges_ = metrics_.GetGauge("vasgd_graph_edges", "Distinct (user, product) purchase pairs in the graph store");
   up_since_ = metrics_.GetGauge("vasgd_start_time_seconds", "When the daemon started, seconds since the epoch");
+  const char* store_memory = "vasgd_store_memory_bytes";
+  const char* store_memory_help = "RocksDB memory by part, bytes (block cache, memtables, table readers)";
+  store_block_cache_ = metrics_.GetGauge(store_memory, store_memory_help, "part=\"block_cache\"");
+  store_memtables_ = metrics_.GetGauge(store_memory, store_memory_help, "part=\"memtables\"");
+  store_table_readers_ = metrics_.GetGauge(store_memory, store_memory_help, "part=\"table_readers\"");
 }
 
 Daemon::~Daemon() { Stop(); }
@@ -133,6 +138,10 @@ void Daemon::Housekeeping() {
     users_->Set(static_cast<double>(c.users));
     products_->Set(static_cast<double>(c.products));
     edges_->Set(static_cast<double>(c.edges));
+    const StoreMemory m = store_->MemoryUsage();
+    store_block_cache_->Set(static_cast<double>(m.block_cache));
+    store_memtables_->Set(static_cast<double>(m.memtables));
+    store_table_readers_->Set(static_cast<double>(m.table_readers));
     cv_.wait_for(lock, std::chrono::seconds(1));
   }
 }

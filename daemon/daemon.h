@@ -84,6 +84,9 @@ class Daemon {
   Gauge* products_;
   Gauge* edges_;
   Gauge* up_since_;
+  Gauge* store_block_cache_;
+  Gauge* store_memtables_;
+  Gauge* store_table_readers_;
 };
 
 }  // namespace vasgd

@@ -181,7 +181,8 @@ Status GraphStore::OpenDb(bool read_only) {
   db_options.bytes_per_sync = 1 << 20;
   db_options.info_log = std::make_shared<RocksLogger>();
   rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(static_cast<size_t>(options_.block_cache_mb) << 20);
+  block_cache_ = rocksdb::NewLRUCache(static_cast<size_t>(options_.block_cache_mb) << 20);
+  table.block_cache = block_cache_;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   // Index and filter blocks stay in the table readers, outside the cache: a 128 MiB LRU cache
   // has 64 shards of 2 MiB, and a filter block of a large table (3.2 MB after the 30-minute
@@ -361,6 +362,16 @@ void GraphStore::PublishCounters() {
   edges_.store(c[keys::kEdges], std::memory_order_relaxed);
   applied_.store(c[keys::kApplied], std::memory_order_relaxed);
   feature_dim_.store(writer_->feature_dim, std::memory_order_release);
+}
+
+StoreMemory GraphStore::MemoryUsage() const {
+  StoreMemory m;
+  std::shared_lock<std::shared_mutex> db_lock(db_mu_);
+  if (!db_) return m;
+  if (block_cache_) m.block_cache = block_cache_->GetUsage();
+  (void)db_->GetIntProperty("rocksdb.cur-size-all-mem-tables", &m.memtables);
+  (void)db_->GetIntProperty("rocksdb.estimate-table-readers-mem", &m.table_readers);
+  return m;
 }
 
 GraphCounters GraphStore::counters() const {

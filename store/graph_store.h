@@ -26,6 +26,7 @@
 #include "store/graph_update.h"
 
 namespace rocksdb {
+class Cache;
 class DB;
 }
 
@@ -40,6 +41,14 @@ struct GraphCounters {
   int64_t edges = 0;                   // distinct (user, product) pairs
   int64_t events_applied = 0;          // updates applied (accepted), all sources
   int32_t feature_dim = 0;             // 0 until fixed by the config or the first features
+};
+
+// RocksDB's memory, bytes (the daemon's metrics): blocks in the LRU cache, memtables, and the
+// table readers, which hold the index and filter blocks outside the cache.
+struct StoreMemory {
+  uint64_t block_cache = 0;
+  uint64_t memtables = 0;
+  uint64_t table_readers = 0;
 };
 
 struct ProductWeight {
@@ -82,6 +91,8 @@ class GraphStore {
 
   // Counters as of the last committed batch. Lock-free.
   GraphCounters counters() const;
+  // What RocksDB holds in memory now; zeros while the store is closed.
+  StoreMemory MemoryUsage() const;
   int32_t feature_dim() const { return feature_dim_.load(std::memory_order_acquire); }
 
   // Dense id of a string id; false when unknown (or on a read error, which is logged).
@@ -138,6 +149,7 @@ class GraphStore {
   const bool read_only_;
   mutable std::shared_mutex db_mu_;       // exclusive only to swap db_ (reopen); reads share it
   std::unique_ptr<rocksdb::DB> db_;       // null while a reopen has failed
+  std::shared_ptr<rocksdb::Cache> block_cache_;  // db_'s, for MemoryUsage
   std::mutex write_mu_;                   // one writer at a time
   std::unique_ptr<WriterState> writer_;   // caches; touched only under write_mu_
   bool needs_reopen_ = false;             // under write_mu_: the last write failed

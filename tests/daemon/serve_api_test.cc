@@ -309,6 +309,8 @@ TEST_F(ServeApiTest, StatusReadinessAndMetrics) {
             static_cast<double>(std::count_if(model_->product_kind.begin(), model_->product_kind.end(),
                                               [](uint8_t k) { return k != 0; })));
   EXPECT_GT(serve_->Metric("vasgd_process_resident_memory_bytes"), 1e6);
+  EXPECT_GT(serve_->Metric("vasgd_store_memory_bytes{part=\"memtables\"}"), 0);  // the shop's events are in them
+  EXPECT_GE(serve_->Metric("vasgd_store_memory_bytes{part=\"block_cache\"}"), 0);
   EXPECT_GT(serve_->Metric("vasgd_http_requests_total{route=\"recommendations\",code=\"200\"}"), 0);
   EXPECT_GT(serve_->Metric("vasgd_retrain_duration_seconds_count"), 0);
   EXPECT_TRUE(std::isfinite(serve_->Metric("vasgd_train_loss{part=\"skipgram\"}")));

@@ -140,6 +140,23 @@ TEST_F(GraphStoreTest, RepeatedPurchaseAddsWeightNotASecondEdge) {
   EXPECT_FALSE(store->UserName(7, &name));
 }
 
+// The daemon's vasgd_store_memory_bytes: writes land in the memtables, reads of flushed tables
+// in the block cache (bounded by block_cache_mb).
+TEST_F(GraphStoreTest, MemoryUsageShowsMemtablesAndTheBlockCache) {
+  auto store = OpenStore();
+  const StoreMemory empty = store->MemoryUsage();
+  std::vector<GraphUpdate> updates;
+  for (int i = 0; i < 20000; ++i) updates.push_back(Purchase("u" + std::to_string(i % 997), "p" + std::to_string(i % 89)));
+  ApplyOk(store.get(), updates);
+  const StoreMemory written = store->MemoryUsage();
+  EXPECT_GT(written.memtables, empty.memtables);
+  store.reset();
+  store = OpenStore();  // the reopen reads the tables back (id maps, edge weights)
+  const StoreMemory reopened = store->MemoryUsage();
+  EXPECT_GT(reopened.block_cache + reopened.table_readers, 0u);
+  EXPECT_LE(reopened.block_cache, uint64_t{8} << 20);
+}
+
 TEST_F(GraphStoreTest, ProductAttributesAndPurchaseBeforeProduct) {
   auto store = OpenStore();
   ApplyOk(store.get(), {Purchase("u1", "p9")});
