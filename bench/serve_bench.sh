@@ -83,13 +83,7 @@ end
 EOF
 
 # wrk's summary -> requests/s, p50 and p99 in ms.
-parse() {
-  awk '
-    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-    /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) } /^Requests\/sec:/ { rps = $2 }
-    / requests in / { total = $1 } /Non-2xx/ { bad = $NF } /Socket errors/ { err = $0 }
-    END { printf "{\"requests\":%d,\"requests_per_second\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"non_2xx\":%d,\"socket_errors\":\"%s\"}", total, rps, p50, p99, bad, err }'
-}
+parse() { awk -v format=json -f scripts/lib/wrk_summary.awk; }
 
 cpu_seconds() {  # user + system CPU of a process, s
   awk -v tck="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / tck}' "/proc/$1/stat"
