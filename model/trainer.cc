@@ -122,6 +122,7 @@ Status Validate(const TrainingData& d, const TrainOptions& o) {
   if (o.optimizer != "adam" && o.optimizer != "sgd") return Status::InvalidArgument("train: optimizer must be adam or sgd");
   if (!(o.cold_profile_weight >= 0 && o.cold_profile_weight <= 1))
     return Status::InvalidArgument("train: cold_profile_weight must be in [0, 1]");
+  if (!(o.encoder_rank_weight >= 0)) return Status::InvalidArgument("train: encoder_rank_weight must be >= 0");
   if (o.score != "auto" && o.score != "cosine" && o.score != "dot")
     return Status::InvalidArgument("train: score must be auto, cosine or dot");
   if (o.kernel != "auto" && o.kernel != "hogwild" && o.kernel != "torch")
@@ -538,14 +539,14 @@ Status Stage1(Run& r, int epochs) {
 // encoder alone ranked cold candidates below the image features' own cosine (WBOI) on TikTok
 // (docs/EVALUATION.md "Cold start"). So each warm product p of a batch is paired with one of its
 // buyers u (frozen X_u), and M(f_p) must win u's softmax over the batch's other products.
-class BuyerSampler {
+class BuyerRanking {
  public:
   // Cosine logits need a temperature to be sharp enough to rank. On TikTok validation (weight 0.3,
   // no profile term, one seed each) cold-among-cold AUC was 0.595 / 0.581 / 0.584 at 0.05 / 0.1 /
   // 0.2: within run-to-run noise; 0.1 is the usual two-tower value.
   static constexpr double kTemperature = 0.1;
 
-  BuyerSampler(const Run& r, const std::vector<int64_t>& warm) : r_(r), warm_(warm) {
+  BuyerRanking(const Run& r, const std::vector<int64_t>& warm) : r_(r), warm_(warm) {
     users_ = torch::nn::functional::normalize(r.table.slice(0, 0, r.U).detach(),
                                                torch::nn::functional::NormalizeFuncOptions().dim(1));
   }
@@ -604,7 +605,7 @@ Result<torch::nn::Sequential> Stage2(Run& r) {
   const torch::Tensor warm_idx = torch::tensor(warm, torch::kInt64).to(r.device);
   const torch::Tensor f_warm = r.features.index_select(0, warm_idx);
   const torch::Tensor x_warm = r.table.index_select(0, warm_idx + r.U).detach();
-  const BuyerSampler buyers(r, warm);
+  const BuyerRanking buyers(r, warm);
   const int64_t n = static_cast<int64_t>(warm.size());
   const int64_t batch = std::max<int64_t>(1, std::min<int64_t>(o.batch_size, n));
   const int64_t batches_per_epoch = (n + batch - 1) / batch;

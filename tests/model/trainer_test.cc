@@ -434,6 +434,7 @@ TEST(Trainer, RejectsWhatItCannotTrain) {
   EXPECT_EQ(code([](TrainOptions& o) { o.decoder_sample_rate = 0; }), Code::kInvalidArgument);
   EXPECT_EQ(code([](TrainOptions& o) { o.kernel = "magic"; }), Code::kInvalidArgument);
   EXPECT_EQ(code([](TrainOptions& o) { o.cold_profile_weight = 1.5; }), Code::kInvalidArgument);
+  EXPECT_EQ(code([](TrainOptions& o) { o.encoder_rank_weight = -1; }), Code::kInvalidArgument);
   TrainingData empty = shop.train;
   empty.graph = BuildInteractionGraph(empty.graph.num_users, empty.graph.num_products, {}, {}, {});
   EXPECT_EQ(Train(empty, SmallOptions(), nullptr).status().code(), Code::kInvalidArgument);
