@@ -116,6 +116,7 @@ std::vector<Knob> Knobs(Config* c) {
       Int("kafka", "session_timeout_ms", &kf.session_timeout_ms),
       Str("kafka", "assignment_strategy", &kf.assignment_strategy),
       Int("kafka", "max_message_bytes", &kf.max_message_bytes),
+      Int("kafka", "prefetch_max_kb", &kf.prefetch_max_kb),
 
       Int("train", "dim", &tr.dim),
       Int("train", "walks_per_node", &tr.walks_per_node),
@@ -278,6 +279,7 @@ Status ValidateConfig(const Config& c) {
   VASGD_RETURN_IF_ERROR(positive(c.http.max_connections, "http.max_connections"));
   VASGD_RETURN_IF_ERROR(positive(c.http.max_k, "http.max_k"));
   VASGD_RETURN_IF_ERROR(positive(c.kafka.batch_max_events, "kafka.batch_max_events"));
+  VASGD_RETURN_IF_ERROR(positive(c.kafka.prefetch_max_kb, "kafka.prefetch_max_kb"));
   VASGD_RETURN_IF_ERROR(one_of(c.kafka.assignment_strategy, {"cooperative-sticky", "range", "roundrobin"},
                                "kafka.assignment_strategy"));
   VASGD_RETURN_IF_ERROR(positive(c.retrain.keep_versions, "retrain.keep_versions"));

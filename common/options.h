@@ -31,6 +31,7 @@ struct KafkaOptions {
   int session_timeout_ms = 10000;                        // consumer group session timeout, ms
   std::string assignment_strategy = "cooperative-sticky";  // cooperative-sticky | range | roundrobin
   int64_t max_message_bytes = 4 << 20;                   // larger messages are dead-lettered, bytes
+  int prefetch_max_kb = 16384;                           // messages fetched ahead of ingestion, at most, KiB
 };
 
 // [train]: the VASG trainer (model/). Defaults chosen by measurement: docs/EVALUATION.md.

@@ -67,6 +67,10 @@ Status KafkaIngester::Start() {
       {"partition.assignment.strategy", options_.assignment_strategy},
       {"log.connection.close", "false"},
       {"statistics.interval.ms", "1000"},  // broker states for vasgd_kafka_brokers_up and /readyz
+      // librdkafka prefetches up to 64 MiB (and 100,000 messages per partition) by default: a
+      // daemon that falls behind under query load held all of it (the soak's RSS rose with the lag).
+      {"queued.max.messages.kbytes", std::to_string(options_.prefetch_max_kb)},
+      {"queued.min.messages", std::to_string(std::max(1, options_.batch_max_events))},
   };
   for (const auto& [k, v] : settings) {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
