@@ -1,5 +1,5 @@
 set terminal pngcairo noenhanced size 900,750 font 'sans,10'
-set output 'docs/tiktok_pca.png'
+set output 'docs/eval/gnuplot/tiktok_pca.png'
 set title 'VASG product embeddings on tiktok: first two principal components'
 set xlabel 'PC 1'
 set ylabel 'PC 2'
