@@ -15,6 +15,9 @@ namespace {
 
 // A daemon serving the small shop, trained once per suite (Suite: the fixture, so that each
 // suite has its own daemon), with the config TestConfig gives, changed by `tweak`.
+// A failure while starting is recorded and fails every test in SetUp(): an ASSERT in
+// SetUpTestSuite would make gtest report the suite's tests as SKIPPED, which ctest counts as
+// skipped, not failed.
 template <typename Suite>
 class ServedShop : public ::testing::Test {
  protected:
@@ -24,12 +27,15 @@ class ServedShop : public ::testing::Test {
     ConfigMap config = TestConfig(dir_->path() + "/data");
     if (tweak) tweak(&config);
     serve_ = ServeProcess::Start(WriteConfig(dir_->path() + "/vasgd.toml", config), dir_->path() + "/serve.log").release();
-    ASSERT_NE(serve_, nullptr);
-    ASSERT_TRUE(PostEvents(*serve_, ShopEvents(*shop_)));
-    ASSERT_FALSE(serve_->Retrain().empty());
-    ASSERT_EQ(LastError(serve_->StatusJson()), "") << serve_->Log();
+    if (serve_ == nullptr) return SetUpFailed("vasgd serve did not start");
+    if (!PostEvents(*serve_, ShopEvents(*shop_))) return SetUpFailed("the shop's events were not all accepted");
+    if (serve_->Retrain().empty()) return SetUpFailed("the first retraining did not finish\n" + serve_->Log());
+    const std::string error = LastError(serve_->StatusJson());
+    if (!error.empty()) return SetUpFailed("retraining failed: " + error + "\n" + serve_->Log());
     model_ = new ModelVersion(CurrentModel(dir_->path() + "/data"));
   }
+  static void SetUpFailed(const std::string& why) { setup_error_ = why; }
+  void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << "suite set-up failed: " << setup_error_; }
   static void TearDownTestSuite() {
     delete serve_;
     delete model_;
@@ -53,6 +59,7 @@ class ServedShop : public ::testing::Test {
   static inline SyntheticShop* shop_ = nullptr;
   static inline ServeProcess* serve_ = nullptr;
   static inline ModelVersion* model_ = nullptr;
+  static inline std::string setup_error_;
 };
 
 class ServeApiTest : public ServedShop<ServeApiTest> {
