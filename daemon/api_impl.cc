@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/log.h"
+#include "index/distance.h"
 #include "model/visual_profile.h"
 #include "stream/event.h"
 #include "stream/kafka_ingester.h"
@@ -54,9 +55,8 @@ const ScoreTerms* ApiImpl::ColdTerms(const ServingBundle& b, const std::vector<P
       profile.Add(features.data());
   }
   if (!profile.Finish()) return nullptr;
-  double norm2 = 0;
-  for (int32_t d = 0; d < m.dim; ++d) norm2 += static_cast<double>(query[d]) * query[d];
-  return b.ColdProfileTerms(profile.data(), static_cast<float>(std::sqrt(norm2)), &terms) ? &terms : nullptr;
+  const float query_norm = std::sqrt(Dot(query, query, m.dim));
+  return b.ColdProfileTerms(profile.data(), query_norm, &terms) ? &terms : nullptr;
 }
 
 Result<Recommendations> ApiImpl::Recommend(const RecommendRequest& request) {

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "index/distance.h"
 #include "model/visual_profile.h"
 
 namespace vasgd {
@@ -192,8 +193,7 @@ void ServingState::NoteColdProduct(ServingBundle* bundle, std::string_view produ
   if (label < 0) return;
   std::vector<float> z(fdim);
   UnitStandardizedFeatures(features.data(), m.encoder.input_mean, m.encoder.input_scale, fdim, z.data());
-  double norm2 = 0;
-  for (int32_t d = 0; d < m.dim; ++d) norm2 += static_cast<double>(vector[d]) * vector[d];
+  const float norm = std::sqrt(Dot(vector, vector, m.dim));
   std::unique_lock<std::shared_mutex> lock(bundle->live_mu);
   auto at = std::lower_bound(bundle->cold_labels.begin(), bundle->cold_labels.end(), label);
   const int64_t i = at - bundle->cold_labels.begin();
@@ -203,7 +203,7 @@ void ServingState::NoteColdProduct(ServingBundle* bundle, std::string_view produ
     bundle->cold_norms.insert(bundle->cold_norms.begin() + i, 0.f);
   }
   std::copy(z.begin(), z.end(), bundle->cold_z.begin() + i * fdim);
-  bundle->cold_norms[i] = static_cast<float>(std::sqrt(norm2));
+  bundle->cold_norms[i] = norm;
 }
 
 bool ServingState::Embed(ServingBundle* bundle, std::string_view product, const std::vector<float>& features,
