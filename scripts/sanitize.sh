@@ -7,7 +7,9 @@
 #         -fsanitize=thread in $TSAN_DIR; only the test binaries those tests live in are built.
 #   scripts/sanitize.sh [asan|tsan|both]
 #   env: JOBS (2), ASAN_DIR (build-asan), TSAN_DIR (build-tsan), CTEST_ARGS, LOG_PREFIX
-#        (/tmp/vasgd-sanitize: logs are $LOG_PREFIX-{asan,tsan}.{build,ctest}.log)
+#        (/tmp/vasgd-sanitize: logs are $LOG_PREFIX-{asan,tsan}.{build,ctest}.log), ROCKSDB_TSAN
+#        (/var/tmp/vasgd-rocksdb-tsan/install: RocksDB built with TSan by scripts/build-rocksdb-tsan.sh,
+#        used for tsan when present)
 # A build directory already configured with the sanitizer is reused as it is (no reconfigure,
 # an incremental build): for asan that includes the fuzz build of scripts/fuzz.sh
 # (VASGD_FUZZ=ON puts address,undefined on everything), e.g. ASAN_DIR=build-h6-fuzz.
@@ -24,6 +26,7 @@ JOBS="${JOBS:-2}"
 ASAN_DIR="${ASAN_DIR:-build-asan}"
 TSAN_DIR="${TSAN_DIR:-build-tsan}"
 LOG_PREFIX="${LOG_PREFIX:-/tmp/vasgd-sanitize}"
+ROCKSDB_TSAN="${ROCKSDB_TSAN:-/var/tmp/vasgd-rocksdb-tsan/install}"
 SUPP="$(pwd)/scripts/sanitizer-suppressions"
 TSAN_TESTS='Swap|Concurrent|WhatArrivesDuringTraining|Sigterm|KafkaIngest|KafkaRebalance|ServerTest|ProductIndex|EventApplier|HttpAbuse|CrashTest|EndToEnd'
 # The binaries holding every test TSAN_TESTS matches (ctest --test-dir build -N -R "$TSAN_TESTS").
@@ -37,17 +40,19 @@ configured_with() {  # build-dir sanitize-flag: is the directory already built w
   [ "$2" = address,undefined ] && grep -qx 'VASGD_FUZZ:BOOL=ON' "$cache"
 }
 
-run_suite() {  # name build-dir sanitize-flag ctest-regex targets
+run_suite() {  # name build-dir sanitize-flag ctest-regex targets [cmake -D options]
   local name=$1 dir=$2 flag=$3 regex=$4 targets=$5
+  local extra=("${@:6}")
   local blog=$LOG_PREFIX-$name.build.log clog=$LOG_PREFIX-$name.ctest.log
   local t0 t1 rc
   t0=$(date +%s)
   if configured_with "$dir" "$flag"; then
-    echo "# $name: $dir is already configured with $flag: incremental build"
+    echo "# $name: $dir is already configured with $flag: incremental build ${extra[*]}"
+    if [ ${#extra[@]} -gt 0 ]; then cmake -B "$dir" "${extra[@]}" >/dev/null || return 1; fi
   else
-    echo "# $name: configuring $dir (-fsanitize=$flag)"
+    echo "# $name: configuring $dir (-fsanitize=$flag ${extra[*]})"
     cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVASGD_SANITIZE="$flag" \
-      -DVASGD_BUILD_BENCH=OFF >/dev/null || return 1
+      -DVASGD_BUILD_BENCH=OFF "${extra[@]}" >/dev/null || return 1
   fi
   # shellcheck disable=SC2086  # targets is a word list
   nice -n 5 ninja -C "$dir" -j "$JOBS" $targets >"$blog" 2>&1 || { echo "$name: build failed, see $blog"; return 1; }
@@ -82,6 +87,13 @@ if [ "$WHICH" = tsan ] || [ "$WHICH" = both ]; then
   mkdir -p "$TSAN_DIR" && gcc -O2 -shared -fPIC -o "$TSAN_DIR/tsan_c11_threads.so" \
     "$SUPP/tsan_c11_threads.c" -lpthread || exit 1
   PRELOAD="$(pwd)/$TSAN_DIR/tsan_c11_threads.so"
-  run_suite tsan "$TSAN_DIR" thread "$TSAN_TESTS" "$TSAN_TARGETS" || status=1
+  # RocksDB instrumented too (scripts/build-rocksdb-tsan.sh; why: there), when it has been built.
+  rocksdb=()
+  if [ -f "$ROCKSDB_TSAN/lib/cmake/rocksdb/RocksDBConfig.cmake" ]; then
+    rocksdb=(-DRocksDB_DIR="$ROCKSDB_TSAN/lib/cmake/rocksdb")
+  else
+    echo "# tsan: no instrumented RocksDB in $ROCKSDB_TSAN (scripts/build-rocksdb-tsan.sh): the Kafka tests will report races inside it"
+  fi
+  run_suite tsan "$TSAN_DIR" thread "$TSAN_TESTS" "$TSAN_TARGETS" "${rocksdb[@]}" || status=1
 fi
 exit $status

@@ -9,8 +9,9 @@
 # memory, the consumer lag and the retrainings so far. At the end, the daemon is stopped and the
 # store compared with the reference graph: zero lost (or doubled) events is `"equal":true`.
 #
-#   scripts/soak.sh [BUILD_DIR]     (env: WINDOWS WINDOW_SECONDS RATE CONNECTIONS USERS PRODUCTS PORT WORK KEEP;
-#                                  USERS × PRODUCTS bounds the id space: small values make a stream whose graph stops growing)
+#   scripts/soak.sh [BUILD_DIR]     (env: WINDOWS WINDOW_SECONDS RATE CONNECTIONS USERS PRODUCTS BLOCK_CACHE_MB
+#                                  PORT WORK KEEP; USERS × PRODUCTS bounds the id space: small values make a
+#                                  stream whose graph stops growing; BLOCK_CACHE_MB is store.block_cache_mb, 128)
 # Exit status 0 only with zero 5xx answers, zero failed retrainings and a store equal to the reference.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,7 @@ CONNECTIONS="${CONNECTIONS:-8}"
 PORT="${PORT:-18090}"
 USERS="${USERS:-20000}"
 PRODUCTS="${PRODUCTS:-5000}"
+BLOCK_CACHE_MB="${BLOCK_CACHE_MB:-128}"
 DIM=16
 WORK="${WORK:-$(mktemp -d /tmp/vasgd-soak-XXXXXX)}"
 mkdir -p "$WORK"
@@ -57,6 +59,7 @@ cat >"$WORK/soak.toml" <<EOF
 data_dir = "$DATA"
 sync_writes = true
 feature_dim = $DIM
+block_cache_mb = $BLOCK_CACHE_MB
 [kafka]
 brokers = "$BROKERS"
 group = "soak"
@@ -87,7 +90,7 @@ url="http://127.0.0.1:$PORT"
 for _ in $(seq 1 300); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.2; done
 metric() { curl -s "$url/metrics" | awk -v s="$1" 'index($0, s " ") == 1 { print $2; found = 1 } END { if (!found) print 0 }'; }
 sum_5xx() { curl -s "$url/metrics" | awk '/^vasgd_http_requests_total\{.*code="5[0-9][0-9]"/ { n += $2 } END { printf "%d", n }'; }
-rss_mib() { awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$SERVE_PID/status"; }
+rss_mib() { awk -v k="${1:-VmRSS}:" '$1 == k { printf "%.0f", $2 / 1024 }' "/proc/$SERVE_PID/status"; }  # VmRSS, RssAnon
 store_mib() { metric "vasgd_store_memory_bytes{part=\"$1\"}" | awk '{ printf "%.0f", $1 / 1048576 }'; }  # RocksDB's part
 status() { curl -s -H "Authorization: Bearer soak" "$url/v1/admin/status"; }
 
@@ -108,8 +111,8 @@ end
 EOF
 parse() { awk -v format=row -f scripts/lib/wrk_summary.awk; }
 
-echo "# soak: $WINDOWS windows of $WINDOW_SECONDS s, wrk -t1 -c$CONNECTIONS, $RATE events/s via the mock cluster, retraining every 300 s ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
-printf '| window | requests | req/s | p50 ms | p99 ms | non-2xx | 5xx | RSS MiB | block cache MiB | memtables MiB | lag | model | retrain ok/failed |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
+echo "# soak: $WINDOWS windows of $WINDOW_SECONDS s, wrk -t1 -c$CONNECTIONS, $RATE events/s via the mock cluster, retraining every 300 s, block cache $BLOCK_CACHE_MB MiB ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
+printf '| window | requests | req/s | p50 ms | p99 ms | non-2xx | 5xx | RSS MiB | anonymous MiB | block cache MiB | memtables MiB | lag | model | retrain ok/failed |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 RSS_START=$(rss_mib)
 FIVE_START=$(sum_5xx)
 for w in $(seq 1 "$WINDOWS"); do
@@ -117,8 +120,8 @@ for w in $(seq 1 "$WINDOWS"); do
   st=$(status)
   lag=$(echo "$st" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("consumer_lag"))')
   version=$(echo "$st" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("model_version"))')
-  printf '| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s/%s |\n' "$w" "$total" "$rps" "$p50" "$p99" "$bad" \
-    "$(( $(sum_5xx) - FIVE_START ))" "$(rss_mib)" "$(store_mib block_cache)" "$(store_mib memtables)" "$lag" "$version" \
+  printf '| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s/%s |\n' "$w" "$total" "$rps" "$p50" "$p99" "$bad" \
+    "$(( $(sum_5xx) - FIVE_START ))" "$(rss_mib)" "$(rss_mib RssAnon)" "$(store_mib block_cache)" "$(store_mib memtables)" "$lag" "$version" \
     "$(metric 'vasgd_retrain_total{result="ok"}')" "$(metric 'vasgd_retrain_total{result="failed"}')"
   [ "$sock" = "" ] || echo "  wrk: $sock"
 done
