@@ -9,7 +9,7 @@
 #   env: JOBS (2), ASAN_DIR (build-asan), TSAN_DIR (build-tsan), CTEST_ARGS, LOG_PREFIX
 #        (/tmp/vasgd-sanitize: logs are $LOG_PREFIX-{asan,tsan}.{build,ctest}.log), ROCKSDB_TSAN
 #        (/var/tmp/vasgd-rocksdb-tsan/install: RocksDB built with TSan by scripts/build-rocksdb-tsan.sh,
-#        used for tsan when present)
+#        used for tsan when present), SLOWDOWN (4: tsan's test timeouts and waits are multiplied by it)
 # A build directory already configured with the sanitizer is reused as it is (no reconfigure,
 # an incremental build): for asan that includes the fuzz build of scripts/fuzz.sh
 # (VASGD_FUZZ=ON puts address,undefined on everything), e.g. ASAN_DIR=build-h6-fuzz.
@@ -27,6 +27,7 @@ ASAN_DIR="${ASAN_DIR:-build-asan}"
 TSAN_DIR="${TSAN_DIR:-build-tsan}"
 LOG_PREFIX="${LOG_PREFIX:-/tmp/vasgd-sanitize}"
 ROCKSDB_TSAN="${ROCKSDB_TSAN:-/var/tmp/vasgd-rocksdb-tsan/install}"
+SLOWDOWN="${SLOWDOWN:-4}"
 SUPP="$(pwd)/scripts/sanitizer-suppressions"
 TSAN_TESTS='Swap|Concurrent|WhatArrivesDuringTraining|Sigterm|KafkaIngest|KafkaRebalance|ServerTest|ProductIndex|EventApplier|HttpAbuse|CrashTest|EndToEnd'
 # The binaries holding every test TSAN_TESTS matches (ctest --test-dir build -N -R "$TSAN_TESTS").
@@ -88,12 +89,14 @@ if [ "$WHICH" = tsan ] || [ "$WHICH" = both ]; then
     "$SUPP/tsan_c11_threads.c" -lpthread || exit 1
   PRELOAD="$(pwd)/$TSAN_DIR/tsan_c11_threads.so"
   # RocksDB instrumented too (scripts/build-rocksdb-tsan.sh; why: there), when it has been built.
-  rocksdb=()
+  # TSan slows vasgd's own code 5-15x (a training child most): test deadlines stretch by SLOWDOWN.
+  export VASGD_TEST_WAIT_SCALE="$SLOWDOWN"
+  cmake_args=(-DVASGD_TEST_TIMEOUT_SCALE="$SLOWDOWN")
   if [ -f "$ROCKSDB_TSAN/lib/cmake/rocksdb/RocksDBConfig.cmake" ]; then
-    rocksdb=(-DRocksDB_DIR="$ROCKSDB_TSAN/lib/cmake/rocksdb")
+    cmake_args+=(-DRocksDB_DIR="$ROCKSDB_TSAN/lib/cmake/rocksdb")
   else
     echo "# tsan: no instrumented RocksDB in $ROCKSDB_TSAN (scripts/build-rocksdb-tsan.sh): the Kafka tests will report races inside it"
   fi
-  run_suite tsan "$TSAN_DIR" thread "$TSAN_TESTS" "$TSAN_TARGETS" "${rocksdb[@]}" || status=1
+  run_suite tsan "$TSAN_DIR" thread "$TSAN_TESTS" "$TSAN_TARGETS" "${cmake_args[@]}" || status=1
 fi
 exit $status

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -58,9 +59,21 @@ class TempDir {
   std::string path_;
 };
 
+// VASGD_TEST_WAIT_SCALE (default 1) stretches every wait: sanitized builds run the daemon and its
+// training child several times slower (scripts/sanitize.sh sets it). A wait is only a deadline,
+// so a larger one never lets a wrong result pass.
+inline double WaitScale() {
+  static const double scale = [] {
+    const char* s = std::getenv("VASGD_TEST_WAIT_SCALE");
+    const double v = s ? std::atof(s) : 1.0;
+    return v >= 1.0 ? v : 1.0;
+  }();
+  return scale;
+}
+
 template <typename Fn>
 bool WaitFor(Fn done, double seconds) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds * WaitScale());
   while (std::chrono::steady_clock::now() < deadline) {
     if (done()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -396,7 +396,9 @@ TEST_F(HttpAbuse, TokensAreRequiredAndNeverShown) {
     ASSERT_TRUE(c.Send(raw + "\r\n"));
     const Response r = c.Read();
     EXPECT_EQ(r.status, t.status) << t.method << " " << t.target << " with '" << t.authorization << "'";
-    if (r.status == 401) EXPECT_EQ(r.headers.count("www-authenticate"), 1u);
+    if (r.status == 401) {
+      EXPECT_EQ(r.headers.count("www-authenticate"), 1u);
+    }
     bodies += r.body;
     for (const auto& [name, value] : r.headers) bodies += name + ": " + value + "\n";
   }

@@ -136,7 +136,9 @@ TEST_F(KillDrill, DuringIngestion) {
   for (int k = 0; k < kills_; ++k) {
     if (!serve) serve = Start();
     ASSERT_NE(serve, nullptr);
-    if (k > 0) EXPECT_EQ(CheckAfterRestart(*serve), v1);
+    if (k > 0) {
+      EXPECT_EQ(CheckAfterRestart(*serve), v1);
+    }
     // A restart finds the backlog of the time it was down; the feeder keeps adding to it.
     std::this_thread::sleep_for(std::chrono::milliseconds(RandomMs(50, 1500)));
     mid_stream += !feeder_->finished();
