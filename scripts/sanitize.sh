@@ -17,8 +17,9 @@
 # binary's, tests/*/CMakeLists.txt), so a test slowed past it shows "Timeout": rerun that binary
 # alone with --gtest_filter and the same *_OPTIONS to tell a slowdown from a hang.
 # Any sanitizer report fails its test (halt_on_error / exitcode); the summary lists the tests
-# that failed. LibTorch is not instrumented: its known reports are suppressed in
-# scripts/sanitizer-suppressions/ (and only there; vasgd's own code is never suppressed).
+# that failed. Uninstrumented libraries' known reports are suppressed in
+# scripts/sanitizer-suppressions/ (and only there, each with its reason); of vasgd's own code only
+# the Hogwild kernel is exempt from TSan.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 WHICH="${1:-both}"
