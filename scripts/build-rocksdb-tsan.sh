@@ -11,7 +11,7 @@
 # Debian's patches applied; the source list lives in $WORK, the system's is not touched), with
 # Debian's compression options, the static library only, and installs it under $PREFIX.
 # Then: cmake -DVASGD_SANITIZE=thread -DRocksDB_DIR=$PREFIX/lib/cmake/rocksdb ... (sanitize.sh
-# does this when $PREFIX exists). About 310 files: ~30 min on 2 cores.
+# does this when $PREFIX exists). About 310 files: 5 min on 2 cores (-O1).
 #   scripts/build-rocksdb-tsan.sh     (env: PREFIX (/var/tmp/vasgd-rocksdb-tsan/install),
 #                                            WORK (/var/tmp/vasgd-rocksdb-tsan/src), JOBS (2))
 set -euo pipefail
