@@ -9,7 +9,7 @@
 #   env: JOBS (2), ASAN_DIR (build-asan), TSAN_DIR (build-tsan), CTEST_ARGS, LOG_PREFIX
 #        (/tmp/vasgd-sanitize: logs are $LOG_PREFIX-{asan,tsan}.{build,ctest}.log), ROCKSDB_TSAN
 #        (/var/tmp/vasgd-rocksdb-tsan/install: RocksDB built with TSan by scripts/build-rocksdb-tsan.sh,
-#        used for tsan when present), SLOWDOWN (4: tsan's test timeouts and waits are multiplied by it)
+#        used for tsan when present), SLOWDOWN (4: the tests' timeouts and waits are multiplied by it)
 # A build directory already configured with the sanitizer is reused as it is (no reconfigure,
 # an incremental build): for asan that includes the fuzz build of scripts/fuzz.sh
 # (VASGD_FUZZ=ON puts address,undefined on everything), e.g. ASAN_DIR=build-h6-fuzz.
@@ -77,11 +77,14 @@ run_suite() {  # name build-dir sanitize-flag ctest-regex targets [cmake -D opti
 
 status=0
 PRELOAD=""
+# Sanitized code runs several times slower (TSan 5-15x, a training child most): test deadlines
+# stretch by SLOWDOWN, the ctest TIMEOUTs at configure time and the daemon tests' waits at run time.
+export VASGD_TEST_WAIT_SCALE="$SLOWDOWN"
 if [ "$WHICH" = asan ] || [ "$WHICH" = both ]; then
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0:allocator_may_return_null=1"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$SUPP/ubsan.supp"
   export LSAN_OPTIONS="suppressions=$SUPP/lsan.supp:print_suppressions=0"
-  run_suite asan "$ASAN_DIR" address,undefined "" "" || status=1
+  run_suite asan "$ASAN_DIR" address,undefined "" "" -DVASGD_TEST_TIMEOUT_SCALE="$SLOWDOWN" || status=1
 fi
 if [ "$WHICH" = tsan ] || [ "$WHICH" = both ]; then
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$SUPP/tsan.supp"
@@ -90,8 +93,6 @@ if [ "$WHICH" = tsan ] || [ "$WHICH" = both ]; then
     "$SUPP/tsan_c11_threads.c" -lpthread || exit 1
   PRELOAD="$(pwd)/$TSAN_DIR/tsan_c11_threads.so"
   # RocksDB instrumented too (scripts/build-rocksdb-tsan.sh; why: there), when it has been built.
-  # TSan slows vasgd's own code 5-15x (a training child most): test deadlines stretch by SLOWDOWN.
-  export VASGD_TEST_WAIT_SCALE="$SLOWDOWN"
   cmake_args=(-DVASGD_TEST_TIMEOUT_SCALE="$SLOWDOWN")
   if [ -f "$ROCKSDB_TSAN/lib/cmake/rocksdb/RocksDBConfig.cmake" ]; then
     cmake_args+=(-DRocksDB_DIR="$ROCKSDB_TSAN/lib/cmake/rocksdb")
