@@ -59,21 +59,23 @@ class TempDir {
   std::string path_;
 };
 
-// VASGD_TEST_WAIT_SCALE (default 1) stretches every wait: sanitized builds run the daemon and its
-// training child several times slower (scripts/sanitize.sh sets it). A wait is only a deadline,
-// so a larger one never lets a wrong result pass.
-inline double WaitScale() {
+// The deadline of a wait of `seconds`. VASGD_TEST_WAIT_SCALE (default 1) stretches every wait of
+// this harness: sanitized builds run the daemon and its training child several times slower
+// (scripts/sanitize.sh sets it). A wait is only a deadline, so a larger one never lets a wrong
+// result pass.
+inline std::chrono::steady_clock::time_point DeadlineIn(double seconds) {
   static const double scale = [] {
     const char* s = std::getenv("VASGD_TEST_WAIT_SCALE");
     const double v = s ? std::atof(s) : 1.0;
     return v >= 1.0 ? v : 1.0;
   }();
-  return scale;
+  return std::chrono::steady_clock::now() +
+         std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds * scale));
 }
 
 template <typename Fn>
 bool WaitFor(Fn done, double seconds) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds * WaitScale());
+  const auto deadline = DeadlineIn(seconds);
   while (std::chrono::steady_clock::now() < deadline) {
     if (done()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -169,7 +171,7 @@ class ServeProcess {
     if (pid_ <= 0) return -1000;
     ::kill(pid_, sig);
     int status = 0;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    const auto deadline = DeadlineIn(60);
     while (::waitpid(pid_, &status, WNOHANG) == 0) {
       if (std::chrono::steady_clock::now() > deadline) return -1000;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -180,7 +182,7 @@ class ServeProcess {
 
   // Reads stdout until it contains `text` (true) or `seconds` pass / the pipe closes (false).
   bool WaitForOutput(const std::string& text, double seconds) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    const auto deadline = DeadlineIn(seconds);
     while (stdout_.find(text) == std::string::npos) {
       const int left = static_cast<int>(
           std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
