@@ -14,13 +14,13 @@ namespace vasgd::testing_daemon {
 namespace {
 
 // A daemon serving the small shop, trained once per suite (Suite: the fixture, so that each
-// suite has its own daemon), with the config TestConfig gives, changed by `tweak`.
-// A failure while starting is recorded and fails every test in SetUp(): an ASSERT in
-// SetUpTestSuite would make gtest report the suite's tests as SKIPPED, which ctest counts as
-// skipped, not failed.
+// suite has its own daemon), with the config TestConfig gives, changed by `tweak`. A failure
+// while starting fails every test of the suite (SuiteSetUpChecked).
 template <typename Suite>
-class ServedShop : public ::testing::Test {
+class ServedShop : public SuiteSetUpChecked<Suite> {
  protected:
+  using SuiteSetUpChecked<Suite>::SetUpFailed;
+
   static void StartServing(const std::function<void(ConfigMap*)>& tweak = nullptr) {
     dir_ = new TempDir();
     shop_ = new SyntheticShop(SmallShop());
@@ -34,8 +34,6 @@ class ServedShop : public ::testing::Test {
     if (!error.empty()) return SetUpFailed("retraining failed: " + error + "\n" + serve_->Log());
     model_ = new ModelVersion(CurrentModel(dir_->path() + "/data"));
   }
-  static void SetUpFailed(const std::string& why) { setup_error_ = why; }
-  void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << "suite set-up failed: " << setup_error_; }
   static void TearDownTestSuite() {
     delete serve_;
     delete model_;
@@ -59,7 +57,6 @@ class ServedShop : public ::testing::Test {
   static inline SyntheticShop* shop_ = nullptr;
   static inline ServeProcess* serve_ = nullptr;
   static inline ModelVersion* model_ = nullptr;
-  static inline std::string setup_error_;
 };
 
 class ServeApiTest : public ServedShop<ServeApiTest> {

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -57,6 +58,21 @@ class TempDir {
 
  private:
   std::string path_;
+};
+
+// Base of a fixture whose SetUpTestSuite can fail (a daemon started and trained once per suite):
+// it calls SetUpFailed(why) and returns, and every test of the suite then fails in SetUp(). An
+// ASSERT in SetUpTestSuite would make gtest report the suite's tests as SKIPPED, which ctest
+// counts as skipped, not failed. Suite: the fixture itself, so that each suite keeps its own record.
+template <typename Suite>
+class SuiteSetUpChecked : public ::testing::Test {
+ protected:
+  static void SetUpFailed(const std::string& why) { setup_error_ = why; }
+  static bool SetUpOk() { return setup_error_.empty(); }
+  void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << "suite set-up failed: " << setup_error_; }
+
+ private:
+  static inline std::string setup_error_;
 };
 
 // The deadline of a wait of `seconds`. VASGD_TEST_WAIT_SCALE (default 1) stretches every wait of

@@ -83,7 +83,7 @@ class GoodClient {
   std::thread thread_;
 };
 
-class HttpAbuse : public ::testing::Test {
+class HttpAbuse : public testing_daemon::SuiteSetUpChecked<HttpAbuse> {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
@@ -97,21 +97,16 @@ class HttpAbuse : public ::testing::Test {
     serve_ = ServeProcess::Start(config_, dir_->path() + "/serve.log", {},
                                  {{"VASGD_ADMIN_TOKEN", kAdminToken}, {"VASGD_READ_TOKEN", kReadToken}})
                  .release();
-    // Failures are recorded and fail every test in SetUp(): an ASSERT here would make gtest
-    // report the tests as SKIPPED, which ctest counts as skipped, not failed.
-    if (serve_ == nullptr) {
-      setup_error_ = "vasgd serve did not start";
-      return;
-    }
+    // Failures fail every test (SuiteSetUpChecked), not only this set-up.
+    if (serve_ == nullptr) return SetUpFailed("vasgd serve did not start");
     PostShop();
-    if (!setup_error_.empty()) return;
+    if (!SetUpOk()) return;
     if (serve_->Post("/v1/admin/retrain", "", kAdminToken).status != 202) {
-      setup_error_ = "the retraining was not accepted";
+      SetUpFailed("the retraining was not accepted");
     } else if (!WaitFor([] { return serve_->Get("/readyz").status == 200; }, 180)) {
-      setup_error_ = "no model after 180 s\n" + serve_->Log();
+      SetUpFailed("no model after 180 s\n" + serve_->Log());
     }
   }
-  void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << "suite set-up failed: " << setup_error_; }
   static void TearDownTestSuite() {
     delete serve_;
     delete dir_;
@@ -128,8 +123,7 @@ class HttpAbuse : public ::testing::Test {
       c.Send(Request("POST", "/v1/events", "Content-Type: application/json\r\n", body));
       const Response r = c.Read();
       if (r.status != 200 || json::parse(r.body, nullptr, false).value("rejected", -1) != 0) {
-        setup_error_ = "the shop's events were not all accepted: " + std::to_string(r.status) + " " + r.body;
-        return;
+        return SetUpFailed("the shop's events were not all accepted: " + std::to_string(r.status) + " " + r.body);
       }
     }
   }
@@ -161,11 +155,10 @@ class HttpAbuse : public ::testing::Test {
   static TempDir* dir_;
   static std::string data_, config_;
   static ServeProcess* serve_;
-  static std::string setup_error_;  // why SetUpTestSuite failed; empty = it did not
 };
 
 TempDir* HttpAbuse::dir_ = nullptr;
-std::string HttpAbuse::data_, HttpAbuse::config_, HttpAbuse::setup_error_;
+std::string HttpAbuse::data_, HttpAbuse::config_;
 ServeProcess* HttpAbuse::serve_ = nullptr;
 
 TEST_F(HttpAbuse, OversizedBodiesAndHeaders) {
@@ -468,7 +461,9 @@ TEST(DefaultBind, IsLoopbackOnly) {
   EXPECT_EQ(serve->port(), 8080);
   EXPECT_TRUE(CanConnect("127.0.0.1", 8080));
   const std::string external = ExternalAddress();
-  if (!external.empty()) EXPECT_FALSE(CanConnect(external, 8080)) << "reachable on " << external;
+  if (!external.empty()) {
+    EXPECT_FALSE(CanConnect(external, 8080)) << "reachable on " << external;
+  }
   EXPECT_EQ(serve->Stop(), 0);
 }
 
