@@ -4,7 +4,8 @@
 // Why not LibTorch on CPU: a pair costs ~(1 + negatives) dot products of D floats; batched tensor
 // ops pay gather/scatter copies and dispatch per batch that exceed that work, and measured slower
 // than gensim on 2 cores (docs/BENCHMARKS.md "Training"). On CUDA the batched LibTorch path
-// (torch_sgns.cc) computes the same loss and gradients (tests/model/sgns_parity_test.cc).
+// (TorchSegment in model/trainer.cc) computes the same loss and gradients (tests/model/sgns_test.cc,
+// SgnsParity, through model/sgns_torch.h).
 //
 // Loss of a positive pair (centre c, context v) with negatives n_1..n_K, weight w (w1 of the
 // paper for product centres, 1 for user centres):

@@ -5,7 +5,7 @@
 //
 // Stage 1 on CPU runs the skip-gram part as a Hogwild kernel on all cores (model/sgns.h) and
 // the decoder as LibTorch steps between segments of walks; on CUDA everything is batched
-// LibTorch. Both compute the same loss (tests/model/sgns_parity_test.cc).
+// LibTorch. Both compute the same loss (tests/model/sgns_test.cc, SgnsParity).
 #pragma once
 
 #include <cstdint>
