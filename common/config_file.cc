@@ -1,5 +1,6 @@
 #include "common/config_file.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -115,8 +116,12 @@ std::vector<Knob> Knobs(Config* c) {
       Int("kafka", "batch_max_wait_ms", &kf.batch_max_wait_ms),
       Int("kafka", "session_timeout_ms", &kf.session_timeout_ms),
       Str("kafka", "assignment_strategy", &kf.assignment_strategy),
+      Str("kafka", "group_instance_id", &kf.group_instance_id),
       Int("kafka", "max_message_bytes", &kf.max_message_bytes),
       Int("kafka", "prefetch_max_kb", &kf.prefetch_max_kb),
+      Int("kafka", "prefetch_max_batches", &kf.prefetch_max_batches),
+      Int("kafka", "fetch_max_kb", &kf.fetch_max_kb),
+      Int("kafka", "partition_fetch_max_kb", &kf.partition_fetch_max_kb),
 
       Int("train", "dim", &tr.dim),
       Int("train", "walks_per_node", &tr.walks_per_node),
@@ -130,6 +135,7 @@ std::vector<Knob> Knobs(Config* c) {
       Real("train", "embedding_learning_rate", &tr.embedding_learning_rate),
       Bool("train", "typed_negatives", &tr.typed_negatives),
       Bool("train", "shrink_window", &tr.shrink_window),
+      Str("train", "contexts", &tr.contexts),
       Str("train", "kernel", &tr.kernel),
       Real("train", "decoder_sample_rate", &tr.decoder_sample_rate),
       Real("train", "encoder_anchor_weight", &tr.encoder_anchor_weight),
@@ -240,6 +246,23 @@ std::string DescribeConfig(const Config& config) {
   return o.str();
 }
 
+namespace {
+
+// kafka.group_instance_id: "auto", "" (dynamic membership) or an id the broker accepts.
+Status GroupInstanceIdValid(const std::string& id) {
+  if (id == "auto" || id.empty()) return Status::Ok();
+  const bool legal_length = id.size() <= 249;
+  const bool legal_chars = std::all_of(id.begin(), id.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+           ch == '-';
+  });
+  if (legal_length && legal_chars) return Status::Ok();
+  return Status::InvalidArgument("config: kafka.group_instance_id \"" + id +
+                                 "\" must be \"auto\", \"\" or at most 249 of [A-Za-z0-9._-]");
+}
+
+}  // namespace
+
 Status ValidateConfig(const Config& c) {
   auto positive = [](int64_t v, const char* name) {
     return v > 0 ? Status::Ok() : Status::InvalidArgument(std::string("config: ") + name + " must be > 0");
@@ -280,8 +303,12 @@ Status ValidateConfig(const Config& c) {
   VASGD_RETURN_IF_ERROR(positive(c.http.max_k, "http.max_k"));
   VASGD_RETURN_IF_ERROR(positive(c.kafka.batch_max_events, "kafka.batch_max_events"));
   VASGD_RETURN_IF_ERROR(positive(c.kafka.prefetch_max_kb, "kafka.prefetch_max_kb"));
-  VASGD_RETURN_IF_ERROR(one_of(c.kafka.assignment_strategy, {"cooperative-sticky", "range", "roundrobin"},
+  VASGD_RETURN_IF_ERROR(positive(c.kafka.prefetch_max_batches, "kafka.prefetch_max_batches"));
+  VASGD_RETURN_IF_ERROR(positive(c.kafka.fetch_max_kb, "kafka.fetch_max_kb"));
+  VASGD_RETURN_IF_ERROR(positive(c.kafka.partition_fetch_max_kb, "kafka.partition_fetch_max_kb"));
+  VASGD_RETURN_IF_ERROR(one_of(c.kafka.assignment_strategy, {"range", "roundrobin", "cooperative-sticky"},
                                "kafka.assignment_strategy"));
+  VASGD_RETURN_IF_ERROR(GroupInstanceIdValid(c.kafka.group_instance_id));
   VASGD_RETURN_IF_ERROR(positive(c.retrain.keep_versions, "retrain.keep_versions"));
   VASGD_RETURN_IF_ERROR(positive(c.store.max_id_bytes, "store.max_id_bytes"));
   if (c.store.feature_dim < 0) return Status::InvalidArgument("config: store.feature_dim must be >= 0");

@@ -29,9 +29,15 @@ struct KafkaOptions {
   int batch_max_events = 16384;                          // events per RocksDB write batch (at most)
   int batch_max_wait_ms = 20;                            // flush a partial batch after this, ms
   int session_timeout_ms = 10000;                        // consumer group session timeout, ms
-  std::string assignment_strategy = "cooperative-sticky";  // cooperative-sticky | range | roundrobin
+  // range: librdkafka 2.0.2's cooperative-sticky aborts the process when the consumer is closed
+  // before its first assignment (librdkafka #4312, fixed in 2.3.0); see stream/kafka_ingester.cc.
+  std::string assignment_strategy = "range";             // range | roundrobin | cooperative-sticky
+  std::string group_instance_id = "auto";                // static membership (KIP-345) id; "auto" = from host name + store.data_dir; "" = dynamic
   int64_t max_message_bytes = 4 << 20;                   // larger messages are dead-lettered, bytes
-  int prefetch_max_kb = 16384;                           // messages fetched ahead of ingestion, at most, KiB
+  int prefetch_max_kb = 16384;                           // payload fetched ahead of ingestion, all partitions, at most, KiB
+  int prefetch_max_batches = 16;                         // messages fetched ahead, at most, in units of batch_max_events
+  int fetch_max_kb = 4096;                               // one fetch response (one broker, all its partitions), at most, KiB
+  int partition_fetch_max_kb = 512;                      // one partition's share of a fetch response, at most, KiB
 };
 
 // [train]: the VASG trainer (model/). Defaults chosen by measurement: docs/EVALUATION.md.
@@ -48,6 +54,7 @@ struct TrainOptions {
   double embedding_learning_rate = 0.025;  // skip-gram SGD step per pair, decays linearly to 1e-4 of it
   bool typed_negatives = true;     // negatives share the positive context's type (user/product); false = any node
   bool shrink_window = false;      // word2vec-style: per centre a window side uniform in [1, (window-1)/2]
+  std::string contexts = "all";    // all | cross: "cross" trains only user-product pairs (odd distances)
   std::string kernel = "auto";     // auto | hogwild | torch: skip-gram code path (auto: hogwild on CPU, torch on CUDA)
   double decoder_sample_rate = 0.1;  // share of product-centre occurrences given a decoder step (1 = the paper)
   double encoder_anchor_weight = 1.0;  // stage 2: weight of ‖M(f)−X‖² beside reconstruction; 0 = the paper

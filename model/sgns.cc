@@ -204,6 +204,7 @@ void SgnsTrainWalk(float* table, int dim, const WalkGraph& graph, const int32_t*
       const int32_t v = walk[j];
       if (v == c) continue;
       const bool context_is_user = graph.is_user(v);
+      if (s.cross_type_only && context_is_user == (type == 0)) continue;
       int n = 0;
       Prefetch(table + static_cast<int64_t>(v) * dim, dim);
       for (int k = 0; k < num_negs; ++k) {

@@ -52,6 +52,11 @@ class NegativeSampler {
 struct SgnsSettings {
   int window_side = 3;        // contexts on each side of the centre
   bool shrink_window = false; // word2vec: per centre, a side length uniform in [1, window_side]
+  // Only pairs of a user and a product (odd distances along the walk). With one shared table, a
+  // same-type pair (user-user, product-product at even distances) pulls every node toward its
+  // type's centroid, and popular nodes grow along it: user->product cosines then fall with
+  // popularity (docs/EVALUATION.md, "Window and the shared table").
+  bool cross_type_only = false;
   int negatives = 5;
   float product_weight = 1;   // w1 for pairs whose centre is a product
   // Per node id: 1 = product_weight applies (products with features). Null = every product.

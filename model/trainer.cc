@@ -127,6 +127,7 @@ Status Validate(const TrainingData& d, const TrainOptions& o) {
     return Status::InvalidArgument("train: score must be auto, cosine or dot");
   if (o.kernel != "auto" && o.kernel != "hogwild" && o.kernel != "torch")
     return Status::InvalidArgument("train: kernel must be auto, hogwild or torch");
+  if (o.contexts != "all" && o.contexts != "cross") return Status::InvalidArgument("train: contexts must be all or cross");
   if (g.num_users < 0 || g.num_products < 0 || g.user_offsets.size() != static_cast<size_t>(g.num_users) + 1 ||
       g.product_index.size() != static_cast<size_t>(g.num_edges()) || g.weight.size() != g.product_index.size())
     return Status::InvalidArgument("train: the interaction graph's arrays disagree in size");
@@ -344,6 +345,7 @@ SegmentResult TorchSegment(Run& r, WorkerPool& pool, const WalkCorpus& corpus, c
       for (int32_t b = std::max(0, a - side); b <= std::min(len - 1, a + side); ++b) {
         const int32_t v = pw.walk[b];
         if (v == c) continue;
+        if (s.cross_type_only && r.graph.is_user(v) == (type == 0)) continue;
         p.centre.push_back(c);
         p.context.push_back(v);
         p.weight.push_back(type == 1 && r.weighted[c] ? w1 : 1.0f);
@@ -444,6 +446,7 @@ Status Stage1(Run& r, int epochs) {
   SgnsSettings s;
   s.window_side = (o.window - 1) / 2;
   s.shrink_window = o.shrink_window;
+  s.cross_type_only = o.contexts == "cross";
   s.negatives = o.negatives;
   s.weighted = r.weighted.data();
   const bool use_torch = o.kernel == "torch" || (o.kernel == "auto" && r.device.is_cuda());
@@ -678,7 +681,7 @@ Result<torch::nn::Sequential> Stage2(Run& r) {
 json ConfigJson(const TrainOptions& o) {
   return {{"dim", o.dim}, {"walks_per_node", o.walks_per_node}, {"walk_length", o.walk_length},
           {"window", o.window}, {"negatives", o.negatives}, {"negative_power", o.negative_power},
-          {"typed_negatives", o.typed_negatives}, {"shrink_window", o.shrink_window}, {"epochs", o.epochs},
+          {"typed_negatives", o.typed_negatives}, {"shrink_window", o.shrink_window}, {"contexts", o.contexts}, {"epochs", o.epochs},
           {"learning_rate", o.learning_rate}, {"embedding_learning_rate", o.embedding_learning_rate},
           {"optimizer", o.optimizer}, {"batch_size", o.batch_size}, {"decoder_widths", o.decoder_widths},
           {"dropout", o.dropout}, {"use_decoder", o.use_decoder}, {"decoder_sample_rate", o.decoder_sample_rate},
