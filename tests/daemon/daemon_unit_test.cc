@@ -17,24 +17,14 @@
 #include "daemon/train_job.h"
 #include "model/synthetic.h"
 #include "model/tsv.h"
+#include "tests/test_support.h"
 
 namespace vasgd {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "vasgd-unit-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing_support::TempDir;
 
 // A staging directory that looks like a written version (the registry only checks the manifest).
 std::string Staged(ModelRegistry* registry, const std::string& job) {

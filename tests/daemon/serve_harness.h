@@ -28,9 +28,11 @@
 #include <thread>
 #include <vector>
 
+#include "common/options.h"
 #include "model/model_version.h"
 #include "model/synthetic.h"
 #include "tests/http/http_client.h"
+#include "tests/test_support.h"
 
 #ifndef VASGD_BINARY
 #error "VASGD_BINARY must name the vasgd executable"
@@ -43,22 +45,9 @@ using testing_http::Response;
 
 constexpr char kAdminToken[] = "test-admin-token";
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "vasgd-daemon-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    if (std::getenv("VASGD_TEST_KEEP")) return;  // keep logs and data for a post-mortem
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing_support::DeadlineIn;
+using testing_support::TempDir;
+using testing_support::WaitFor;
 
 // Base of a fixture whose SetUpTestSuite can fail (a daemon started and trained once per suite):
 // it calls SetUpFailed(why) and returns, and every test of the suite then fails in SetUp(). An
@@ -74,30 +63,6 @@ class SuiteSetUpChecked : public ::testing::Test {
  private:
   static inline std::string setup_error_;
 };
-
-// The deadline of a wait of `seconds`. VASGD_TEST_WAIT_SCALE (default 1) stretches every wait of
-// this harness: sanitized builds run the daemon and its training child several times slower
-// (scripts/sanitize.sh sets it). A wait is only a deadline, so a larger one never lets a wrong
-// result pass.
-inline std::chrono::steady_clock::time_point DeadlineIn(double seconds) {
-  static const double scale = [] {
-    const char* s = std::getenv("VASGD_TEST_WAIT_SCALE");
-    const double v = s ? std::atof(s) : 1.0;
-    return v >= 1.0 ? v : 1.0;
-  }();
-  return std::chrono::steady_clock::now() +
-         std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds * scale));
-}
-
-template <typename Fn>
-bool WaitFor(Fn done, double seconds) {
-  const auto deadline = DeadlineIn(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
 
 // Section -> key -> TOML value text. Defaults keep training to a second or two.
 using ConfigMap = std::map<std::string, std::map<std::string, std::string>>;
@@ -115,6 +80,14 @@ inline ConfigMap TestConfig(const std::string& data_dir) {
       {"kafka", {{"batch_max_wait_ms", "5"}}},
       {"log", {{"level", "\"info\""}}},
   };
+}
+
+// The configuration file exactly as shipped (config/vasgd.toml, read at run time: what
+// scripts/demo.sh runs), and the only overrides a test adds to it, on the command line: its own
+// data directory and a free loopback port.
+inline std::string ShippedConfig() { return std::string(VASGD_SOURCE_DIR) + "/config/vasgd.toml"; }
+inline std::vector<std::string> ShippedConfigOverrides(const std::string& data_dir) {
+  return {"--data-dir", data_dir, "--listen", "127.0.0.1:0"};
 }
 
 inline std::string WriteConfig(const std::string& path, const ConfigMap& config) {
@@ -214,8 +187,10 @@ class ServeProcess {
   }
   const std::string& stdout_text() const { return stdout_; }
 
-  std::string Log() const {
-    std::ifstream in(log_path_);
+  std::string Log() const { return ReadLog(log_path_); }
+  // The log a daemon wrote to `log_path` (also when Start returned null: why it did not start).
+  static std::string ReadLog(const std::string& log_path) {
+    std::ifstream in(log_path);
     std::stringstream s;
     s << in.rdbuf();
     return s.str();

@@ -201,9 +201,11 @@ TEST_F(LifecycleTest, ANanModelOrOneBelowTheHoldoutThresholdIsNeverServed) {
   const std::string v1 = serve->StatusJson()["model_version"];
   ASSERT_EQ(serve->Stop(), 0);
 
-  // A learning rate that blows the embeddings up to NaN (the batched LibTorch kernel; a crash of
-  // the training child is covered by the killed-child test).
+  // Step sizes that blow the embeddings up to NaN in the batched LibTorch kernel (a crash of the
+  // training child is covered by the killed-child test): the skip-gram step of that kernel is
+  // embedding_learning_rate; learning_rate is the decoder's and encoder's Adam step.
   config_["train"]["kernel"] = "\"torch\"";
+  config_["train"]["embedding_learning_rate"] = "1e30";
   config_["train"]["learning_rate"] = "1e30";
   config_["train"]["warm_start"] = "false";
   serve = Start();
@@ -219,6 +221,7 @@ TEST_F(LifecycleTest, ANanModelOrOneBelowTheHoldoutThresholdIsNeverServed) {
 
   // A sound model, but the bar is set above what it reaches.
   config_["train"].erase("kernel");
+  config_["train"].erase("embedding_learning_rate");
   config_["train"].erase("learning_rate");
   config_["retrain"]["min_holdout_auc"] = "0.9999";
   serve = Start();
@@ -253,6 +256,10 @@ TEST_F(LifecycleTest, RestartServesTheLastModelAtOnceWithTheSameAnswers) {
   EXPECT_EQ(serve->GetJson("/v1/users/u7/recommendations?k=10")["items"], before["items"]);
   EXPECT_EQ(serve->GetJson("/v1/products/live-1/similar?k=5")["items"], similar_before["items"]);
   EXPECT_NE(serve->Log().find("\"index\":\"loaded\""), std::string::npos) << "the saved HNSW index is loaded, not rebuilt";
+  // Reopening the store flushed what its log recovered into tables: the answers above read the
+  // purchases through RocksDB's block cache, which the metric shows (refreshed every second).
+  EXPECT_TRUE(WaitFor([&] { return serve->Metric("vasgd_store_memory_bytes{part=\"block_cache\"}") > 0; }, 10))
+      << serve->Metric("vasgd_store_memory_bytes{part=\"block_cache\"}");
 }
 
 TEST_F(LifecycleTest, ACorruptedVersionIsNeverServed) {

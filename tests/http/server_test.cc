@@ -15,6 +15,7 @@
 #include "common/metrics.h"
 #include "tests/http/http_client.h"
 #include "tests/http/test_api.h"
+#include "tests/test_support.h"
 
 namespace vasgd {
 namespace {
@@ -331,8 +332,9 @@ TEST_F(ServerTest, TokensNeverAppearInLogsOrBodies) {
   LogOptions debug;
   debug.level = "debug";
   ConfigureLogging(debug);
-  char path[] = "/tmp/vasgd-http-log-XXXXXX";
-  int log_fd = mkstemp(path);
+  testing_support::TempDir tmp("vasgd-http-log");
+  const std::string path = tmp.file("stderr.log");
+  int log_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   ASSERT_GE(log_fd, 0);
   std::fflush(stderr);
   int saved = dup(2);
@@ -360,7 +362,7 @@ TEST_F(ServerTest, TokensNeverAppearInLogsOrBodies) {
   std::ifstream in(path);
   std::stringstream logs;
   logs << in.rdbuf();
-  std::remove(path);
+  std::remove(path.c_str());
   EXPECT_NE(logs.str().find("http.request"), std::string::npos);  // debug request lines were written
   EXPECT_NE(logs.str().find("http.handler_exception"), std::string::npos);
   for (const char* secret : {kAdmin, kRead}) {

@@ -98,8 +98,10 @@ class TestApi : public Api {
   }
 
   Readiness Ready() override {
-    if (ready) return {true, ""};
-    return {false, "no model loaded yet"};
+    Readiness r;
+    r.ready = ready;
+    if (!ready) r.reason = "no model loaded yet";
+    return r;
   }
 
   RecommendRequest last_recommend() {

@@ -24,6 +24,7 @@
 #include "index/distance.h"
 #include "index/synthetic.h"
 #include "index/writer_first_lock.h"
+#include "tests/test_support.h"
 
 namespace vasgd {
 namespace {
@@ -64,12 +65,8 @@ std::string ReadFile(const std::filesystem::path& path) {
 class HnswGraphTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("vasgd-hnsw-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
+    dir_ = tmp_.path();
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   static std::unique_ptr<HnswGraph> NewGraph(int64_t capacity) {
     HnswGraph::Params params;
@@ -82,6 +79,7 @@ class HnswGraphTest : public ::testing::Test {
     return std::move(graph.value());
   }
 
+  testing_support::TempDir tmp_;
   std::filesystem::path dir_;
 };
 

@@ -21,6 +21,7 @@
 #include "index/synthetic.h"
 #include "model/model_version.h"
 #include "model/rng.h"
+#include "tests/test_support.h"
 
 namespace vasgd {
 namespace {
@@ -576,13 +577,9 @@ TEST(ProductIndexTest, DotModelRanksByInnerProductAndSimilarStaysCosine) {
 class SaveLoadTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("vasgd-index-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = tmp_.path();
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  testing_support::TempDir tmp_;
   std::filesystem::path dir_;
 };
 

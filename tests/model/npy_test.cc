@@ -143,7 +143,9 @@ TEST(Npy, FeatureMatrixMarksNonFiniteRowsAbsent) {
 
 TEST(Npy, TikTokImageFeatures) {
   const std::string dir = testing::TikTokDir();
-  if (dir.empty()) GTEST_SKIP() << "TikTok data not found (set VASGD_TIKTOK_DIR)";
+  if (const std::string missing = testing_support::MissingData(dir, {"image_feat.npy"}); !missing.empty()) {
+    VASGD_CANNOT_RUN_HERE(missing);
+  }
   Result<NpyMatrix> m = ReadNpy(dir + "/image_feat.npy");
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_EQ(m->rows, 6710);

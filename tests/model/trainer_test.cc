@@ -228,8 +228,7 @@ TEST(Trainer, ColdProductsLandNearTheirTrueNeighbours) {
   o.encoder_epochs = 60;
   Result<ModelVersion> m = Train(shop.train, o, nullptr);
   ASSERT_TRUE(m.ok()) << m.status().ToString();
-  int cold = 0, right = 0;
-  double same = 0, random = 0;
+  int cold = 0, right = 0, random_right = 0;
   Rng rng(9);
   std::vector<int32_t> warm;
   for (int32_t p = 0; p < so.num_products; ++p)
@@ -244,16 +243,18 @@ TEST(Trainer, ColdProductsLandNearTheirTrueNeighbours) {
     for (int32_t q : warm) {
       const double c = Cosine(m->product(p), m->product(q), m->dim);
       if (c > best) best = c, nearest = q;
-      if (shop.product_cluster[q] == shop.product_cluster[p]) same += c / 1.0;
     }
     right += shop.product_cluster[nearest] == shop.product_cluster[p];
-    // A random vector from the same space, for comparison.
-    std::vector<float> r(m->dim);
-    for (float& x : r) x = static_cast<float>(rng.Normal());
-    random += shop.product_cluster[warm[rng.Below(static_cast<uint32_t>(warm.size()))]] == shop.product_cluster[p];
+    // The baseline: a warm product picked at random instead of the nearest.
+    random_right += shop.product_cluster[warm[rng.Below(static_cast<uint32_t>(warm.size()))]] == shop.product_cluster[p];
   }
   ASSERT_GT(cold, 20);
-  EXPECT_GT(static_cast<double>(right) / cold, 0.7) << "chance is about 0.2; random pick got " << random / cold;
+  const double nearest_share = static_cast<double>(right) / cold, random_share = static_cast<double>(random_right) / cold;
+  // 5 clusters: a random pick shares the cluster about 1 time in 5 (the baseline is checked too,
+  // so that a shop whose clusters are trivially shared cannot make the nearest look good).
+  EXPECT_LT(random_share, 0.45) << "the random baseline is far above chance (0.2)";
+  EXPECT_GT(nearest_share, 0.7) << "random pick: " << random_share;
+  EXPECT_GT(nearest_share, random_share + 0.4) << "the nearest warm product is hardly better than a random one";
   EXPECT_EQ(Extra(*m)["data"]["cold_embedded"].get<int>(), cold);
 }
 
@@ -353,8 +354,9 @@ TEST(Trainer, PlainSkipGramWithoutAnyFeatures) {
   for (int32_t p = 0; p < so.num_products; ++p) {
     const auto kind = static_cast<ProductKind>(m->product_kind[p]);
     EXPECT_EQ(kind, shop.cold[p] ? ProductKind::kNone : ProductKind::kWarm);
-    if (kind == ProductKind::kNone)
+    if (kind == ProductKind::kNone) {
       for (int j = 0; j < m->dim; ++j) EXPECT_EQ(m->product(p)[j], 0.0f);
+    }
   }
   EXPECT_GT(ClusterPrecisionAt5(*m, shop), 0.6);
 }
@@ -402,7 +404,9 @@ TEST(Trainer, ReportsProgressAndCanBeCancelled) {
       EXPECT_LE(p.step, p.steps);
       EXPECT_EQ(p.epochs, 3);
       EXPECT_GT(p.w1, 0);
-      if (i > 0 && seen[i - 1].stage == "stage1") EXPECT_GE(p.step, seen[i - 1].step);
+      if (i > 0 && seen[i - 1].stage == "stage1") {
+        EXPECT_GE(p.step, seen[i - 1].step);
+      }
     }
     if (p.stage == "stage2") {
       ++stage2;

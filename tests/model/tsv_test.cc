@@ -114,7 +114,9 @@ TEST(LoadTrainingData, WithoutFeatures) {
 
 TEST(LoadTrainingData, TikTokTrainSplit) {
   const std::string dir = testing::TikTokDir();
-  if (dir.empty()) GTEST_SKIP() << "TikTok data not found (set VASGD_TIKTOK_DIR)";
+  if (const std::string missing = testing_support::MissingData(dir, {"train.tsv", "image_feat.npy"}); !missing.empty()) {
+    VASGD_CANNOT_RUN_HERE(missing);
+  }
   TsvReadStats stats;
   Result<TrainingData> d = LoadTrainingData(dir + "/train.tsv", dir + "/image_feat.npy", &stats);
   ASSERT_TRUE(d.ok()) << d.status().ToString();

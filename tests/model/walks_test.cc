@@ -1,5 +1,6 @@
 #include "model/walks.h"
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 
@@ -55,8 +56,17 @@ TEST(RandomWalk, AlternatesAlongEdges) {
       ASSERT_TRUE(edge);
     }
   }
+  // A node without neighbours (a cold product, never bought) is a walk of itself alone.
+  const SyntheticShop shop = MakeSyntheticShop(o);
+  const auto cold = std::find(shop.cold.begin(), shop.cold.end(), 1);
+  ASSERT_NE(cold, shop.cold.end()) << "the shop has no cold product to start from";
+  const int32_t isolated = g.product_node(static_cast<int32_t>(cold - shop.cold.begin()));
+  ASSERT_EQ(g.degree(isolated), 0);
   Rng rng(1);
-  EXPECT_EQ(RandomWalk(g, g.product_node(o.num_products - 1), 40, &rng, walk.data()) >= 1, true);
+  walk.assign(40, -1);
+  EXPECT_EQ(RandomWalk(g, isolated, 40, &rng, walk.data()), 1);
+  EXPECT_EQ(walk[0], isolated);
+  EXPECT_EQ(walk[1], -1) << "nothing written past the walk";
 }
 
 TEST(RandomWalk, UniformOverNeighboursChiSquare) {

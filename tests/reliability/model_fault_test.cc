@@ -254,7 +254,9 @@ class FailingRetraining : public ModelFaults {
     const json status = serve.StatusJson();
     EXPECT_NE(LastError(status).find(what), std::string::npos) << status.dump();
     // (The schedule may have started the next job already.)
-    if (status["training"]["running"] == false) EXPECT_EQ(status["training"]["stage"], "failed") << status.dump();
+    if (status["training"]["running"] == false) {
+      EXPECT_EQ(status["training"]["stage"], "failed") << status.dump();
+    }
     EXPECT_EQ(status["model_version"], v1_);
     EXPECT_GE(serve.Metric("vasgd_retrain_total{result=\"failed\"}"), 1);
     EXPECT_EQ(serve.Get("/readyz").status, 200);
@@ -266,7 +268,7 @@ class FailingRetraining : public ModelFaults {
 
 TEST_F(FailingRetraining, OutOfMemoryKilledByTheKernelThenTheNextScheduledRunSucceeds) {
   MemoryCgroup cgroup(8 << 20);
-  if (!cgroup.ok()) GTEST_SKIP() << "no writable memory cgroup here (needs root and cgroupfs)";
+  if (!cgroup.ok()) VASGD_CANNOT_RUN_HERE("no writable memory cgroup here (needs root and cgroupfs)");
   auto serve = StartScheduled(4);
   ASSERT_NE(serve, nullptr);
   const pid_t child = NextChild(*serve, 30);

@@ -14,22 +14,12 @@
 #include <thread>
 
 #include "store/edge_map.h"
+#include "tests/test_support.h"
 
 namespace vasgd {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "vasgd-store-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing_support::TempDir;
 
 GraphUpdate Purchase(const std::string& user, const std::string& product, float weight = 1.0f) {
   GraphUpdate u;

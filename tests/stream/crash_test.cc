@@ -24,6 +24,7 @@
 #include "stream/kafka_producer.h"
 #include "stream/mock_cluster.h"
 #include "tests/stream/event_stream.h"
+#include "tests/test_support.h"
 
 #ifndef VASGD_CRASH_CHILD
 #error "VASGD_CRASH_CHILD must name the ingest_crash_child binary"
@@ -146,8 +147,9 @@ int64_t LogStartOffsets(const std::string& brokers, const std::string& topic, in
 }
 
 TEST(CrashTest, KillNineDuringIngestionLosesAndDuplicatesNothing) {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "vasgd-crash-XXXXXX").string();
-  const std::string dir = mkdtemp(tmpl.data());
+  testing_support::TempDir tmp("vasgd-crash");
+  tmp.KeepIfFailed();
+  const std::string dir = tmp.path();
   const std::string log = dir + "/child.log";
 
   auto cluster = MockCluster::Start(3);
@@ -225,7 +227,6 @@ TEST(CrashTest, KillNineDuringIngestionLosesAndDuplicatesNothing) {
     std::printf("child log tail:\n%s\n", text.substr(text.size() > 4000 ? text.size() - 4000 : 0).c_str());
   }
   store->reset();
-  if (!HasFailure()) std::filesystem::remove_all(dir);
 }
 
 }  // namespace

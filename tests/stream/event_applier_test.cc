@@ -6,6 +6,8 @@
 
 #include <filesystem>
 
+#include "tests/test_support.h"
+
 namespace vasgd {
 namespace {
 
@@ -28,8 +30,7 @@ class Recorder : public EventListener {
 class EventApplierTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "vasgd-applier-XXXXXX").string();
-    dir_ = mkdtemp(tmpl.data());
+    dir_ = tmp_.path();
     StoreOptions so;
     so.data_dir = dir_;
     so.sync_writes = false;
@@ -42,12 +43,12 @@ class EventApplierTest : public ::testing::Test {
   void TearDown() override {
     applier_.reset();
     store_.reset();
-    std::filesystem::remove_all(dir_);
   }
   double Count(const std::string& name, const std::string& labels) {
     return metrics_.GetCounter(name, "", labels)->Value();
   }
 
+  testing_support::TempDir tmp_;
   std::string dir_;
   MetricsRegistry metrics_;
   std::unique_ptr<GraphStore> store_;

@@ -11,6 +11,7 @@
 
 #include "model/tsv.h"
 #include "store/graph_store.h"
+#include "tests/test_support.h"
 
 #ifndef VASGD_BINARY
 #error "VASGD_BINARY must name the vasgd binary"
@@ -40,28 +41,14 @@ RunResult Vasgd(const std::string& args) {
   return r;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "vasgd-import-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
+using testing_support::TempDir;
 
- private:
-  std::string path_;
-};
-
-std::string TikTokDir() {
-  if (const char* env = std::getenv("VASGD_TIKTOK_DIR")) return env;
-  return std::string(VASGD_SOURCE_DIR) + "/../shared/data/tiktok";
-}
+using testing_support::TikTokDir;
 
 TEST(ImportCliTest, TikTokTrainSplitAndImageFeatures) {
   const std::string data = TikTokDir();
-  if (!fs::exists(data + "/train.tsv") || !fs::exists(data + "/image_feat.npy")) {
-    GTEST_SKIP() << "TikTok dataset not found at " << data << " (set VASGD_TIKTOK_DIR)";
+  if (const std::string missing = testing_support::MissingData(data, {"train.tsv", "image_feat.npy"}); !missing.empty()) {
+    VASGD_CANNOT_RUN_HERE(missing);
   }
   TempDir dir;
   const std::string common = "--data-dir " + dir.path() + "/d";

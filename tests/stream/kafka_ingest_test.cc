@@ -15,6 +15,7 @@
 #include "stream/kafka_producer.h"
 #include "stream/mock_cluster.h"
 #include "tests/stream/event_stream.h"
+#include "tests/test_support.h"
 
 namespace vasgd {
 namespace {
@@ -29,29 +30,10 @@ constexpr int64_t kMaxMessageBytes = 4096;
 constexpr int16_t kApiFetch = 1;
 constexpr int16_t kApiHeartbeat = 12;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "vasgd-kafka-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
+using testing_support::TempDir;
 
- private:
-  std::string path_;
-};
-
-// Waits up to `seconds` for `done`; false on timeout.
-template <typename Fn>
-bool WaitFor(Fn done, int seconds) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
+// Waits stretch with VASGD_TEST_WAIT_SCALE (sanitized builds).
+using testing_support::WaitFor;
 
 struct DeadLetter {
   std::string key, value, reason, source_topic;
