@@ -135,4 +135,11 @@ float NormalizeInPlace(float* v, int32_t dim) {
 
 const char* DotImplementation() { return kKernels.name; }
 
+namespace distance_testing {
+float DotPortable(const float* a, const float* b, int32_t dim) { return vasgd::DotPortable(a, b, dim); }
+void DotRowsPortable(const float* query, const float* rows, int64_t n, int32_t dim, float* out) {
+  vasgd::DotRowsPortable(query, rows, n, dim, out);
+}
+}  // namespace distance_testing
+
 }  // namespace vasgd

@@ -20,4 +20,11 @@ float NormalizeInPlace(float* v, int32_t dim);
 // Name of the implementation in use ("avx2-fma" or "portable"), for benchmarks and logs.
 const char* DotImplementation();
 
+// For tests only: the portable kernels behind Dot and DotRows, whichever implementation this CPU
+// uses, so that the scalar fallback is checked against the vectorised kernel on every machine.
+namespace distance_testing {
+float DotPortable(const float* a, const float* b, int32_t dim);
+void DotRowsPortable(const float* query, const float* rows, int64_t n, int32_t dim, float* out);
+}  // namespace distance_testing
+
 }  // namespace vasgd

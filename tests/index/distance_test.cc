@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <random>
 #include <vector>
 
@@ -26,6 +27,36 @@ TEST(DistanceTest, DotMatchesDoublePrecisionAndRowsMatchDotBitwise) {
       const float single = Dot(q.data(), rows.data() + r * dim, dim);
       EXPECT_NEAR(single, exact, 1e-4 * std::sqrt(double(dim))) << "dim " << dim;
       EXPECT_EQ(out[r], single) << "dim " << dim << " row " << r;  // bitwise
+    }
+  }
+}
+
+// The portable kernel is what a CPU without AVX2+FMA runs; here it is checked on every machine
+// against the double-precision loop and against the kernel this machine uses (the vectorised
+// one where it exists: the two sum in different orders, so they agree within rounding).
+TEST(DistanceTest, PortableKernelAgreesWithTheOneInUse) {
+  std::printf("kernel in use: %s\n", DotImplementation());
+  std::mt19937 rng(11);
+  std::normal_distribution<float> g;
+  for (int32_t dim = 0; dim <= 70; ++dim) {
+    const int64_t n = 9;
+    std::vector<float> q(dim), rows(n * dim), out(n);
+    for (float& x : q) x = g(rng);
+    for (float& x : rows) x = g(rng);
+    distance_testing::DotRowsPortable(q.data(), rows.data(), n, dim, out.data());
+    for (int64_t r = 0; r < n; ++r) {
+      const float* row = rows.data() + r * dim;
+      double exact = 0, magnitude = 0;
+      for (int32_t d = 0; d < dim; ++d) {
+        exact += double(q[d]) * row[d];
+        magnitude += std::fabs(double(q[d]) * row[d]);
+      }
+      const float portable = distance_testing::DotPortable(q.data(), row, dim);
+      // float sums in any order are within dim * 2^-24 of |a|.|b| of each other and the truth
+      const double bound = 1e-6 + 2 * dim * std::ldexp(magnitude, -24);
+      EXPECT_NEAR(portable, exact, bound) << "dim " << dim;
+      EXPECT_NEAR(portable, Dot(q.data(), row, dim), 2 * bound) << "dim " << dim;
+      EXPECT_EQ(out[r], portable) << "dim " << dim << " row " << r;  // the row kernel: bitwise
     }
   }
 }
