@@ -164,8 +164,8 @@ for name in ("recommendations", "similar", "healthz"):
           f"{cell([per_request_us(r) for r in rs], '.0f')} | {cell([r['ingest']['events_per_second'] for r in rs], '.0f')} | "
           f"{min(min(r['load1']) for r in rs):.1f}-{max(max(r['load1']) for r in rs):.1f} |" + (f" ({bad} non-2xx)" if bad else ""))
 print("\nIn process, HNSW beside exact search (recall@20 against brute force, CPU µs per query):\n")
-print("| ef_search | recall@20 users | recall@20 similar | HNSW µs users | HNSW µs similar | exact µs users |")
-print("|---|---|---|---|---|---|")
+print("| ef_search | recall@20 users | recall@20 similar | exact fallbacks users | exact fallbacks similar | HNSW µs users | HNSW µs similar | exact µs users |")
+print("|---|---|---|---|---|---|---|---|")
 by_ef = {}
 for m in measured:
     by_ef.setdefault(m["ef_search"], m)
@@ -173,5 +173,6 @@ for ef in sorted(by_ef):
     m = by_ef[ef]
     served = " (served)" if ef == measured[0]["ef_search"] else ""
     print(f"| {m['ef_search']}{served} | {m['user_recall_at_20']:.4f} | {m['similar_recall_at_20']:.4f} | "
+          f"{m['user_exact_fallbacks']} of {m['queries']} | {m['similar_exact_fallbacks']} of {m['similar_queries']} | "
           f"{m['hnsw_user_query_cpu_us']:.0f} | {m['hnsw_similar_query_cpu_us']:.0f} | {m['exact_user_query_cpu_us']:.0f} |")
 EOF
