@@ -99,6 +99,8 @@ std::vector<Knob> Knobs(Config* c) {
   IndexOptions& ix = c->index;
   HttpOptions& ht = c->http;
   RetrainOptions& rt = c->retrain;
+  NeighbourOptions& nb = c->neighbours;
+  HybridOptions& hy = c->hybrid;
   LogOptions& lg = c->log;
   return {
       Str("store", "data_dir", &st.data_dir),
@@ -160,6 +162,23 @@ std::vector<Knob> Knobs(Config* c) {
       Int("index", "ef_search", &ix.ef_search),
       Int("index", "exact_below", &ix.exact_below),
 
+      Int("neighbours", "top_k", &nb.top_k),
+      Int("neighbours", "max_user_degree", &nb.max_user_degree),
+      List("neighbours", "rp3b_alphas", &nb.rp3b_alphas),
+      List("neighbours", "rp3b_betas", &nb.rp3b_betas),
+      List("neighbours", "itemknn_shrinks", &nb.itemknn_shrinks),
+      List("neighbours", "ease_lambdas", &nb.ease_lambdas),
+      Int("neighbours", "ease_max_products", &nb.ease_max_products),
+
+      Str("hybrid", "ranking", &hy.ranking),
+      Int("hybrid", "cold_share", &hy.cold_share),
+      List("hybrid", "ease_weights", &hy.ease_weights),
+      List("hybrid", "vasg_weights", &hy.vasg_weights),
+      List("hybrid", "popularity_weights", &hy.popularity_weights),
+      List("hybrid", "visual_weights", &hy.visual_weights),
+      List("hybrid", "cold_visual_weights", &hy.cold_visual_weights),
+      Int("hybrid", "choice_candidates", &hy.choice_candidates),
+
       Str("http", "listen", &ht.listen),
       Int("http", "threads", &ht.threads),
       Int("http", "max_body_bytes", &ht.max_body_bytes),
@@ -177,6 +196,7 @@ std::vector<Knob> Knobs(Config* c) {
       Int("retrain", "keep_versions", &rt.keep_versions),
       Real("retrain", "min_holdout_auc", &rt.min_holdout_auc),
       Real("retrain", "holdout_fraction", &rt.holdout_fraction),
+      Int("retrain", "holdout_max_users", &rt.holdout_max_users),
       Int("retrain", "timeout_s", &rt.timeout_s),
 
       Str("log", "level", &lg.level),
@@ -261,6 +281,26 @@ Status GroupInstanceIdValid(const std::string& id) {
                                  "\" must be \"auto\", \"\" or at most 249 of [A-Za-z0-9._-]");
 }
 
+// [neighbours] and [hybrid]: every grid value must be usable as it stands.
+Status ValidateRanking(const NeighbourOptions& n, const HybridOptions& h) {
+  auto bad = [](const std::string& what) { return Status::InvalidArgument("config: " + what); };
+  if (n.top_k < 1) return bad("neighbours.top_k must be >= 1");
+  if (n.max_user_degree < 1) return bad("neighbours.max_user_degree must be >= 1");
+  if (n.rp3b_alphas.empty() || n.rp3b_betas.empty()) return bad("neighbours.rp3b_alphas and rp3b_betas need a value each");
+  for (double a : n.rp3b_alphas) if (!(a > 0 && a <= 4)) return bad("neighbours.rp3b_alphas must be in (0, 4]");
+  for (double b : n.rp3b_betas) if (!(b >= -2 && b <= 2)) return bad("neighbours.rp3b_betas must be in [-2, 2]");
+  for (double s : n.itemknn_shrinks) if (!(s >= 0)) return bad("neighbours.itemknn_shrinks must be >= 0");
+  for (double l : n.ease_lambdas) if (!(l > 0)) return bad("neighbours.ease_lambdas must be > 0");
+  if (n.ease_max_products < 0) return bad("neighbours.ease_max_products must be >= 0");
+  if (h.ranking != "hybrid" && h.ranking != "vasg") return bad("hybrid.ranking has unknown value \"" + h.ranking + "\"");
+  if (h.cold_share < 0) return bad("hybrid.cold_share must be >= 0");
+  if (h.choice_candidates < 1) return bad("hybrid.choice_candidates must be >= 1");
+  for (const auto* grid : {&h.ease_weights, &h.vasg_weights, &h.popularity_weights, &h.visual_weights,
+                           &h.cold_visual_weights})
+    for (double w : *grid) if (!(w >= 0 && w <= 100)) return bad("hybrid weights must be in [0, 100]");
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status ValidateConfig(const Config& c) {
@@ -294,6 +334,8 @@ Status ValidateConfig(const Config& c) {
     return Status::InvalidArgument("config: train.encoder_anchor_weight, encoder_rank_weight and encoder_noise_std must be >= 0");
   if (!(c.train.cold_profile_weight >= 0 && c.train.cold_profile_weight <= 1))
     return Status::InvalidArgument("config: train.cold_profile_weight must be in [0, 1]");
+  VASGD_RETURN_IF_ERROR(one_of(c.train.contexts, {"all", "cross"}, "train.contexts"));
+  VASGD_RETURN_IF_ERROR(ValidateRanking(c.neighbours, c.hybrid));
   VASGD_RETURN_IF_ERROR(positive(c.index.hnsw_m, "index.hnsw_m"));
   VASGD_RETURN_IF_ERROR(positive(c.index.ef_construction, "index.ef_construction"));
   VASGD_RETURN_IF_ERROR(positive(c.index.ef_search, "index.ef_search"));

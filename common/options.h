@@ -83,6 +83,31 @@ struct IndexOptions {
   int64_t exact_below = 20000;     // fewer candidate products (catalogue or category) are searched exactly
 };
 
+// [neighbours]: item-to-item lists trained beside VASG at every retraining (model/neighbours.h,
+// model/ease.h). Each family's setting is chosen on the retraining's holdout from these grids.
+struct NeighbourOptions {
+  int top_k = 100;                 // neighbours kept per product
+  int max_user_degree = 500;       // purchases of one user the walk uses, at most (hub cap, model/neighbours.h)
+  std::vector<double> rp3b_alphas = {0.6, 0.8, 1.0};   // RP3β transition exponents α tried
+  std::vector<double> rp3b_betas = {0.0, 0.2, 0.4};    // RP3β popularity penalties β tried
+  std::vector<double> itemknn_shrinks = {0.0, 10.0};   // ItemKNN cosine shrinkage tried; [] = no ItemKNN
+  std::vector<double> ease_lambdas = {50.0, 200.0, 500.0};  // EASE L2 weights λ tried; [] = no EASE
+  int64_t ease_max_products = 10000;  // EASE only up to this many products (dense: ~8·n² bytes, n³ time)
+};
+
+// [hybrid]: the served ranking (rank/hybrid.h): lists + VASG + popularity + visual profile, with
+// weights chosen on the retraining's holdout from these grids (rank/weight_choice.h).
+struct HybridOptions {
+  std::string ranking = "hybrid";  // hybrid | vasg: "vasg" serves the VASG score alone (w_v = 1)
+  int cold_share = 0;              // up to this many of the k slots go to cold products by visual match; 0 = off
+  std::vector<double> ease_weights = {0, 0.25, 0.5, 1};         // w_e tried
+  std::vector<double> vasg_weights = {0, 0.25, 0.5, 1, 2, 4, 8};  // w_v tried
+  std::vector<double> popularity_weights = {0, 0.1, 0.2, 0.4, 0.8, 1.6};  // w_p tried
+  std::vector<double> visual_weights = {0, 0.1, 0.2, 0.4, 0.8, 1.6};  // w_i tried
+  std::vector<double> cold_visual_weights = {0, 0.25, 0.5, 1, 2};  // w_c tried
+  int choice_candidates = 300;     // per term, products scored per held-out pair when choosing (rank/weight_choice.h)
+};
+
 // [http]: the Boost.Beast server.
 struct HttpOptions {
   std::string listen = "127.0.0.1:8080";   // bind address host:port
@@ -104,7 +129,8 @@ struct RetrainOptions {
   int64_t after_events = 100000;   // retrain after this many new events; 0 = never by count
   int keep_versions = 5;           // model versions kept on disk (older ones are pruned)
   double min_holdout_auc = 0.55;   // a new model below this holdout AUC is not served
-  double holdout_fraction = 0.02;  // share of users whose last purchase is held out to validate
+  double holdout_fraction = 0.02;  // share of users with one purchase (chosen by a hash of the ids) held out to validate
+  int64_t holdout_max_users = 5000;  // held-out users at most (the weight choice's cost grows with them)
   int timeout_s = 21600;           // a training child still running after this is killed and the job fails, s; 0 = no limit
 };
 
@@ -119,6 +145,8 @@ struct Config {
   KafkaOptions kafka;
   TrainOptions train;
   IndexOptions index;
+  NeighbourOptions neighbours;
+  HybridOptions hybrid;
   HttpOptions http;
   RetrainOptions retrain;
   LogOptions log;

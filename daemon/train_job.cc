@@ -14,6 +14,7 @@
 #include "eval/scorer.h"
 #include "index/product_index.h"
 #include "model/trainer.h"
+#include "rank/fit.h"
 
 namespace vasgd {
 namespace {
@@ -27,16 +28,6 @@ double SecondsSince(std::chrono::steady_clock::time_point t0) {
 void Stage(int fd, const char* stage) {
   WriteProgressLine(fd, json{{"type", "stage"}, {"stage", stage}}.dump());
   Log(LogLevel::kInfo, "train_job.stage", {{"stage", stage}});
-}
-
-// FNV-1a of the id, mixed with the seed (splitmix64): the same on every run and platform.
-uint64_t StableHash(uint64_t seed, const std::string& id) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : id) h = (h ^ c) * 1099511628211ULL;
-  uint64_t z = h ^ (seed + 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
 }
 
 // NaN in JSON is not a number: send null.
@@ -131,69 +122,12 @@ void WriteProgressLine(int fd, const std::string& json_line) {
   }
 }
 
-HoldoutSplit SplitHoldout(const TrainingData& data, double fraction, uint64_t seed) {
-  const InteractionGraph& graph = data.graph;
-  HoldoutSplit split;
-  // Users by their hash (stable across retrainings), smallest first; eligible ones only.
-  std::vector<std::pair<uint64_t, int32_t>> eligible;
-  for (int32_t u = 0; u < graph.num_users; ++u) {
-    if (graph.user_offsets[u + 1] - graph.user_offsets[u] >= 2) eligible.emplace_back(StableHash(seed, data.user_ids[u]), u);
-  }
-  std::sort(eligible.begin(), eligible.end());
-  size_t want = 0;
-  if (fraction > 0) {
-    // Those whose hash falls below the fraction, and at least min(20, eligible) users.
-    const double cut = fraction * 18446744073709551616.0;  // 2^64
-    while (want < eligible.size() && static_cast<double>(eligible[want].first) < cut) ++want;
-    want = std::max(want, std::min<size_t>(20, eligible.size()));
-  }
-  std::vector<int64_t> drop(graph.num_users, -1);  // edge index held out per chosen user
-  for (size_t i = 0; i < want; ++i) {
-    const int32_t u = eligible[i].second;
-    uint64_t best = 0;
-    for (int64_t e = graph.user_offsets[u]; e < graph.user_offsets[u + 1]; ++e) {
-      const uint64_t h = StableHash(seed ^ StableHash(0, data.user_ids[u]), data.product_ids[graph.product_index[e]]);
-      if (drop[u] < 0 || h > best) {
-        best = h;
-        drop[u] = e;
-      }
-    }
-  }
-  split.train.num_users = graph.num_users;
-  split.train.num_products = graph.num_products;
-  split.train.user_offsets.assign(1, 0);
-  split.train.user_offsets.reserve(graph.num_users + 1);
-  split.train.product_index.reserve(graph.product_index.size());
-  split.train.weight.reserve(graph.weight.size());
-  for (int32_t u = 0; u < graph.num_users; ++u) {
-    for (int64_t e = graph.user_offsets[u]; e < graph.user_offsets[u + 1]; ++e) {
-      if (e == drop[u]) {
-        split.test_user.push_back(u);
-        split.test_product.push_back(graph.product_index[e]);
-        continue;
-      }
-      split.train.product_index.push_back(graph.product_index[e]);
-      split.train.weight.push_back(graph.weight[e]);
-    }
-    split.train.user_offsets.push_back(static_cast<int64_t>(split.train.product_index.size()));
-  }
-  return split;
-}
-
 Result<TrainJobResult> RunTrainJob(const Config& config, const TrainingData& data, const TrainJobSpec& spec) {
   const auto t0 = std::chrono::steady_clock::now();
   const int fd = spec.progress_fd;
   TrainJobResult result;
   result.version = spec.version;
 
-  HoldoutSplit split = SplitHoldout(data, config.retrain.holdout_fraction, config.train.seed);
-  TrainingData train;
-  train.graph = std::move(split.train);
-  train.features = data.features;
-  train.user_ids = data.user_ids;
-  train.product_ids = data.product_ids;
-
-  Stage(fd, "train");
   const ModelVersion* previous = config.train.warm_start ? spec.previous : nullptr;
   auto progress = [fd](const TrainProgress& p) {
     const double loss = p.stage == "stage2" ? p.loss_encoder : p.loss_skipgram;
@@ -205,14 +139,14 @@ Result<TrainJobResult> RunTrainJob(const Config& config, const TrainingData& dat
                                   .dump());
     return true;
   };
-  Result<ModelVersion> trained = Train(train, config.train, previous, progress);
-  if (!trained.ok()) return trained.status();
-  ModelVersion& model = trained.value();
+  Result<FittedVersion> fitted = FitVersion(data, config, previous, progress, [fd](const char* s) { Stage(fd, s); });
+  if (!fitted.ok()) return fitted.status();
+  ModelVersion& model = fitted->model;
+  HoldoutSplit& split = fitted->split;
   model.version = spec.version;
 
   Stage(fd, "validate");
   VASGD_RETURN_IF_ERROR(CheckTrained(model, data));
-  split.train = std::move(train.graph);
   result.holdout_pairs = static_cast<int64_t>(split.test_user.size());
   if (result.holdout_pairs > 0) result.holdout_auc = MeasureHoldout(model, split, config.train.threads);
   json validation = {{"holdout_pairs", result.holdout_pairs},

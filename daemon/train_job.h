@@ -19,26 +19,10 @@
 #include "common/options.h"
 #include "common/status.h"
 #include "model/dataset.h"
+#include "model/holdout.h"
 #include "model/model_version.h"
 
 namespace vasgd {
-
-// Validation of a new model: one purchase held out from some users.
-//   - A user takes part when they bought at least 2 distinct products and a hash of (seed, user
-//     id) falls in the first `fraction` of the hash range (at least min(20, eligible) users when
-//     fraction > 0: those with the smallest hashes). The purchase held out is the one whose
-//     hash of (seed, user, product id) is largest. (The store keeps summed weights, not purchase
-//     order, so "the last purchase" is not known.) Hashing ids, not positions, keeps the same
-//     pairs held out across retrainings while the graph grows, so a warm-started model has not
-//     trained on the pairs it is validated on (except for users who just became eligible).
-//   - holdout_auc = the paper's AUC (eval/ranking_metrics.h) over those pairs, warm and cold
-//     pairs together, scored with the model's own score.
-struct HoldoutSplit {
-  InteractionGraph train;            // the graph without the held-out edges
-  std::vector<int32_t> test_user;    // one entry per held-out pair
-  std::vector<int32_t> test_product;
-};
-HoldoutSplit SplitHoldout(const TrainingData& data, double fraction, uint64_t seed);
 
 struct TrainJobSpec {
   std::string out_dir;                    // where the version is written (must not exist)

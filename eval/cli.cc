@@ -37,7 +37,8 @@ constexpr const char* kUsage =
     "                  [--markdown FILE] [--k 20] [--threads N] [--first-seed 1]\n"
     "                  [--analogy-queries N] [--cosine-pairs N] [--dump-embeddings DIR]\n"
     "                  [--split test|val]\n"
-    "methods: RAND, POP, WBOI, WBOI-z, VBPR, SkipGram, VASG-paper, VASG, VASG+pop (default: all)\n";
+    "methods: RAND, POP, WBOI, WBOI-z, VBPR, SkipGram, VASG-paper, VASG, VASG+pop, RP3b, ItemKNN, EASE,\n"
+    "         Hybrid (default: all)\n";
 
 int BadUsage(const std::string& message) {
   std::fprintf(stderr, "vasgd eval: %s\n%s", message.c_str(), kUsage);
@@ -94,10 +95,12 @@ Status ApplySettings(const std::string& settings, Config* config, VbprOptions* v
     const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
     if (key.compare(0, 5, "vbpr.") == 0) {
       VASGD_RETURN_IF_ERROR(ApplyVbprSetting(key, value, vbpr));
-    } else if (key.compare(0, 6, "train.") == 0) {
+    } else if (key.compare(0, 6, "train.") == 0 || key.compare(0, 11, "neighbours.") == 0 ||
+               key.compare(0, 7, "hybrid.") == 0 || key.compare(0, 8, "retrain.") == 0) {
       train[key] = value;
     } else {
-      return Status::InvalidArgument("settings are train.key=value or vbpr.key=value, got '" + kv + "'");
+      return Status::InvalidArgument("settings are train.*, neighbours.*, hybrid.*, retrain.* or vbpr.* key=value, got '" +
+                                     kv + "'");
     }
   }
   std::string toml;
@@ -139,6 +142,9 @@ int RunEval(const Args& args) {
   if (!st.ok()) return BadUsage(st.message());
   ConfigureLogging(config.log);
   options.train = config.train;
+  options.neighbours = config.neighbours;
+  options.hybrid = config.hybrid;
+  options.retrain = config.retrain;
   struct IntFlag {
     const char* name;
     int64_t min;
@@ -229,6 +235,9 @@ int RunEval(const Args& args) {
       EvalOptions o = options;
       (void)ApplySettings(sweep_key + "=" + v, &c, &o.vbpr);  // checked above
       o.train = c.train;
+      o.neighbours = c.neighbours;
+      o.hybrid = c.hybrid;
+      o.retrain = c.retrain;
       Result<EvalReport> report = RunEvaluation(*data, o);
       if (!report.ok()) {
         std::fprintf(stderr, "vasgd eval: %s=%s: %s\n", sweep_key.c_str(), v.c_str(), report.status().ToString().c_str());

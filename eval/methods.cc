@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "eval/baselines.h"
+#include "eval/item_methods.h"
 #include "model/model_version.h"
 #include "model/trainer.h"
 #include "model/visual_profile.h"
@@ -181,7 +182,9 @@ Result<MethodRun> RunPopularityPrior(const EvalData& data, const EvalOptions& op
 }  // namespace
 
 const std::vector<std::string>& MethodNames() {
-  static const std::vector<std::string> names = {"RAND", "POP", "WBOI", "WBOI-z", "VBPR", "SkipGram", "VASG-paper", "VASG", "VASG+pop"};
+  static const std::vector<std::string> names = {"RAND",     "POP",        "WBOI", "WBOI-z",   "VBPR",
+                                                 "SkipGram", "VASG-paper", "VASG", "VASG+pop", "RP3b",
+                                                 "ItemKNN",  "EASE",       "Hybrid"};
   return names;
 }
 
@@ -215,6 +218,7 @@ TrainOptions TrainOptionsFor(const std::string& method, const EvalOptions& optio
     t.optimizer = "adam";
     t.score = "cosine";
     t.use_decoder = true;
+    t.contexts = "all";
   }
   return t;
 }
@@ -230,6 +234,7 @@ Result<MethodRun> RunMethod(const std::string& method, const EvalData& data, con
     return RunVasgFamily(method, data, options, seed);
   }
   if (method == "VASG+pop") return RunPopularityPrior(data, options, seed, same_seed);
+  if (IsItemMethod(method)) return RunItemMethod(method, data, options, seed);
   return Status::InvalidArgument("unknown method '" + method + "'");
 }
 

@@ -10,6 +10,7 @@
 //               Adam 1e-3, cosine score
 //   VASG        the VASG trainer with the evaluation's train settings (the project's defaults
 //               unless overridden), scored as those settings say
+//   RP3b, ItemKNN, EASE, Hybrid   eval/item_methods.h
 //   VASG+pop    VASG's vectors (the same run when VASG ran for this seed) ranked by
 //               cos(X_u, X_p) + β·log(1 + training purchases of p), β chosen on the validation
 //               pairs from popularity_prior_grid: a popularity prior on top of the embedding
@@ -42,6 +43,9 @@ struct EvalOptions {
   AnalogyOptions analogy;
   int64_t cosine_pairs = 100000;     // random product pairs for the cosine spread
   TrainOptions train;                // VASG; SkipGram derives from it (decoder off)
+  NeighbourOptions neighbours;       // RP3b, ItemKNN, EASE grids; Hybrid as the daemon
+  HybridOptions hybrid;              // Hybrid as the daemon
+  RetrainOptions retrain;            // Hybrid's holdout (holdout_fraction, holdout_max_users)
   std::vector<double> popularity_prior_grid = {0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5};  // β for VASG+pop
 };
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -25,7 +26,7 @@ constexpr char kManifest[] = "manifest.json";
 constexpr char kEncoderMagic[8] = {'V', 'A', 'S', 'G', 'M', 'L', 'P', '1'};
 // Manifest keys owned by this file; manifest_extra_json may not redefine them.
 const char* const kReservedKeys[] = {"format", "version", "trained_at", "score", "cold_profile_weight",
-                                     "dim", "num_users", "num_products", "files"};
+                                     "dim", "visual_dim", "num_users", "num_products", "files"};
 
 std::string Hex(uint32_t v) {
   char buf[11];
@@ -231,6 +232,26 @@ Result<std::string> ReadVerified(const std::string& dir, const json& files, cons
   return bytes;
 }
 
+// visual.f32 and visual_norm.f32 (absent in versions written before the hybrid, and without features).
+Status ReadVisual(const json& m, std::map<std::string, std::string>* contents, ModelVersion* v) {
+  if (!contents->count("visual.f32")) return Status::Ok();
+  if (!m.contains("visual_dim") || !m["visual_dim"].is_number_integer() || m["visual_dim"].get<int64_t>() <= 0 ||
+      m["visual_dim"].get<int64_t>() > 1 << 20 || !contents->count("visual_norm.f32"))
+    return Status::Corruption("model: visual.f32 without a valid visual_dim or visual_norm.f32");
+  const size_t vd = m["visual_dim"].get<size_t>();
+  const std::string& rows = (*contents)["visual.f32"];
+  const std::string& norm = (*contents)["visual_norm.f32"];
+  if (rows.size() != v->product_ids.size() * vd * 4 || norm.size() != 2 * vd * 4)
+    return Status::Corruption("model: visual.f32 or visual_norm.f32 has the wrong size for the manifest's shape");
+  v->visual_dim = static_cast<int32_t>(vd);
+  v->visual = FromBytes<float>(rows);
+  const std::vector<float> both = FromBytes<float>(norm);
+  v->visual_mean.assign(both.begin(), both.begin() + vd);
+  v->visual_scale.assign(both.begin() + vd, both.end());
+  if (!AllFinite(v->visual) || !AllFinite(both)) return Status::Corruption("model: visual features hold non-finite values");
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status WriteModelVersion(const std::string& dir, const ModelVersion& model) {
@@ -244,6 +265,16 @@ Status WriteModelVersion(const std::string& dir, const ModelVersion& model) {
     return Status::InvalidArgument("model: score must be cosine or dot");
   if (!(model.cold_profile_weight >= 0 && model.cold_profile_weight <= 1))
     return Status::InvalidArgument("model: cold_profile_weight must be in [0, 1]");
+  const size_t vd = static_cast<size_t>(std::max(0, model.visual_dim));
+  if (model.visual_dim < 0 || (vd > 0 && (model.visual.size() != np * vd || model.visual_mean.size() != vd ||
+                                          model.visual_scale.size() != vd)))
+    return Status::InvalidArgument("model: visual arrays do not agree with visual_dim");
+  for (const NeighbourLists* l : {&model.neighbour_lists, &model.ease_lists}) {
+    if (l->empty()) continue;
+    if (l->num_products != static_cast<int32_t>(np))
+      return Status::InvalidArgument("model: neighbour lists do not cover the products");
+    VASGD_RETURN_IF_ERROR(CheckNeighbourLists(*l));
+  }
   json extra = json::parse(model.manifest_extra_json, nullptr, false);
   if (extra.is_discarded() || !extra.is_object())
     return Status::InvalidArgument("model: manifest_extra_json is not a JSON object");
@@ -266,6 +297,14 @@ Status WriteModelVersion(const std::string& dir, const ModelVersion& model) {
       {"product_kind.u8", Bytes(model.product_kind)}, {"popularity.f32", Bytes(model.popularity)}};
   if (!model.encoder.empty()) files.emplace_back("encoder.bin", EncodeMlp(model.encoder));
   if (!model.decoder.empty()) files.emplace_back("decoder.bin", EncodeMlp(model.decoder));
+  if (!model.neighbour_lists.empty()) files.emplace_back("neighbours.bin", EncodeNeighbourLists(model.neighbour_lists));
+  if (!model.ease_lists.empty()) files.emplace_back("ease.bin", EncodeNeighbourLists(model.ease_lists));
+  if (vd > 0) {
+    std::vector<float> norm = model.visual_mean;
+    norm.insert(norm.end(), model.visual_scale.begin(), model.visual_scale.end());
+    files.emplace_back("visual.f32", Bytes(model.visual));
+    files.emplace_back("visual_norm.f32", Bytes(norm));
+  }
 
   json manifest = extra;
   manifest["format"] = kFormat;
@@ -274,6 +313,7 @@ Status WriteModelVersion(const std::string& dir, const ModelVersion& model) {
   manifest["score"] = model.score;
   manifest["cold_profile_weight"] = model.cold_profile_weight;
   manifest["dim"] = model.dim;
+  manifest["visual_dim"] = model.visual_dim;
   manifest["num_users"] = nu;
   manifest["num_products"] = np;
   manifest["files"] = json::object();
@@ -374,6 +414,15 @@ Result<ModelVersion> ReadModelVersion(const std::string& dir) {
     if (dec->input_dim() != v.dim) return Status::Corruption("model: decoder input dimension differs from dim");
     v.decoder = std::move(dec.value());
   }
+  for (const auto& [file, lists] : {std::pair<const char*, NeighbourLists*>{"neighbours.bin", &v.neighbour_lists},
+                                    {"ease.bin", &v.ease_lists}}) {
+    if (!contents.count(file)) continue;
+    Result<NeighbourLists> decoded = DecodeNeighbourLists(contents[file]);
+    if (!decoded.ok()) return decoded.status();
+    if (decoded->num_products != np) return Status::Corruption(std::string("model: ") + file + " does not cover the products");
+    *lists = std::move(decoded.value());
+  }
+  VASGD_RETURN_IF_ERROR(ReadVisual(m, &contents, &v));
   for (const char* key : kReservedKeys) m.erase(key);
   v.manifest_extra_json = m.dump();
   return v;

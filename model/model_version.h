@@ -11,6 +11,10 @@
 //   popularity.f32       per product: summed purchase weight in the training snapshot
 //   encoder.bin          the encoder MLP (absent when trained without features)
 //   decoder.bin          the stage-1 decoder M⁻¹ (for warm starts only; absent without features)
+//   neighbours.bin       item-to-item lists of the walk family (model/neighbour_lists.h; absent = none)
+//   ease.bin             item-to-item lists of EASE (absent when the catalogue exceeded its cap)
+//   visual.f32           num_products × visual_dim unit standardised features (zero rows = none)
+//   visual_norm.f32      the standardisation: visual_dim means, then visual_dim scales
 //   further files (the HNSW index) added by their writers with RecordFileChecksum
 // A version is written into a staging directory and only renamed into place when complete, so a
 // half-written directory is never loaded (the caller renames; see WriteModelVersion).
@@ -21,6 +25,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "model/neighbour_lists.h"
 
 namespace vasgd {
 
@@ -62,10 +67,17 @@ struct ModelVersion {
   std::vector<float> popularity;       // summed purchase weight per product
   Mlp encoder;                         // features -> embedding; empty without features
   Mlp decoder;                         // embedding -> standardised features; warm starts only; may be empty
+  NeighbourLists neighbour_lists;      // walk family (rp3b | itemknn) over product rows; empty = none
+  NeighbourLists ease_lists;           // EASE over product rows; empty = none
+  int32_t visual_dim = 0;              // 0 = no features
+  std::vector<float> visual;           // product_ids.size() × visual_dim, unit length; zero rows = none
+  std::vector<float> visual_mean;      // visual_dim: z = (f − mean) · scale, then unit length
+  std::vector<float> visual_scale;     // visual_dim
   std::string manifest_extra_json = "{}";  // object merged into the manifest: config, counts, losses, metrics
 
   const float* user(int32_t u) const { return user_vectors.data() + static_cast<int64_t>(u) * dim; }
   const float* product(int32_t p) const { return product_vectors.data() + static_cast<int64_t>(p) * dim; }
+  const float* visual_row(int32_t p) const { return visual.data() + static_cast<int64_t>(p) * visual_dim; }
 };
 
 // Writes every file of `model` into `dir` (created; must not exist) and the manifest last.

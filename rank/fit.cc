@@ -1,0 +1,234 @@
+#include "rank/fit.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+
+#include "common/log.h"
+#include "model/ease.h"
+#include "model/neighbours.h"
+#include "rank/hybrid.h"
+#include "rank/weight_choice.h"
+
+namespace vasgd {
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+json ScoreJson(const HoldoutScore& s) { return {{"recall@20", s.recall}, {"ndcg@20", s.ndcg}}; }
+
+std::vector<float> Floats(const std::vector<double>& v) { return std::vector<float>(v.begin(), v.end()); }
+
+// A family's lists at one setting, rebuilt on another graph for the refit.
+struct ListsRecipe {
+  std::string family;  // rp3b | itemknn | ease
+  double a = 0, b = 0;  // α, β | shrink | λ
+};
+
+Result<NeighbourLists> BuildLists(const ListsRecipe& r, const InteractionGraph& graph, const CoPurchaseGraph* walk,
+                                  const Config& config, const std::string& device) {
+  NeighbourBuildOptions o;
+  o.top_k = config.neighbours.top_k;
+  o.max_user_degree = config.neighbours.max_user_degree;
+  o.threads = config.train.threads;
+  o.seed = config.train.seed;
+  if (r.family == "rp3b") return BuildRp3bLists(*walk, r.a, r.b, o);
+  if (r.family == "itemknn") return BuildItemKnnLists(*walk, r.a, o);
+  EaseOptions e;
+  e.lambda = r.a;
+  e.top_k = config.neighbours.top_k;
+  e.max_products = config.neighbours.ease_max_products;
+  e.threads = config.train.threads;
+  e.device = device;
+  return BuildEaseLists(graph, e);
+}
+
+struct ChosenLists {
+  ListsRecipe recipe;
+  NeighbourLists lists;
+  HoldoutScore score;
+  bool found = false;
+};
+
+// Tries every recipe on the holdout graph and keeps the best by its lists alone.
+Status ChooseLists(const std::vector<ListsRecipe>& recipes, const HoldoutSplit& split, const HoldoutPairs& pairs,
+                   const CoPurchaseGraph& walk, const Config& config, const std::string& device, ChosenLists* best,
+                   json* tried) {
+  for (const ListsRecipe& r : recipes) {
+    Result<NeighbourLists> lists = BuildLists(r, split.train, &walk, config, device);
+    if (!lists.ok()) return lists.status();
+    const HoldoutScore s = ListsScore(*lists, pairs, 20);
+    tried->push_back({{"family", r.family}, {"params", json::parse(lists->params_json)}, {"holdout", ScoreJson(s)}});
+    if (!best->found || best->score < s) {
+      *best = {r, std::move(lists.value()), s, true};
+    }
+  }
+  return Status::Ok();
+}
+
+HybridWeights DefaultWeightsWithoutHoldout() {
+  HybridWeights w;  // nothing to choose on: lists first, VASG and popularity to break their ties
+  w.vasg = 0.1f;
+  w.popularity = 0.05f;
+  return w;
+}
+
+void MergeManifest(ModelVersion* m, const char* key, json value) {
+  json extra = json::parse(m->manifest_extra_json, nullptr, false);
+  if (!extra.is_object()) extra = json::object();
+  extra[key] = std::move(value);
+  m->manifest_extra_json = extra.dump();
+}
+
+}  // namespace
+
+void SetVisualRows(const FeatureMatrix& f, ModelVersion* m) {
+  m->visual_dim = 0;
+  m->visual.clear();
+  if (f.dim <= 0) return;
+  const int64_t n = static_cast<int64_t>(f.present.size());
+  std::vector<double> sum(f.dim, 0), sq(f.dim, 0);
+  int64_t count = 0;
+  for (int64_t p = 0; p < n; ++p) {
+    if (!f.present[p]) continue;
+    ++count;
+    for (int32_t d = 0; d < f.dim; ++d) {
+      const double x = f.row(static_cast<int32_t>(p))[d];
+      sum[d] += x;
+      sq[d] += x * x;
+    }
+  }
+  if (count == 0) return;
+  m->visual_dim = f.dim;
+  m->visual_mean.resize(f.dim);
+  m->visual_scale.resize(f.dim);
+  for (int32_t d = 0; d < f.dim; ++d) {
+    const double mean = sum[d] / count, var = std::max(0.0, sq[d] / count - mean * mean);
+    m->visual_mean[d] = static_cast<float>(mean);
+    m->visual_scale[d] = var > 1e-12 ? static_cast<float>(1.0 / std::sqrt(var)) : 0.f;
+  }
+  m->visual.assign(static_cast<size_t>(n) * f.dim, 0.f);
+  for (int64_t p = 0; p < n; ++p) {
+    if (!f.present[p]) continue;
+    float* z = m->visual.data() + p * f.dim;
+    const float* x = f.row(static_cast<int32_t>(p));
+    double norm2 = 0;
+    for (int32_t d = 0; d < f.dim; ++d) {
+      z[d] = (x[d] - m->visual_mean[d]) * m->visual_scale[d];
+      norm2 += static_cast<double>(z[d]) * z[d];
+    }
+    const float inv = norm2 > 1e-12 ? static_cast<float>(1.0 / std::sqrt(norm2)) : 0.f;
+    for (int32_t d = 0; d < f.dim; ++d) z[d] *= inv;
+  }
+}
+
+Result<FittedVersion> FitVersion(const TrainingData& data, const Config& config, const ModelVersion* previous,
+                                 const ProgressCallback& progress, const std::function<void(const char*)>& stage) {
+  auto note = [&](const char* s) {
+    if (stage) stage(s);
+  };
+  FittedVersion out;
+  out.split = SplitHoldout(data, config.retrain.holdout_fraction, config.train.seed, config.retrain.holdout_max_users);
+  TrainingData train;
+  train.graph = std::move(out.split.train);
+  train.features = data.features;
+  train.user_ids = data.user_ids;
+  train.product_ids = data.product_ids;
+
+  note("train");
+  Result<ModelVersion> trained = Train(train, config.train, previous, progress);
+  out.split.train = std::move(train.graph);
+  if (!trained.ok()) return trained.status();
+  auto model = std::make_shared<ModelVersion>(std::move(trained.value()));
+  SetVisualRows(data.features, model.get());
+
+  json hybrid = {{"ranking", config.hybrid.ranking}, {"cold_share", config.hybrid.cold_share}};
+  if (config.hybrid.ranking == "vasg") {
+    HybridWeights w;
+    w.neighbours = 0;
+    w.vasg = 1;
+    hybrid["weights"] = json::parse(w.ToJson());
+    MergeManifest(model.get(), "hybrid", hybrid);
+    out.model = std::move(*model);
+    return out;
+  }
+
+  const auto t0 = Clock::now();
+  note("neighbours");
+  Result<std::string> device = ResolveDevice(config.train.device);
+  if (!device.ok()) return device.status();
+  HoldoutPairs pairs{&out.split.train, out.split.test_user, out.split.test_product};
+  const NeighbourOptions& nb = config.neighbours;
+  const CoPurchaseGraph walk = CoPurchaseGraph::Build(out.split.train, nb.max_user_degree, config.train.seed);
+  std::vector<ListsRecipe> walk_recipes, ease_recipes;
+  for (double a : nb.rp3b_alphas)
+    for (double b : nb.rp3b_betas) walk_recipes.push_back({"rp3b", a, b});
+  for (double s : nb.itemknn_shrinks) walk_recipes.push_back({"itemknn", s, 0});
+  const bool ease_fits = data.graph.num_products <= nb.ease_max_products;
+  if (ease_fits)
+    for (double l : nb.ease_lambdas) ease_recipes.push_back({"ease", l, 0});
+  if (pairs.users.empty()) {  // too few users to hold any out: the first setting of each family
+    walk_recipes.resize(1);
+    if (!ease_recipes.empty()) ease_recipes.resize(1);
+  }
+  ChosenLists walk_choice, ease_choice;
+  json tried = json::array();
+  VASGD_RETURN_IF_ERROR(ChooseLists(walk_recipes, out.split, pairs, walk, config, *device, &walk_choice, &tried));
+  VASGD_RETURN_IF_ERROR(ChooseLists(ease_recipes, out.split, pairs, walk, config, *device, &ease_choice, &tried));
+  model->neighbour_lists = std::move(walk_choice.lists);
+  model->ease_lists = std::move(ease_choice.lists);
+  hybrid["lists_tried"] = tried;
+  hybrid["ease"] = ease_fits ? json("built") : json("catalogue above neighbours.ease_max_products");
+  hybrid["hub_users_capped"] = walk.capped_users;
+  const double lists_seconds = SecondsSince(t0);
+
+  note("weights");
+  HybridWeights weights = DefaultWeightsWithoutHoldout();
+  if (!pairs.users.empty()) {
+    ChoiceOptions co;
+    co.candidates = config.hybrid.choice_candidates;
+    co.threads = config.train.threads;
+    co.grids = {Floats(config.hybrid.ease_weights), Floats(config.hybrid.vasg_weights),
+                Floats(config.hybrid.popularity_weights), Floats(config.hybrid.visual_weights),
+                Floats(config.hybrid.cold_visual_weights)};
+    HybridTables tables(model, weights);
+    Result<WeightChoice> choice = ChooseWeights(tables, pairs, co);
+    if (!choice.ok()) return choice.status();
+    weights = choice->weights;
+    hybrid["holdout"] = {{"pairs", choice->pairs},
+                         {"chosen", ScoreJson(choice->best)},
+                         {"lists_only", ScoreJson(choice->lists_only)},
+                         {"vasg_only", ScoreJson(choice->vasg_only)},
+                         {"popularity_only", ScoreJson(choice->popularity_only)},
+                         {"settings_tried", choice->settings_tried},
+                         {"seconds", choice->seconds}};
+  } else {
+    hybrid["holdout"] = {{"pairs", 0}, {"note", "no user could be held out: default weights"}};
+  }
+  hybrid["weights"] = json::parse(weights.ToJson());
+
+  note("refit");
+  const auto t1 = Clock::now();
+  const CoPurchaseGraph full = CoPurchaseGraph::Build(data.graph, nb.max_user_degree, config.train.seed);
+  for (auto [choice, lists] : {std::pair<ChosenLists*, NeighbourLists*>{&walk_choice, &model->neighbour_lists},
+                               {&ease_choice, &model->ease_lists}}) {
+    if (!choice->found) continue;
+    Result<NeighbourLists> refit = BuildLists(choice->recipe, data.graph, &full, config, *device);
+    if (!refit.ok()) return refit.status();
+    *lists = std::move(refit.value());
+  }
+  hybrid["walk_family"] = model->neighbour_lists.empty() ? json(nullptr) : json(model->neighbour_lists.family);
+  hybrid["refit"] = "lists on the whole graph; VASG as trained without the holdout";
+  hybrid["seconds"] = {{"lists", lists_seconds}, {"refit", SecondsSince(t1)}, {"total", SecondsSince(t0)}};
+  MergeManifest(model.get(), "hybrid", hybrid);
+  Log(LogLevel::kInfo, "fit.hybrid", {{"weights", weights.ToJson()}, {"walk", model->neighbour_lists.params_json},
+                                      {"ease", model->ease_lists.params_json}, {"seconds", SecondsSince(t0)}});
+  out.model = std::move(*model);
+  return out;
+}
+
+}  // namespace vasgd

@@ -1,0 +1,47 @@
+// One retraining's model, everything the daemon serves, from one snapshot: the daemon's training
+// child and `vasgd eval`'s Hybrid method both call FitVersion, so the evaluation measures exactly
+// what the daemon trains.
+//
+//   1. Holdout: one purchase of some users (model/holdout.h; retrain.holdout_fraction, at most
+//      retrain.holdout_max_users users) is taken out of the graph.
+//   2. VASG (model/trainer.h) trains on the rest.
+//   3. Neighbour lists on the rest: each family's setting (RP3β α × β, ItemKNN shrink, EASE λ
+//      while the catalogue fits neighbours.ease_max_products) is the one whose lists alone rank
+//      the held-out purchases best (Recall@20, then NDCG@20); the walk family is the better of
+//      RP3β and ItemKNN.
+//   4. The hybrid's weights are chosen on the same pairs (rank/weight_choice.h).
+//   5. Refit: the lists are rebuilt on the whole graph with the chosen settings (seconds), so the
+//      held-out purchases count in what is served. VASG is not retrained (that would double the
+//      retraining's time); held-out users still reach their held-out product through the lists
+//      and the live purchase lists at query time.
+// The manifest's "hybrid" object records the weights, the families and their settings, and the
+// holdout figures of the chosen blend and of each term alone.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "common/options.h"
+#include "common/status.h"
+#include "model/dataset.h"
+#include "model/holdout.h"
+#include "model/model_version.h"
+#include "model/trainer.h"
+
+namespace vasgd {
+
+struct FittedVersion {
+  ModelVersion model;
+  HoldoutSplit split;  // the held-out pairs and the graph without them (VASG trained on it)
+};
+
+// `stage` (may be null) is told when a step starts: "train", "neighbours", "weights", "refit".
+Result<FittedVersion> FitVersion(const TrainingData& data, const Config& config, const ModelVersion* previous,
+                                 const ProgressCallback& progress = nullptr,
+                                 const std::function<void(const char*)>& stage = nullptr);
+
+// Fills model->visual* from the snapshot's features: per dimension mean and 1/std over products
+// with features, rows at unit length (zero rows for products without). No-op without features.
+void SetVisualRows(const FeatureMatrix& features, ModelVersion* model);
+
+}  // namespace vasgd

@@ -1,0 +1,231 @@
+#include "rank/hybrid.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+
+#include "index/distance.h"
+
+namespace vasgd {
+namespace {
+
+using json = nlohmann::json;
+
+// Adds every list row of `purchased` into sum (touched collects new non-zeros) and returns
+// 1 / the largest sum (0 when nothing was reached).
+float Accumulate(const NeighbourLists& lists, const UserQuery& q, std::vector<float>* sum,
+                 std::vector<int32_t>* touched) {
+  if (lists.empty()) return 0.f;
+  if (sum->size() < static_cast<size_t>(lists.num_products)) sum->assign(lists.num_products, 0.f);
+  float best = 0;
+  for (int64_t k = 0; k < q.num_purchased; ++k) {
+    const int32_t i = q.purchased[k];
+    if (i < 0 || i >= lists.num_products) continue;  // a product added after training: no list
+    for (int64_t e = lists.offsets[i]; e < lists.offsets[i + 1]; ++e) {
+      const int32_t j = lists.neighbours[e];
+      float& s = (*sum)[j];
+      if (s == 0.f) touched->push_back(j);
+      s += lists.weights[e];
+      best = std::max(best, s);
+    }
+  }
+  return best > 0 ? 1.f / best : 0.f;
+}
+
+}  // namespace
+
+std::string HybridWeights::ToJson() const {
+  return json{{"neighbours", neighbours}, {"ease", ease},     {"vasg", vasg},
+              {"popularity", popularity}, {"visual", visual}, {"cold_visual", cold_visual}}
+      .dump();
+}
+
+Result<HybridWeights> HybridWeights::FromJson(const std::string& text) {
+  json j = json::parse(text, nullptr, false);
+  if (!j.is_object()) return Status::InvalidArgument("hybrid weights: not a JSON object");
+  HybridWeights w;
+  for (auto [key, field] : {std::pair<const char*, float*>{"neighbours", &w.neighbours}, {"ease", &w.ease},
+                            {"vasg", &w.vasg}, {"popularity", &w.popularity}, {"visual", &w.visual},
+                            {"cold_visual", &w.cold_visual}}) {
+    if (!j.contains(key)) continue;
+    if (!j[key].is_number() || !std::isfinite(j[key].get<double>()))
+      return Status::InvalidArgument(std::string("hybrid weights: ") + key + " is not a finite number");
+    *field = j[key].get<float>();
+  }
+  return w;
+}
+
+const char* ReasonName(Reason reason) {
+  switch (reason) {
+    case Reason::kBoughtWith: return "bought-with";
+    case Reason::kTaste: return "taste";
+    case Reason::kPopular: return "popular";
+    case Reason::kVisualMatch: return "visual-match";
+    case Reason::kNewVisualMatch: return "new-visual-match";
+  }
+  return "taste";
+}
+
+HybridTables::HybridTables(std::shared_ptr<const ModelVersion> model, const HybridWeights& weights)
+    : model_(std::move(model)), weights_(weights), visual_dim_(model_->visual_dim) {
+  const ModelVersion& m = *model_;
+  const size_t n = m.product_ids.size();
+  float most = 0;
+  for (float p : m.popularity) most = std::max(most, p);
+  const float denominator = std::log1p(most);
+  prior_.resize(n);
+  cold_.resize(n);
+  for (size_t p = 0; p < n; ++p) {
+    prior_[p] = denominator > 0 ? std::log1p(std::max(0.f, m.popularity[p])) / denominator : 0.f;
+    cold_[p] = m.product_kind[p] == static_cast<uint8_t>(ProductKind::kCold);
+  }
+  visual_ = m.visual;
+}
+
+Result<std::unique_ptr<HybridTables>> HybridTables::FromModel(std::shared_ptr<const ModelVersion> model) {
+  HybridWeights weights;
+  weights.neighbours = 0;
+  weights.vasg = 1;  // a version written before the hybrid: VASG alone
+  json extra = json::parse(model->manifest_extra_json, nullptr, false);
+  if (extra.is_object() && extra.contains("hybrid")) {
+    const json& h = extra["hybrid"];
+    if (!h.is_object() || !h.contains("weights")) return Status::Corruption("model: manifest's hybrid has no weights");
+    Result<HybridWeights> parsed = HybridWeights::FromJson(h["weights"].dump());
+    if (!parsed.ok()) return Status::Corruption("model: " + parsed.status().message());
+    weights = *parsed;
+  }
+  return std::make_unique<HybridTables>(std::move(model), weights);
+}
+
+int64_t HybridTables::num_labels() const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  return static_cast<int64_t>(prior_.size());
+}
+
+void HybridTables::StandardizeFeatures(const float* features, float* out) const {
+  const ModelVersion& m = *model_;
+  for (int32_t d = 0; d < visual_dim_; ++d) out[d] = (features[d] - m.visual_mean[d]) * m.visual_scale[d];
+  if (NormalizeInPlace(out, visual_dim_) < 1e-6f) std::fill(out, out + visual_dim_, 0.f);
+}
+
+void HybridTables::AddProduct(int32_t label, const float* features) {
+  std::vector<float> z(visual_dim_, 0.f);
+  if (features != nullptr && visual_dim_ > 0) StandardizeFeatures(features, z.data());
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  if (label < static_cast<int32_t>(model_->product_ids.size())) return;  // trained products keep their rows
+  if (label >= static_cast<int32_t>(prior_.size())) {
+    prior_.resize(label + 1, 0.f);
+    cold_.resize(label + 1, 1);
+    visual_.resize(static_cast<size_t>(label + 1) * visual_dim_, 0.f);
+  }
+  cold_[label] = 1;
+  std::copy(z.begin(), z.end(), visual_.begin() + static_cast<int64_t>(label) * visual_dim_);
+}
+
+bool HybridTables::IsCold(int32_t label) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  return label >= 0 && label < static_cast<int32_t>(cold_.size()) && cold_[label];
+}
+
+void HybridScorer::Prepare(const UserQuery& q) {
+  for (int32_t j : touched_) {
+    if (j < static_cast<int32_t>(n_sum_.size())) n_sum_[j] = 0.f;
+    if (j < static_cast<int32_t>(e_sum_.size())) e_sum_[j] = 0.f;
+  }
+  touched_.clear();
+  const ModelVersion& m = tables_->model();
+  const HybridWeights& w = tables_->weights();
+  n_scale_ = w.neighbours != 0 ? Accumulate(m.neighbour_lists, q, &n_sum_, &touched_) : 0.f;
+  e_scale_ = w.ease != 0 ? Accumulate(m.ease_lists, q, &e_sum_, &touched_) : 0.f;
+  std::sort(touched_.begin(), touched_.end());
+  touched_.erase(std::unique(touched_.begin(), touched_.end()), touched_.end());
+
+  const int32_t vd = tables_->visual_dim_;
+  has_profile_ = false;
+  if (vd == 0 || (w.visual == 0 && w.cold_visual == 0)) return;
+  profile_.assign(vd, 0.f);
+  std::shared_lock<std::shared_mutex> lock(tables_->mu_);
+  const int64_t labels = static_cast<int64_t>(tables_->prior_.size());
+  for (int64_t k = 0; k < q.num_purchased; ++k) {
+    const int32_t i = q.purchased[k];
+    if (i < 0 || i >= labels) continue;
+    const float* z = tables_->visual_.data() + static_cast<int64_t>(i) * vd;
+    for (int32_t d = 0; d < vd; ++d) profile_[d] += z[d];
+  }
+  has_profile_ = NormalizeInPlace(profile_.data(), vd) > 1e-6f;
+}
+
+// The caller holds tables_->mu_ (shared).
+float HybridScorer::VisualLocked(int32_t label) const {
+  const int32_t vd = tables_->visual_dim_;
+  if (!has_profile_ || label < 0 || label >= static_cast<int32_t>(tables_->prior_.size())) return 0.f;
+  return Dot(profile_.data(), tables_->visual_.data() + static_cast<int64_t>(label) * vd, vd);
+}
+
+HybridScorer::Parts HybridScorer::Terms(int32_t label, float vasg) const {
+  const HybridWeights& w = tables_->weights();
+  std::shared_lock<std::shared_mutex> lock(tables_->mu_);
+  const bool known = label >= 0 && label < static_cast<int32_t>(tables_->prior_.size());
+  Parts p;
+  p.cold = known ? tables_->cold_[label] != 0 : true;
+  p.term[0] = w.neighbours * Neighbour(label) * n_scale_ + w.ease * Ease(label) * e_scale_;
+  p.term[1] = w.vasg * vasg;
+  p.term[2] = w.popularity * (known ? tables_->prior_[label] : 0.f);
+  p.term[3] = (w.visual + w.cold_visual * (p.cold ? 1.f : 0.f)) * VisualLocked(label);
+  return p;
+}
+
+void HybridScorer::VisualAll(int64_t n, float* out) const {
+  std::fill(out, out + n, 0.f);
+  if (!has_profile_) return;
+  std::shared_lock<std::shared_mutex> lock(tables_->mu_);
+  const int64_t rows = std::min<int64_t>(n, static_cast<int64_t>(tables_->prior_.size()));
+  DotRows(profile_.data(), tables_->visual_.data(), rows, tables_->visual_dim_, out);
+}
+
+HybridScorer::Components HybridScorer::Unweighted(int32_t label, float vasg) const {
+  std::shared_lock<std::shared_mutex> lock(tables_->mu_);
+  const bool known = label >= 0 && label < static_cast<int32_t>(tables_->prior_.size());
+  Components c;
+  c.lists = Neighbour(label) * n_scale_;
+  c.ease = Ease(label) * e_scale_;
+  c.vasg = vasg;
+  c.popularity = known ? tables_->prior_[label] : 0.f;
+  c.visual = VisualLocked(label);
+  c.cold = known ? tables_->cold_[label] != 0 : true;
+  return c;
+}
+
+float HybridScorer::Score(int32_t label, float vasg) const {
+  const Parts p = Terms(label, vasg);
+  // The same order of additions as ScoreAll, so both give a product the same float.
+  return p.term[1] + p.term[2] + p.term[3] + p.term[0];
+}
+
+void HybridScorer::ScoreAll(const float* vasg, int64_t n, float* out) const {
+  VisualAll(n, out);
+  const HybridWeights& w = tables_->weights();
+  std::shared_lock<std::shared_mutex> lock(tables_->mu_);
+  const int64_t known = std::min<int64_t>(n, static_cast<int64_t>(tables_->prior_.size()));
+  for (int64_t p = 0; p < n; ++p) {
+    const float prior = p < known ? tables_->prior_[p] : 0.f;
+    const float cold = p < known ? tables_->cold_[p] : 1.f;
+    out[p] = w.vasg * vasg[p] + w.popularity * prior + (w.visual + w.cold_visual * cold) * out[p];
+  }
+  for (int32_t j : touched_) {
+    if (j >= n) continue;
+    out[j] += w.neighbours * Neighbour(j) * n_scale_ + w.ease * Ease(j) * e_scale_;
+  }
+}
+
+Reason HybridScorer::Explain(int32_t label, float vasg) const {
+  const Parts p = Terms(label, vasg);
+  const int best = static_cast<int>(std::max_element(p.term, p.term + 4) - p.term);
+  if (p.cold) return best == 1 ? Reason::kTaste : Reason::kNewVisualMatch;
+  static constexpr Reason kByTerm[4] = {Reason::kBoughtWith, Reason::kTaste, Reason::kPopular, Reason::kVisualMatch};
+  return kByTerm[best];
+}
+
+}  // namespace vasgd

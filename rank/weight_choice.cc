@@ -1,0 +1,263 @@
+#include "rank/weight_choice.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+#include "index/distance.h"
+#include "model/parallel.h"
+
+namespace vasgd {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// One held-out pair's candidates, terms stored column by column; the target is at index 0.
+struct PairTerms {
+  std::vector<int32_t> label;
+  std::vector<float> lists, ease, vasg, popularity, visual;
+  std::vector<uint8_t> cold;
+};
+
+struct Gain {
+  double hit = 0, ndcg = 0;
+};
+
+// Rank of the target (index 0) among the pair's candidates under `w`; ties go to the lower label,
+// as in serving.
+Gain Evaluate(const PairTerms& t, const HybridWeights& w, int k) {
+  auto score = [&](size_t i) {
+    return w.vasg * t.vasg[i] + w.popularity * t.popularity[i] + (w.visual + w.cold_visual * t.cold[i]) * t.visual[i] +
+           (w.neighbours * t.lists[i] + w.ease * t.ease[i]);
+  };
+  const float target = score(0);
+  int64_t ahead = 0;
+  for (size_t i = 1; i < t.label.size() && ahead < k; ++i) {
+    const float s = score(i);
+    if (s > target || (s == target && t.label[i] < t.label[0])) ++ahead;
+  }
+  if (ahead >= k) return {};
+  return {1.0, 1.0 / std::log2(static_cast<double>(ahead) + 2.0)};
+}
+
+// The `c` best of `values` (by value, then lower label) among labels not in `skip`, into *out.
+void TopByValue(const std::vector<float>& values, int c, const std::vector<uint8_t>& skip, std::vector<int32_t>* out,
+                std::vector<std::pair<float, int32_t>>* scratch) {
+  scratch->clear();
+  for (int32_t p = 0; p < static_cast<int32_t>(values.size()); ++p)
+    if (!skip[p]) scratch->push_back({-values[p], p});
+  const size_t keep = std::min<size_t>(scratch->size(), std::max(0, c));
+  std::partial_sort(scratch->begin(), scratch->begin() + keep, scratch->end());
+  for (size_t i = 0; i < keep; ++i) out->push_back((*scratch)[i].second);
+}
+
+class PairBuilder {
+ public:
+  PairBuilder(const HybridTables& tables, const HoldoutPairs& holdout, const std::vector<float>& unit_products,
+              const std::vector<int32_t>& popular, const ChoiceOptions& o)
+      : tables_(tables), holdout_(holdout), unit_(unit_products), popular_(popular), o_(o), scorer_(&tables) {
+    const int64_t n = static_cast<int64_t>(tables.model().product_ids.size());
+    v_.resize(n);
+    visual_.resize(n);
+    skip_.resize(n);
+  }
+
+  void Build(size_t pair, PairTerms* out) {
+    const ModelVersion& m = tables_.model();
+    const InteractionGraph& g = *holdout_.train;
+    const int32_t u = holdout_.users[pair], target = holdout_.products[pair];
+    const int32_t* bought = g.product_index.data() + g.user_offsets[u];
+    const int64_t num_bought = g.user_offsets[u + 1] - g.user_offsets[u];
+    query_.assign(m.user(u), m.user(u) + m.dim);
+    NormalizeInPlace(query_.data(), m.dim);
+    scorer_.Prepare({bought, num_bought, query_.data()});
+    const int64_t n = static_cast<int64_t>(v_.size());
+    DotRows(query_.data(), unit_.data(), n, m.dim, v_.data());
+    scorer_.VisualAll(n, visual_.data());
+    // Products serving could never return (no vector) and the user's own purchases are out.
+    for (int64_t p = 0; p < n; ++p) skip_[p] = m.product_kind[p] == static_cast<uint8_t>(ProductKind::kNone);
+    for (int64_t e = 0; e < num_bought; ++e) skip_[bought[e]] = 1;
+    labels_.clear();
+    for (int32_t p : scorer_.Reached())
+      if (!skip_[p]) labels_.push_back(p);
+    TopByValue(v_, o_.candidates, skip_, &labels_, &scratch_);
+    if (scorer_.has_profile()) TopByValue(visual_, o_.candidates, skip_, &labels_, &scratch_);
+    int taken = 0;
+    for (int32_t p : popular_) {
+      if (taken >= o_.candidates) break;
+      if (!skip_[p]) labels_.push_back(p), ++taken;
+    }
+    std::sort(labels_.begin(), labels_.end());
+    labels_.erase(std::unique(labels_.begin(), labels_.end()), labels_.end());
+    labels_.erase(std::remove(labels_.begin(), labels_.end(), target), labels_.end());
+    labels_.insert(labels_.begin(), target);
+    *out = PairTerms();
+    for (int32_t p : labels_) {
+      const HybridScorer::Components c = scorer_.Unweighted(p, v_[p]);
+      out->label.push_back(p);
+      out->lists.push_back(c.lists);
+      out->ease.push_back(c.ease);
+      out->vasg.push_back(c.vasg);
+      out->popularity.push_back(c.popularity);
+      out->visual.push_back(c.visual);
+      out->cold.push_back(c.cold ? 1 : 0);
+    }
+  }
+
+ private:
+  const HybridTables& tables_;
+  const HoldoutPairs& holdout_;
+  const std::vector<float>& unit_;
+  const std::vector<int32_t>& popular_;
+  const ChoiceOptions& o_;
+  HybridScorer scorer_;
+  std::vector<float> query_, v_, visual_;
+  std::vector<uint8_t> skip_;
+  std::vector<int32_t> labels_;
+  std::vector<std::pair<float, int32_t>> scratch_;
+};
+
+HoldoutScore Measure(const std::vector<PairTerms>& pairs, const HybridWeights& w, int k, WorkerPool& pool) {
+  std::vector<Gain> per_worker(pool.size());
+  pool.Run(static_cast<int64_t>(pairs.size()), 64, [&](int worker, int64_t i) {
+    const Gain g = Evaluate(pairs[i], w, k);
+    per_worker[worker].hit += g.hit;
+    per_worker[worker].ndcg += g.ndcg;
+  });
+  HoldoutScore s;
+  for (const Gain& g : per_worker) {
+    s.recall += g.hit;
+    s.ndcg += g.ndcg;
+  }
+  const double n = static_cast<double>(std::max<size_t>(1, pairs.size()));
+  s.recall /= n;
+  s.ndcg /= n;
+  return s;
+}
+
+}  // namespace
+
+Result<WeightChoice> ChooseWeights(const HybridTables& tables, const HoldoutPairs& holdout, const ChoiceOptions& o) {
+  if (holdout.users.empty() || holdout.users.size() != holdout.products.size() || holdout.train == nullptr)
+    return Status::InvalidArgument("weight choice: no held-out pairs");
+  const auto t0 = Clock::now();
+  const ModelVersion& m = tables.model();
+  const int64_t n = static_cast<int64_t>(m.product_ids.size());
+  // Every term accumulated: the blend happens per setting below.
+  HybridWeights all;
+  all.ease = all.vasg = all.popularity = all.visual = all.cold_visual = 1;
+  HybridTables terms(tables.shared_model(), all);
+
+  std::vector<float> unit(m.product_vectors);
+  for (int64_t p = 0; p < n; ++p) NormalizeInPlace(unit.data() + p * m.dim, m.dim);
+  std::vector<int32_t> popular(n);
+  std::iota(popular.begin(), popular.end(), 0);
+  std::stable_sort(popular.begin(), popular.end(), [&](int32_t a, int32_t b) { return m.popularity[a] > m.popularity[b]; });
+
+  WorkerPool pool(o.threads);
+  std::vector<PairTerms> pairs(holdout.users.size());
+  std::vector<std::unique_ptr<PairBuilder>> builders(pool.size());
+  pool.Run(static_cast<int64_t>(pairs.size()), 16, [&](int worker, int64_t i) {
+    if (!builders[worker]) builders[worker] = std::make_unique<PairBuilder>(terms, holdout, unit, popular, o);
+    builders[worker]->Build(static_cast<size_t>(i), &pairs[i]);
+  });
+
+  WeightChoice choice;
+  choice.pairs = static_cast<int64_t>(pairs.size());
+  auto measure = [&](const HybridWeights& w) {
+    ++choice.settings_tried;
+    return Measure(pairs, w, o.k, pool);
+  };
+  HybridWeights only;
+  only.neighbours = 1;
+  choice.lists_only = measure(only);
+  only.neighbours = 0;
+  only.vasg = 1;
+  choice.vasg_only = measure(only);
+  only.vasg = 0;
+  only.popularity = 1;
+  choice.popularity_only = measure(only);
+
+  HybridWeights w;  // lists alone to start
+  HoldoutScore best = choice.lists_only;
+  const bool has_ease = !m.ease_lists.empty();
+  const bool has_visual = m.visual_dim > 0;
+  const std::vector<float> on_off = {0, 1};
+  struct Axis {
+    float* weight;
+    const std::vector<float>* grid;
+    bool used;
+  };
+  const Axis axes[] = {{&w.neighbours, &on_off, !m.neighbour_lists.empty()}, {&w.ease, &o.grids.ease, has_ease},
+                       {&w.vasg, &o.grids.vasg, true},                      {&w.popularity, &o.grids.popularity, true},
+                       {&w.visual, &o.grids.visual, has_visual},            {&w.cold_visual, &o.grids.cold_visual, has_visual}};
+  if (m.neighbour_lists.empty()) {
+    w.neighbours = 0;
+    w.vasg = 1;
+    best = choice.vasg_only;
+  }
+  for (int round = 0; round < o.rounds; ++round) {
+    bool improved = false;
+    for (const Axis& a : axes) {
+      if (!a.used) continue;
+      const float start = *a.weight;
+      float chosen = start;
+      for (float value : *a.grid) {
+        if (value == start) continue;
+        *a.weight = value;
+        const HoldoutScore s = measure(w);
+        if (best < s) {
+          best = s;
+          chosen = value;
+          improved = true;
+        }
+      }
+      *a.weight = chosen;
+    }
+    if (!improved) break;
+  }
+  choice.weights = w;
+  choice.best = best;
+  choice.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return choice;
+}
+
+HoldoutScore ListsScore(const NeighbourLists& lists, const HoldoutPairs& holdout, int k) {
+  HoldoutScore s;
+  if (lists.empty() || holdout.users.empty()) return s;
+  const InteractionGraph& g = *holdout.train;
+  std::vector<float> sum(lists.num_products, 0.f);
+  std::vector<int32_t> touched;
+  std::vector<uint8_t> bought(lists.num_products, 0);
+  for (size_t i = 0; i < holdout.users.size(); ++i) {
+    const int32_t u = holdout.users[i], target = holdout.products[i];
+    touched.clear();
+    for (int64_t e = g.user_offsets[u]; e < g.user_offsets[u + 1]; ++e) bought[g.product_index[e]] = 1;
+    for (int64_t e = g.user_offsets[u]; e < g.user_offsets[u + 1]; ++e) {
+      const int32_t p = g.product_index[e];
+      for (int64_t x = lists.offsets[p]; x < lists.offsets[p + 1]; ++x) {
+        const int32_t j = lists.neighbours[x];
+        if (sum[j] == 0.f) touched.push_back(j);
+        sum[j] += lists.weights[x];
+      }
+    }
+    const float t = sum[target];
+    if (t > 0) {
+      int64_t ahead = 0;
+      for (int32_t j : touched)
+        if (!bought[j] && j != target && (sum[j] > t || (sum[j] == t && j < target))) ++ahead;
+      if (ahead < k) {
+        s.recall += 1;
+        s.ndcg += 1.0 / std::log2(static_cast<double>(ahead) + 2.0);
+      }
+    }
+    for (int32_t j : touched) sum[j] = 0.f;
+    for (int64_t e = g.user_offsets[u]; e < g.user_offsets[u + 1]; ++e) bought[g.product_index[e]] = 0;
+  }
+  s.recall /= static_cast<double>(holdout.users.size());
+  s.ndcg /= static_cast<double>(holdout.users.size());
+  return s;
+}
+
+}  // namespace vasgd
