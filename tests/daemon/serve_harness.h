@@ -67,6 +67,12 @@ class SuiteSetUpChecked : public ::testing::Test {
 // Section -> key -> TOML value text. Defaults keep training to a second or two.
 using ConfigMap = std::map<std::string, std::map<std::string, std::string>>;
 
+// The small configuration most daemon tests run: training shrunk to seconds (dim, walks, epochs,
+// encoder epochs), the score fixed to cosine (the serving oracles of serve_api_test and the
+// TikTok end-to-end test check that branch; the shipped "auto" -> dot branch is what demo_test
+// and EndToEnd.SyntheticShopThroughKafkaWithTheShippedConfig run, from config/vasgd.toml as
+// shipped), no scheduled retraining (tests trigger it), a low holdout bar, port 0.
+
 inline ConfigMap TestConfig(const std::string& data_dir) {
   return {
       {"store", {{"data_dir", "\"" + data_dir + "\""}, {"sync_writes", "false"}}},
