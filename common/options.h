@@ -45,28 +45,28 @@ struct TrainOptions {
   int dim = 100;                   // embedding dimension D
   int walks_per_node = 10;         // random walks started from every node
   int walk_length = 40;            // nodes per walk
-  int window = 7;                  // context window, centre included (7 = 3 either side)
-  int negatives = 0;               // negative samples per positive pair; 0 = the paper (none; best measured on TikTok)
-  double negative_power = 0.0;     // negatives drawn ∝ degree^power; 0 = uniform (beat 0.75 on TikTok)
-  int epochs = 5;                  // passes over the walk corpus
+  int window = 11;                 // context window, centre included (11 = 5 either side)
+  int negatives = 10;              // negative samples per positive pair; 0 = the paper (none)
+  double negative_power = 0.0;     // negatives drawn ∝ degree^power; 0 = uniform
+  int epochs = 2;                  // passes over the walk corpus
   double learning_rate = 1e-3;     // Adam/SGD step size of the decoder, encoder and uncertainty weights
   std::string optimizer = "adam";  // adam | sgd (decoder, encoder, uncertainty weights)
-  double embedding_learning_rate = 0.025;  // skip-gram SGD step per pair, decays linearly to 1e-4 of it
+  double embedding_learning_rate = 0.005;  // skip-gram SGD step per pair, decays linearly to 1e-4 of it
   bool typed_negatives = true;     // negatives share the positive context's type (user/product); false = any node
   bool shrink_window = false;      // word2vec-style: per centre a window side uniform in [1, (window-1)/2]
-  std::string contexts = "all";    // all | cross: "cross" trains only user-product pairs (odd distances)
+  std::string contexts = "cross";  // all | cross: "cross" trains only user-product pairs (odd distances)
   std::string kernel = "auto";     // auto | hogwild | torch: skip-gram code path (auto: hogwild on CPU, torch on CUDA)
   double decoder_sample_rate = 0.1;  // share of product-centre occurrences given a decoder step (1 = the paper)
   double encoder_anchor_weight = 1.0;  // stage 2: weight of ‖M(f)−X‖² beside reconstruction; 0 = the paper
-  double encoder_rank_weight = 0.0;    // stage 2: weight of the buyers' in-batch ranking of M(f); 0 = the paper
-  double cold_profile_weight = 0.0;    // β of model/visual_profile.h: cold products reordered by the user's visual profile (eval and serving); 0 = encoder alone
+  double encoder_rank_weight = 0.3;    // stage 2: weight of the buyers' in-batch ranking of M(f); 0 = the paper
+  double cold_profile_weight = 0.5;    // β of model/visual_profile.h for vasgd eval's VASG row; serving uses [hybrid]
   int batch_size = 4096;           // centre nodes per homogeneous batch
   std::vector<int> decoder_widths; // hidden widths of M⁻¹; empty = derived from the feature dim
   double dropout = 0.5;            // decoder/encoder dropout probability
   bool use_decoder = true;         // false = plain skip-gram (the paper's ablation)
   int encoder_epochs = 50;         // stage 2 epochs over warm products
   double encoder_noise_std = 0.1;  // Gaussian input noise in stage 2, in feature std units
-  std::string score = "auto";      // auto | cosine | dot: user→product score written to manifest
+  std::string score = "cosine";    // auto | cosine | dot: VASG's own user→product score (manifest); the hybrid uses cosine
   std::string device = "auto";     // auto | cpu | cuda
   bool mixed_precision = true;     // bf16 autocast on CUDA where it helps
   int threads = 0;                 // CPU threads; 0 = all cores
@@ -101,8 +101,8 @@ struct HybridOptions {
   std::string ranking = "hybrid";  // hybrid | vasg: "vasg" serves the VASG score alone (w_v = 1)
   int cold_share = 0;              // up to this many of the k slots go to cold products by visual match; 0 = off
   std::vector<double> ease_weights = {0, 0.25, 0.5, 1};         // w_e tried
-  std::vector<double> vasg_weights = {0, 0.25, 0.5, 1, 2, 4, 8};  // w_v tried
-  std::vector<double> popularity_weights = {0, 0.1, 0.2, 0.4, 0.8, 1.6};  // w_p tried
+  std::vector<double> vasg_weights = {0, 0.25, 0.5, 1, 2, 4, 8, 16};  // w_v tried
+  std::vector<double> popularity_weights = {0, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2};  // w_p tried
   std::vector<double> visual_weights = {0, 0.1, 0.2, 0.4, 0.8, 1.6};  // w_i tried
   std::vector<double> cold_visual_weights = {0, 0.25, 0.5, 1, 2};  // w_c tried
   int choice_candidates = 300;     // per term, products scored per held-out pair when choosing (rank/weight_choice.h)
@@ -129,7 +129,7 @@ struct RetrainOptions {
   int64_t after_events = 100000;   // retrain after this many new events; 0 = never by count
   int keep_versions = 5;           // model versions kept on disk (older ones are pruned)
   double min_holdout_auc = 0.55;   // a new model below this holdout AUC is not served
-  double holdout_fraction = 0.02;  // share of users with one purchase (chosen by a hash of the ids) held out to validate
+  double holdout_fraction = 0.25;  // share of users with one purchase (chosen by a hash of the ids) held out; the hybrid's weights are chosen on them
   int64_t holdout_max_users = 5000;  // held-out users at most (the weight choice's cost grows with them)
   int timeout_s = 21600;           // a training child still running after this is killed and the job fails, s; 0 = no limit
 };

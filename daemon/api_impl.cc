@@ -5,7 +5,7 @@
 
 #include "common/log.h"
 #include "index/distance.h"
-#include "model/visual_profile.h"
+#include "rank/hybrid_ranker.h"
 #include "stream/event.h"
 #include "stream/kafka_ingester.h"
 
@@ -40,25 +40,6 @@ Result<std::shared_ptr<const ServingBundle>> ApiImpl::Served() const {
   return bundle;
 }
 
-const ScoreTerms* ApiImpl::ColdTerms(const ServingBundle& b, const std::vector<ProductWeight>& purchases,
-                                     const float* query) const {
-  const ModelVersion& m = *b.model;
-  if (m.cold_profile_weight <= 0 || m.encoder.empty() || purchases.empty()) return nullptr;
-  thread_local VisualProfile profile(nullptr, nullptr, 0);
-  thread_local std::vector<float> features;
-  thread_local ScoreTerms terms;
-  const int32_t fdim = m.encoder.input_dim();
-  profile.Reset(&m.encoder.input_mean, &m.encoder.input_scale, fdim);
-  const size_t used = std::min(purchases.size(), kMaxProfilePurchases);
-  for (size_t i = 0; i < used; ++i) {
-    if (store_->ProductFeatures(purchases[i].id, &features).ok() && static_cast<int32_t>(features.size()) == fdim)
-      profile.Add(features.data());
-  }
-  if (!profile.Finish()) return nullptr;
-  const float query_norm = std::sqrt(Dot(query, query, m.dim));
-  return b.ColdProfileTerms(profile.data(), query_norm, &terms) ? &terms : nullptr;
-}
-
 Result<Recommendations> ApiImpl::Recommend(const RecommendRequest& request) {
   Result<std::shared_ptr<const ServingBundle>> served = Served();
   if (!served.ok()) return served.status();
@@ -66,52 +47,55 @@ Result<Recommendations> ApiImpl::Recommend(const RecommendRequest& request) {
   SearchFilter filter = b.index->MakeFilter(request.exclude, request.category);
 
   thread_local std::vector<ProductWeight> purchases;
+  thread_local std::vector<int32_t> bought;
   purchases.clear();
+  bought.clear();
   int32_t store_user = -1;
   if (store_->FindUser(request.user, &store_user)) {
     VASGD_RETURN_IF_ERROR(store_->UserPurchases(store_user, &purchases));
   }
-  if (!request.include_purchased && !purchases.empty()) {
-    b.AppendLabels(purchases, &filter.excluded);
+  b.AppendLabels(purchases, &bought);
+  if (!request.include_purchased && !bought.empty()) {
+    filter.excluded.insert(filter.excluded.end(), bought.begin(), bought.end());
     SortUnique(&filter.excluded);
   }
 
   Recommendations out;
   out.user = request.user;
   out.model_version = b.version();
-  Result<std::vector<ScoredProduct>> found = std::vector<ScoredProduct>();
+  thread_local std::vector<float> folded;
+  const float* vector = nullptr;
   const int32_t row = b.UserRow(request.user);
+  const int64_t used = std::min<int64_t>(static_cast<int64_t>(bought.size()), kMaxQueryPurchases);
   if (row >= 0) {
     out.strategy = "model";
-    by_model_->Inc();
-    const float* query = b.model->user(row);
-    found = b.index->Search(query, b.user_metric, filter, request.k, request.offset, nullptr,
-                            ColdTerms(b, purchases, query));
-  } else {
-    std::vector<float> folded;
-    if (!purchases.empty()) {
-      std::vector<std::string> bought;
-      bought.reserve(purchases.size());
-      std::string name;
-      for (const ProductWeight& p : purchases) {
-        if (store_->ProductName(p.id, &name)) bought.push_back(name);
-      }
-      folded.resize(b.index->dim());
-      if (b.index->FoldIn(bought, folded.data()) == 0) folded.clear();
-    }
-    if (!folded.empty()) {
-      out.strategy = "fold-in";
-      by_fold_in_->Inc();
-      found = b.index->Search(folded.data(), b.user_metric, filter, request.k, request.offset, nullptr,
-                              ColdTerms(b, purchases, folded.data()));
-    } else {
-      out.strategy = "popular";
-      by_popular_->Inc();
-      found = b.index->Popular(filter, request.k, request.offset);
-    }
+    vector = b.model->user(row);
+  } else if (!bought.empty()) {
+    out.strategy = "fold-in";
+    folded.resize(b.index->dim());
+    if (b.index->FoldInLabels(bought.data(), used, folded.data()) > 0) vector = folded.data();
   }
-  if (!found.ok()) return found.status();
-  ToItems(*found, &out.items);
+  if (vector == nullptr && bought.empty()) {
+    out.strategy = "popular";
+    by_popular_->Inc();
+    for (const ScoredProduct& p : b.index->Popular(filter, request.k, request.offset))
+      out.items.push_back({p.id, p.score, ReasonName(Reason::kPopular)});
+    return out;
+  }
+  (out.strategy == "model" ? by_model_ : by_fold_in_)->Inc();
+  thread_local HybridScorer scorer(nullptr);
+  scorer.Bind(b.hybrid.get());
+  HybridRequest hr;
+  hr.purchased = bought.data();
+  hr.num_purchased = used;
+  hr.user_vector = vector;
+  hr.k = request.k;
+  hr.offset = request.offset;
+  hr.cold_share = config_.hybrid.cold_share;
+  Result<std::vector<RankedProduct>> ranked = RankHybrid(*b.index, *b.hybrid, &scorer, filter, hr);
+  if (!ranked.ok()) return ranked.status();
+  out.items.reserve(ranked->size());
+  for (RankedProduct& p : *ranked) out.items.push_back({std::move(p.id), p.score, ReasonName(p.reason)});
   return out;
 }
 

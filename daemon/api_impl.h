@@ -4,13 +4,13 @@
 //   - exclusions = the user's purchases read from the store at query time (so a purchase
 //     changes them at once; include_purchased=true lifts them) + the request's `exclude`;
 //     unavailable products and other categories are filtered by the index;
-//   - a user the model knows: their embedding ranked with the manifest's score ("model");
-//   - a user the model does not know but the store does: fold-in, the mean of the unit vectors
-//     of the products they bought (ProductIndex::FoldIn), ranked the same way ("fold-in");
-//   - anyone else, or a fold-in with no embedded product: most purchased products ("popular");
-//   - when the model's cold_profile_weight > 0, cold products (no purchase in the model's data,
-//     or embedded live) are reordered by the user's visual profile, the term of
-//     model/visual_profile.h, over the user's first kMaxProfilePurchases purchases with features.
+//   - ranked by the hybrid (rank/hybrid.h, weights from the model version's manifest) over the
+//     user's purchases as the store holds them now, so a purchase made after the last retraining
+//     changes the lists' term of the very next answer; each item carries its `reason`;
+//   - V uses the user's embedding when the model knows the user ("model"), else the fold-in, the
+//     mean of the unit vectors of the products they bought ("fold-in", also when none has one:
+//     the lists and popularity still rank);
+//   - a user with no purchase the model can use and no embedding: most purchased ("popular").
 // Similar products: cosine over the index, warm and cold (live-embedded) products alike.
 // Analogy: sum of the positive embeddings minus the negative ones (raw model vectors, products
 // embedded live included), ranked with the manifest's score; the products named in the query are
@@ -49,14 +49,9 @@ class ApiImpl : public Api {
 
  private:
   Result<std::shared_ptr<const ServingBundle>> Served() const;
-  // The visual-profile terms of the cold products for a user who bought `purchases`, ranked
-  // with `query` (dim floats); null when the model has none or the user no profile. Points to
-  // thread-local storage valid until this thread's next call.
-  const ScoreTerms* ColdTerms(const ServingBundle& b, const std::vector<ProductWeight>& purchases,
-                              const float* query) const;
-
-  // A profile over this many purchases is stable; a user with thousands costs no more per query.
-  static constexpr size_t kMaxProfilePurchases = 256;
+  // The hybrid sees a user's first this many purchases: its lists and profile are stable long
+  // before, and a user with thousands costs no more per query.
+  static constexpr int64_t kMaxQueryPurchases = 256;
 
   const Config config_;
   GraphStore* store_;

@@ -10,7 +10,6 @@
 
 #include "common/log.h"
 #include "index/distance.h"
-#include "model/visual_profile.h"
 
 namespace vasgd {
 namespace {
@@ -97,21 +96,6 @@ void ServingBundle::AppendLabels(const std::vector<ProductWeight>& products, std
   }
 }
 
-bool ServingBundle::ColdProfileTerms(const float* profile, float query_norm, ScoreTerms* out) const {
-  const float beta = model->cold_profile_weight;
-  const int32_t fdim = model->encoder.input_dim();
-  std::shared_lock<std::shared_mutex> lock(live_mu);
-  if (beta <= 0 || cold_labels.empty()) return false;
-  const int64_t n = static_cast<int64_t>(cold_labels.size());
-  out->labels.assign(cold_labels.begin(), cold_labels.end());
-  out->terms.resize(n);
-  CentredProfileTerms(profile, cold_z.data(), n, fdim, beta, out->terms.data());
-  if (user_metric == Metric::kDot) {
-    for (int64_t i = 0; i < n; ++i) out->terms[i] *= query_norm * cold_norms[i];
-  }
-  return true;
-}
-
 ServingState::ServingState(GraphStore* store, const IndexOptions& index_options, MetricsRegistry* metrics)
     : store_(store), index_options_(index_options) {
   index_products_ = metrics->GetGauge("vasgd_index_products", "Products with a vector in the served index");
@@ -154,6 +138,9 @@ Result<std::shared_ptr<ServingBundle>> ServingState::Load(const std::string& dir
     bundle->product_row.emplace(model->product_ids[p], static_cast<int32_t>(p));
   }
   bundle->model = std::move(model);
+  Result<std::unique_ptr<HybridTables>> hybrid = HybridTables::FromModel(bundle->model);
+  if (!hybrid.ok()) return hybrid.status();
+  bundle->hybrid = std::move(hybrid.value());
   Log(LogLevel::kInfo, "model.loaded",
       {{"version", bundle->version()}, {"score", MetricName(*metric)}, {"index", saved ? "loaded" : "built"},
        {"products", bundle->index->num_with_vector()}, {"seconds", SecondsSince(t0)}});
@@ -184,28 +171,6 @@ void ServingState::SetLabel(ServingBundle* bundle, int32_t dense, std::string_vi
   bundle->label_of_store[dense] = label;
 }
 
-void ServingState::NoteColdProduct(ServingBundle* bundle, std::string_view product, const std::vector<float>& features,
-                                   const float* vector) const {
-  const ModelVersion& m = *bundle->model;
-  const int32_t fdim = m.encoder.input_dim();
-  if (m.cold_profile_weight <= 0 || fdim == 0 || static_cast<int32_t>(features.size()) != fdim) return;
-  const int32_t label = bundle->index->Find(product);
-  if (label < 0) return;
-  std::vector<float> z(fdim);
-  UnitStandardizedFeatures(features.data(), m.encoder.input_mean, m.encoder.input_scale, fdim, z.data());
-  const float norm = std::sqrt(Dot(vector, vector, m.dim));
-  std::unique_lock<std::shared_mutex> lock(bundle->live_mu);
-  auto at = std::lower_bound(bundle->cold_labels.begin(), bundle->cold_labels.end(), label);
-  const int64_t i = at - bundle->cold_labels.begin();
-  if (at == bundle->cold_labels.end() || *at != label) {
-    bundle->cold_labels.insert(at, label);
-    bundle->cold_z.insert(bundle->cold_z.begin() + i * fdim, fdim, 0.f);
-    bundle->cold_norms.insert(bundle->cold_norms.begin() + i, 0.f);
-  }
-  std::copy(z.begin(), z.end(), bundle->cold_z.begin() + i * fdim);
-  bundle->cold_norms[i] = norm;
-}
-
 bool ServingState::Embed(ServingBundle* bundle, std::string_view product, const std::vector<float>& features,
                          std::vector<float>* scratch) const {
   const Mlp& encoder = bundle->model->encoder;
@@ -222,7 +187,8 @@ bool ServingState::Embed(ServingBundle* bundle, std::string_view product, const 
     LogOncePerKind(LogLevel::kWarn, "live.add", "live.embed_failed", {{"product", product}, {"error", s.ToString()}});
     return false;
   }
-  NoteColdProduct(bundle, product, features, vec.data());
+  const bool visual = static_cast<int32_t>(features.size()) == bundle->hybrid->visual_dim();
+  bundle->hybrid->AddProduct(bundle->index->Find(product), visual ? features.data() : nullptr);
   std::unique_lock<std::shared_mutex> lock(bundle->live_mu);
   bundle->live_vectors[std::string(product)] = std::move(vec);
   live_embedded_->Inc();
@@ -257,16 +223,6 @@ void ServingState::OnEventsApplied(const Event* events, const UpdateOutcome* out
   if (bundle) index_products_->Set(static_cast<double>(bundle->index->num_with_vector()));
 }
 
-namespace {
-// A product the model embedded by its encoder (no purchase in its training data), with the
-// profile term on: the only case where Reconcile needs the product's features.
-bool IsModelCold(const ServingBundle& b, const std::string& product) {
-  if (b.model->cold_profile_weight <= 0) return false;
-  auto row = b.product_row.find(product);
-  return row != b.product_row.end() && b.model->product_kind[row->second] == static_cast<uint8_t>(ProductKind::kCold);
-}
-}  // namespace
-
 Status ServingState::Reconcile(ServingBundle* bundle) const {
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<float> scratch, features;
@@ -282,8 +238,6 @@ Status ServingState::Reconcile(ServingBundle* bundle) const {
     std::vector<float> ignored(bundle->model->dim);
     if (!bundle->index->UnitVector(name, ignored.data()) && store_->ProductFeatures(d, &features).ok()) {
       embedded += Embed(bundle, name, features, &scratch) ? 1 : 0;
-    } else if (IsModelCold(*bundle, name) && store_->ProductFeatures(d, &features).ok()) {
-      NoteColdProduct(bundle, name, features, bundle->model->product(bundle->product_row.at(name)));
     }
     SetLabel(bundle, d, name);
   }

@@ -30,6 +30,7 @@
 #include "common/status.h"
 #include "index/product_index.h"
 #include "model/model_version.h"
+#include "rank/hybrid.h"
 #include "store/graph_store.h"
 #include "stream/event_applier.h"
 
@@ -55,21 +56,12 @@ struct ServingBundle {
   // Appends the labels of products[i].id (store dense ids) that the index knows to *labels.
   void AppendLabels(const std::vector<ProductWeight>& products, std::vector<int32_t>* labels) const;
 
-  // The visual-profile terms (model/visual_profile.h) of the cold products for a user with
-  // `profile` (unit length, the encoder's input dim) and a query vector of norm `query_norm`
-  // (a dot model scales by ‖query‖·‖X_c‖). False (out untouched) when the model's
-  // cold_profile_weight is 0 or it has no cold product with features.
-  bool ColdProfileTerms(const float* profile, float query_norm, ScoreTerms* out) const;
-
   // Live state, written by ServingState only.
   mutable std::shared_mutex live_mu;
   std::vector<int32_t> label_of_store;                              // store dense id -> label
   std::unordered_map<std::string, std::vector<float>> live_vectors;  // products embedded live
-  // Cold products (cold in the model, or embedded live) with features, sorted by label, kept only
-  // when the model's cold_profile_weight > 0: unit standardised features and vector norms.
-  std::vector<int32_t> cold_labels;
-  std::vector<float> cold_z;      // cold_labels.size() × encoder input dim
-  std::vector<float> cold_norms;  // ‖X_c‖
+  // The hybrid's per-product tables (rank/hybrid.h); products embedded live are added to them.
+  std::unique_ptr<HybridTables> hybrid;
 };
 
 class ServingState : public EventListener {
@@ -117,8 +109,6 @@ class ServingState : public EventListener {
   void SetLabel(ServingBundle* bundle, int32_t dense, std::string_view product) const;
   // Records (or replaces) a cold product's features for the profile term; a no-op for a model
   // without one. `vector`: the product's embedding (dim floats).
-  void NoteColdProduct(ServingBundle* bundle, std::string_view product, const std::vector<float>& features,
-                       const float* vector) const;
 
   GraphStore* store_;
   const IndexOptions index_options_;

@@ -23,6 +23,7 @@ namespace vasgd {
 struct ScoredItem {
   std::string product;
   float score = 0;
+  const char* reason = nullptr;  // why it is in the answer (rank/hybrid.h ReasonName); null = omitted
 };
 
 // GET /v1/users/{user}/recommendations

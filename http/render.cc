@@ -16,6 +16,10 @@ void AppendItems(std::string* out, const std::vector<ScoredItem>& items) {
     AppendJsonString(out, items[i].product);
     *out += ",\"score\":";
     AppendJsonNumber(out, items[i].score);
+    if (items[i].reason != nullptr) {
+      *out += ",\"reason\":";
+      AppendJsonString(out, items[i].reason);
+    }
     *out += '}';
   }
   *out += ']';

@@ -146,6 +146,21 @@ class ProductIndex {
   // written) when none of them has a vector: then serve Popular.
   int FoldIn(const std::vector<std::string>& purchased, float* out) const;
 
+  // --- building blocks of the hybrid ranking (rank/hybrid_ranker.h) ---
+
+  // out[label] = cos(query, product) for every label in [0, *labels): -infinity where the
+  // product is not eligible under `filter` (no vector, unavailable, excluded, other category).
+  // `out` must hold num_products() floats; *labels receives the count written (labels added
+  // concurrently after the call began are not scored).
+  void CosineAll(const float* query, const SearchFilter& filter, float* out, int64_t* labels) const;
+  // The same for the listed labels only (unknown labels score -infinity).
+  void CosineOf(const float* query, const SearchFilter& filter, const int32_t* labels, int64_t n, float* out) const;
+  // FoldIn over labels: the mean of the unit vectors of those with one; returns how many.
+  int FoldInLabels(const int32_t* labels, int64_t n, float* out) const;
+  // The product id of a label ("" for an unknown label).
+  std::string IdOf(int32_t label) const;
+  int64_t num_live() const;  // products with a vector and available: what an unfiltered search ranks
+
   // Excluded labels from product ids (unknown ids are skipped: they cannot be returned anyway)
   // and the category filter ("" = any).
   SearchFilter MakeFilter(const std::vector<std::string>& exclude, std::string_view category) const;
@@ -177,6 +192,7 @@ class ProductIndex {
   // --- sizes ---
   int32_t dim() const { return dim_; }
   Metric user_metric() const { return user_metric_; }
+  int64_t exact_below() const { return options_.exact_below; }
   int64_t num_products() const;     // every known id
   int64_t num_with_vector() const;  // products searches can return, available or not
   int64_t num_unavailable() const;  // products marked unavailable (with a vector or not)

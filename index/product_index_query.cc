@@ -1,6 +1,7 @@
 // ProductIndex queries: filtered graph search with widening, exact search, popularity, fold-in.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <mutex>
 #include <shared_mutex>
 
@@ -319,6 +320,63 @@ int ProductIndex::FoldIn(const std::vector<std::string>& purchased, float* out) 
     for (int32_t i = 0; i < dim_; ++i) out[i] *= inv;
   }
   return used;
+}
+
+void ProductIndex::CosineAll(const float* query, const SearchFilter& filter, float* out, int64_t* labels) const {
+  std::shared_lock<WriterFirstLock> lock(mu_);
+  Scratch& scratch = ThreadScratch();
+  scratch.query.assign(query, query + dim_);
+  NormalizeInPlace(scratch.query.data(), dim_);
+  const int64_t n = static_cast<int64_t>(flags_.size());
+  DotRows(scratch.query.data(), unit_.data(), n, dim_, out);
+  for (int64_t label = 0; label < n; ++label) {
+    if (!EligibleLocked(static_cast<int32_t>(label), filter)) out[label] = -std::numeric_limits<float>::infinity();
+  }
+  *labels = n;
+}
+
+void ProductIndex::CosineOf(const float* query, const SearchFilter& filter, const int32_t* labels, int64_t n,
+                            float* out) const {
+  std::shared_lock<WriterFirstLock> lock(mu_);
+  Scratch& scratch = ThreadScratch();
+  scratch.query.assign(query, query + dim_);
+  NormalizeInPlace(scratch.query.data(), dim_);
+  const int64_t known = static_cast<int64_t>(flags_.size());
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t label = labels[i];
+    out[i] = label >= 0 && label < known && EligibleLocked(label, filter)
+                 ? Dot(scratch.query.data(), unit_.data() + static_cast<int64_t>(label) * dim_, dim_)
+                 : -std::numeric_limits<float>::infinity();
+  }
+}
+
+int ProductIndex::FoldInLabels(const int32_t* labels, int64_t n, float* out) const {
+  std::shared_lock<WriterFirstLock> lock(mu_);
+  const int64_t known = static_cast<int64_t>(flags_.size());
+  int used = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t label = labels[i];
+    if (label < 0 || label >= known || !(flags_[label] & kHasVector)) continue;
+    const float* row = unit_.data() + static_cast<int64_t>(label) * dim_;
+    if (used == 0) std::fill(out, out + dim_, 0.0f);
+    for (int32_t d = 0; d < dim_; ++d) out[d] += row[d];
+    ++used;
+  }
+  if (used > 0) {
+    const float inv = 1.0f / static_cast<float>(used);
+    for (int32_t d = 0; d < dim_; ++d) out[d] *= inv;
+  }
+  return used;
+}
+
+std::string ProductIndex::IdOf(int32_t label) const {
+  std::shared_lock<WriterFirstLock> lock(mu_);
+  return label >= 0 && label < static_cast<int32_t>(ids_.size()) ? ids_[label] : std::string();
+}
+
+int64_t ProductIndex::num_live() const {
+  std::shared_lock<WriterFirstLock> lock(mu_);
+  return num_live_;
 }
 
 SearchFilter ProductIndex::MakeFilter(const std::vector<std::string>& exclude, std::string_view category) const {

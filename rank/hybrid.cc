@@ -129,6 +129,14 @@ bool HybridTables::IsCold(int32_t label) const {
   return label >= 0 && label < static_cast<int32_t>(cold_.size()) && cold_[label];
 }
 
+void HybridScorer::Bind(const HybridTables* tables) {
+  if (tables == tables_) return;
+  std::fill(n_sum_.begin(), n_sum_.end(), 0.f);
+  std::fill(e_sum_.begin(), e_sum_.end(), 0.f);
+  touched_.clear();
+  tables_ = tables;
+}
+
 void HybridScorer::Prepare(const UserQuery& q) {
   for (int32_t j : touched_) {
     if (j < static_cast<int32_t>(n_sum_.size())) n_sum_[j] = 0.f;
@@ -204,25 +212,45 @@ float HybridScorer::Score(int32_t label, float vasg) const {
   return p.term[1] + p.term[2] + p.term[3] + p.term[0];
 }
 
-void HybridScorer::ScoreAll(const float* vasg, int64_t n, float* out) const {
+void HybridScorer::ScoreAll(const float* vasg, int64_t n, float* out, float* means) const {
   VisualAll(n, out);
   const HybridWeights& w = tables_->weights();
   std::shared_lock<std::shared_mutex> lock(tables_->mu_);
   const int64_t known = std::min<int64_t>(n, static_cast<int64_t>(tables_->prior_.size()));
+  double sums[4] = {0, 0, 0, 0};
+  int64_t finite = 0;
   for (int64_t p = 0; p < n; ++p) {
     const float prior = p < known ? tables_->prior_[p] : 0.f;
     const float cold = p < known ? tables_->cold_[p] : 1.f;
-    out[p] = w.vasg * vasg[p] + w.popularity * prior + (w.visual + w.cold_visual * cold) * out[p];
+    const float visual = (w.visual + w.cold_visual * cold) * out[p];
+    out[p] = w.vasg * vasg[p] + w.popularity * prior + visual;
+    if (means != nullptr && std::isfinite(vasg[p])) {
+      sums[1] += w.vasg * vasg[p];
+      sums[2] += w.popularity * prior;
+      sums[3] += visual;
+      ++finite;
+    }
   }
   for (int32_t j : touched_) {
     if (j >= n) continue;
-    out[j] += w.neighbours * Neighbour(j) * n_scale_ + w.ease * Ease(j) * e_scale_;
+    const float lists = w.neighbours * Neighbour(j) * n_scale_ + w.ease * Ease(j) * e_scale_;
+    out[j] += lists;
+    if (means != nullptr && std::isfinite(vasg[j])) sums[0] += lists;
   }
+  if (means != nullptr)
+    for (int t = 0; t < 4; ++t) means[t] = finite > 0 ? static_cast<float>(sums[t] / static_cast<double>(finite)) : 0.f;
 }
 
-Reason HybridScorer::Explain(int32_t label, float vasg) const {
+void HybridScorer::AddTerms(int32_t label, float vasg, double* sums) const {
   const Parts p = Terms(label, vasg);
-  const int best = static_cast<int>(std::max_element(p.term, p.term + 4) - p.term);
+  for (int t = 0; t < 4; ++t) sums[t] += p.term[t];
+}
+
+Reason HybridScorer::Explain(int32_t label, float vasg, const float* means) const {
+  const Parts p = Terms(label, vasg);
+  float lift[4];
+  for (int t = 0; t < 4; ++t) lift[t] = p.term[t] - (means != nullptr ? means[t] : 0.f);
+  const int best = static_cast<int>(std::max_element(lift, lift + 4) - lift);
   if (p.cold) return best == 1 ? Reason::kTaste : Reason::kNewVisualMatch;
   static constexpr Reason kByTerm[4] = {Reason::kBoughtWith, Reason::kTaste, Reason::kPopular, Reason::kVisualMatch};
   return kByTerm[best];

@@ -99,6 +99,8 @@ struct UserQuery {
 class HybridScorer {
  public:
   explicit HybridScorer(const HybridTables* tables) : tables_(tables) {}
+  // Points a long-lived (e.g. thread-local) scorer at other tables, keeping its buffers.
+  void Bind(const HybridTables* tables);
 
   // Accumulates N and E over the user's purchases and builds the visual profile.
   void Prepare(const UserQuery& query);
@@ -107,11 +109,18 @@ class HybridScorer {
   const std::vector<int32_t>& Reached() const { return touched_; }
 
   // out[label] = score for every label in [0, n), given `vasg[label]` = V(u, label) already
-  // computed by the caller (0 where the product has no vector).
-  void ScoreAll(const float* vasg, int64_t n, float* out) const;
-  // The score and reason of one label with its V.
+  // computed by the caller (0 where the product has no vector; -infinity for a product that may
+  // not be returned, which then scores -infinity). With `means`, writes the mean of each weighted
+  // term (lists, V, popularity, visual) over the finite labels: the baseline Explain compares with.
+  void ScoreAll(const float* vasg, int64_t n, float* out, float* means = nullptr) const;
+  // The score of one label with its V.
   float Score(int32_t label, float vasg) const;
-  Reason Explain(int32_t label, float vasg) const;
+  // Adds one label's weighted terms to sums[0..4) (for the means over a candidate set).
+  void AddTerms(int32_t label, float vasg, double* sums) const;
+  // Why a label is in an answer: the weighted term that lifts it most above its mean over the
+  // products scored for this user (`means`, 4 floats; null = above 0). Popularity wins only for
+  // products whose popularity, not their relation to the user, sets them apart.
+  Reason Explain(int32_t label, float vasg, const float* means = nullptr) const;
 
   // The unweighted terms of one label: what the weight choice blends.
   struct Components {

@@ -1,0 +1,160 @@
+#include "rank/hybrid_ranker.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace vasgd {
+namespace {
+
+struct Scored {
+  float score;
+  int32_t label;
+};
+
+// Best first: higher score, then lower label (as the index ranks ties).
+bool Better(const Scored& a, const Scored& b) { return a.score > b.score || (a.score == b.score && a.label < b.label); }
+
+struct Scratch {
+  float means[4];  // each weighted term's mean over the scored products (for the reasons)
+  std::vector<float> v, scores;
+  std::vector<int32_t> candidates;
+  std::vector<Scored> ranked;
+};
+
+Scratch& ThreadScratch() {
+  thread_local Scratch s;
+  return s;
+}
+
+// Every eligible product by the formula; fills s.ranked (unsorted).
+void ScoreExhaustively(const ProductIndex& index, const HybridScorer& scorer, const SearchFilter& filter,
+                       const float* query, Scratch& s, HybridStats* stats) {
+  const int64_t capacity = index.num_products();
+  s.v.resize(capacity);
+  s.scores.resize(capacity);
+  int64_t n = 0;
+  if (query != nullptr) {
+    index.CosineAll(query, filter, s.v.data(), &n);
+  } else {
+    // No vector to compare with: V is 0, eligibility still from the index.
+    std::vector<float> zero(index.dim(), 0.f);
+    zero[0] = 1.f;
+    index.CosineAll(zero.data(), filter, s.v.data(), &n);
+    for (int64_t p = 0; p < n; ++p)
+      if (std::isfinite(s.v[p])) s.v[p] = 0.f;
+  }
+  scorer.ScoreAll(s.v.data(), n, s.scores.data(), s.means);
+  s.ranked.clear();
+  for (int64_t p = 0; p < n; ++p)
+    if (std::isfinite(s.v[p])) s.ranked.push_back({s.scores[p], static_cast<int32_t>(p)});
+  stats->exhaustive = true;
+  stats->scored = n;
+}
+
+// Candidates from the lists, the graph and popularity; fills s.ranked (unsorted).
+Status ScoreCandidates(const ProductIndex& index, const HybridScorer& scorer, const SearchFilter& filter,
+                       const HybridRequest& r, Scratch& s, HybridStats* stats) {
+  s.candidates.assign(scorer.Reached().begin(), scorer.Reached().end());
+  const int want = std::max(r.candidates, r.offset + r.k);
+  if (r.user_vector != nullptr) {
+    Result<std::vector<ScoredProduct>> near = index.Search(r.user_vector, Metric::kCosine, filter, want, 0);
+    if (!near.ok()) return near.status();
+    for (const ScoredProduct& p : *near) s.candidates.push_back(p.label);
+  }
+  for (const ScoredProduct& p : index.Popular(filter, want, 0)) s.candidates.push_back(p.label);
+  std::sort(s.candidates.begin(), s.candidates.end());
+  s.candidates.erase(std::unique(s.candidates.begin(), s.candidates.end()), s.candidates.end());
+  s.v.resize(s.candidates.size());
+  if (r.user_vector != nullptr) {
+    index.CosineOf(r.user_vector, filter, s.candidates.data(), static_cast<int64_t>(s.candidates.size()), s.v.data());
+  } else {
+    std::vector<float> zero(index.dim(), 0.f);
+    zero[0] = 1.f;
+    index.CosineOf(zero.data(), filter, s.candidates.data(), static_cast<int64_t>(s.candidates.size()), s.v.data());
+    for (float& v : s.v)
+      if (std::isfinite(v)) v = 0.f;
+  }
+  s.ranked.clear();
+  double sums[4] = {0, 0, 0, 0};
+  for (size_t i = 0; i < s.candidates.size(); ++i) {
+    if (!std::isfinite(s.v[i])) continue;
+    s.ranked.push_back({scorer.Score(s.candidates[i], s.v[i]), s.candidates[i]});
+    scorer.AddTerms(s.candidates[i], s.v[i], sums);
+  }
+  for (int t = 0; t < 4; ++t) s.means[t] = s.ranked.empty() ? 0.f : static_cast<float>(sums[t] / s.ranked.size());
+  stats->exhaustive = false;
+  stats->scored = static_cast<int64_t>(s.ranked.size());
+  return Status::Ok();
+}
+
+// Moves up to `share` cold products into the last places of the first `need` (see the header).
+// Returns how many were promoted; they occupy ranked[need - promoted, need).
+int PromoteCold(const HybridTables& tables, std::vector<Scored>* ranked, int64_t need, int share) {
+  if (share <= 0 || ranked->empty()) return 0;
+  const int64_t head = std::min<int64_t>(need, static_cast<int64_t>(ranked->size()));
+  int in_head = 0;
+  for (int64_t i = 0; i < head; ++i) in_head += tables.IsCold((*ranked)[i].label) ? 1 : 0;
+  std::vector<Scored> promoted;
+  for (int64_t i = head; i < static_cast<int64_t>(ranked->size()) && in_head + static_cast<int>(promoted.size()) < share;
+       ++i) {
+    if (tables.IsCold((*ranked)[i].label)) promoted.push_back((*ranked)[i]);
+  }
+  if (promoted.empty()) return 0;
+  // Drop the lowest non-cold entries of the head to make room, keep the rest in order.
+  std::vector<Scored> kept;
+  int64_t to_drop = static_cast<int64_t>(promoted.size()) - (need - head);
+  for (int64_t i = head - 1; i >= 0; --i) {
+    if (to_drop > 0 && !tables.IsCold((*ranked)[i].label)) {
+      --to_drop;
+      continue;
+    }
+    kept.push_back((*ranked)[i]);
+  }
+  std::reverse(kept.begin(), kept.end());
+  kept.insert(kept.end(), promoted.begin(), promoted.end());
+  *ranked = std::move(kept);
+  return static_cast<int>(promoted.size());
+}
+
+}  // namespace
+
+Result<std::vector<RankedProduct>> RankHybrid(const ProductIndex& index, const HybridTables& tables,
+                                              HybridScorer* scorer, const SearchFilter& filter,
+                                              const HybridRequest& r, HybridStats* stats) {
+  if (r.k < 1) return Status::InvalidArgument("k must be at least 1");
+  if (r.offset < 0) return Status::InvalidArgument("offset must not be negative");
+  HybridStats local;
+  HybridStats& st = stats ? *stats : local;
+  std::vector<RankedProduct> page;
+  if (filter.category == SearchFilter::kNoSuchCategory) return page;
+  scorer->Prepare({r.purchased, r.num_purchased, r.user_vector});
+  Scratch& s = ThreadScratch();
+  if (index.num_live() < index.exact_below()) {
+    ScoreExhaustively(index, *scorer, filter, r.user_vector, s, &st);
+  } else {
+    VASGD_RETURN_IF_ERROR(ScoreCandidates(index, *scorer, filter, r, s, &st));
+  }
+  const int64_t need = static_cast<int64_t>(r.offset) + r.k;
+  // The best `need` (plus room for cold promotion) in order.
+  const int64_t keep = std::min<int64_t>(static_cast<int64_t>(s.ranked.size()),
+                                         r.cold_share > 0 ? static_cast<int64_t>(s.ranked.size()) : need);
+  std::partial_sort(s.ranked.begin(), s.ranked.begin() + keep, s.ranked.end(), Better);
+  s.ranked.resize(keep);
+  const int promoted = PromoteCold(tables, &s.ranked, need, r.cold_share);
+  const int64_t end = std::min<int64_t>(need, static_cast<int64_t>(s.ranked.size()));
+  for (int64_t i = r.offset; i < end; ++i) {
+    const Scored& x = s.ranked[i];
+    RankedProduct p;
+    p.label = x.label;
+    p.id = index.IdOf(x.label);
+    p.score = x.score;
+    const bool was_promoted = i >= end - promoted;
+    float v = 0;
+    if (r.user_vector != nullptr) index.CosineOf(r.user_vector, filter, &x.label, 1, &v);
+    p.reason = was_promoted ? Reason::kNewVisualMatch : scorer->Explain(x.label, std::isfinite(v) ? v : 0.f, s.means);
+    page.push_back(std::move(p));
+  }
+  return page;
+}
+
+}  // namespace vasgd

@@ -1,0 +1,55 @@
+// Serving side of the hybrid (rank/hybrid.h): a user's page of recommendations from the product
+// index (V, eligibility, ids) and the hybrid tables (lists, popularity, visual features).
+//
+// Catalogues the index searches exactly (fewer live products than index.exact_below) are scored
+// exhaustively, every eligible product by the full formula: the same scores the evaluation ranks
+// by (tests/daemon check it on a served model). Larger ones are scored on candidates: every
+// product the user's lists reach, the `candidates` nearest by V from the HNSW graph and the
+// `candidates` most popular; a product outside all three has no list score, a V below the
+// graph's best and little popularity, so it rarely belongs on the first pages (what this costs is
+// measured by bench/serve_bench against the exhaustive answer).
+//
+// cold_share: when the top offset+k hold fewer than cold_share cold products, the best-scoring
+// cold products not in it replace the lowest non-cold entries (reason new-visual-match), so a
+// shop can promote new products without retraining.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "index/product_index.h"
+#include "rank/hybrid.h"
+
+namespace vasgd {
+
+struct RankedProduct {
+  int32_t label = -1;
+  std::string id;
+  float score = 0;
+  Reason reason = Reason::kTaste;
+};
+
+struct HybridRequest {
+  const int32_t* purchased = nullptr;  // the user's purchases as index labels
+  int64_t num_purchased = 0;
+  const float* user_vector = nullptr;  // the model's row, a fold-in, or null
+  int k = 20;
+  int offset = 0;
+  int cold_share = 0;
+  int candidates = 200;                // per source in candidate mode
+};
+
+struct HybridStats {
+  bool exhaustive = false;
+  int64_t scored = 0;  // products scored by the formula
+};
+
+// Ranks for one request; `scorer` is the calling thread's own (it is prepared here). InvalidArgument
+// for k < 1 or offset < 0.
+Result<std::vector<RankedProduct>> RankHybrid(const ProductIndex& index, const HybridTables& tables,
+                                              HybridScorer* scorer, const SearchFilter& filter,
+                                              const HybridRequest& request, HybridStats* stats = nullptr);
+
+}  // namespace vasgd

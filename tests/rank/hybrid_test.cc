@@ -1,0 +1,183 @@
+// The hybrid formula (rank/hybrid.h) on a hand-made model, the weight choice on planted holdouts
+// (rank/weight_choice.h), and one whole retraining (rank/fit.h) on a planted shop.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <memory>
+
+#include "model/synthetic.h"
+#include "rank/fit.h"
+#include "rank/hybrid.h"
+#include "rank/weight_choice.h"
+
+namespace vasgd {
+namespace {
+
+// 4 products in 2-d: 0 and 1 warm, 2 cold (encoder), 3 without a vector; 2 users.
+std::shared_ptr<ModelVersion> TinyModel() {
+  auto m = std::make_shared<ModelVersion>();
+  m->version = "tiny";
+  m->dim = 2;
+  m->user_ids = {"a", "b"};
+  m->product_ids = {"p0", "p1", "p2", "p3"};
+  m->user_vectors = {1, 0, 0, 1};
+  m->product_vectors = {1, 0, 0.6f, 0.8f, 0, 1, 0, 0};
+  m->product_kind = {1, 1, 2, 0};
+  m->popularity = {9, 1, 0, 0};
+  m->visual_dim = 2;
+  m->visual = {1, 0, 0, 1, 0.6f, 0.8f, 0, 0};
+  m->visual_mean = {0, 0};
+  m->visual_scale = {1, 1};
+  NeighbourLists& l = m->neighbour_lists;
+  l.family = "rp3b";
+  l.num_products = 4;
+  l.offsets = {0, 2, 3, 3, 3};  // p0 -> p1 (0.5), p2 (0.25); p1 -> p0 (1)
+  l.neighbours = {1, 2, 0};
+  l.weights = {0.5f, 0.25f, 1.0f};
+  return m;
+}
+
+TEST(HybridScorer, ComputesTheDocumentedFormula) {
+  HybridWeights w;
+  w.neighbours = 1;
+  w.vasg = 0.5f;
+  w.popularity = 0.2f;
+  w.visual = 0.1f;
+  w.cold_visual = 0.3f;
+  HybridTables tables(TinyModel(), w);
+  HybridScorer scorer(&tables);
+  const int32_t bought[] = {0};
+  const float user[] = {1, 0};
+  scorer.Prepare({bought, 1, user});
+  // N: p1 0.5/0.5 = 1, p2 0.25/0.5 = 0.5; profile = z(p0) = (1, 0).
+  const float v[] = {1.0f, 0.6f, 0.0f, 0.0f};
+  const float pop1 = std::log1p(1.f) / std::log1p(9.f);
+  EXPECT_FLOAT_EQ(scorer.Score(1, v[1]), 1.0f + 0.5f * 0.6f + 0.2f * pop1 + 0.1f * 0.0f);
+  EXPECT_FLOAT_EQ(scorer.Score(2, v[2]), 0.5f + 0.0f + 0.0f + (0.1f + 0.3f) * 0.6f);
+  float all[4];
+  scorer.ScoreAll(v, 4, all);
+  for (int p = 0; p < 4; ++p) EXPECT_EQ(all[p], scorer.Score(p, v[p])) << "product " << p;  // bitwise
+  EXPECT_STREQ(ReasonName(scorer.Explain(1, v[1])), "bought-with");
+  EXPECT_STREQ(ReasonName(scorer.Explain(2, v[2])), "new-visual-match");
+  // A purchase made later changes the lists' term at once: p1 now reaches p0.
+  const int32_t both[] = {0, 1};
+  scorer.Prepare({both, 2, user});
+  EXPECT_GT(scorer.Score(0, v[0]), 0.9f);
+}
+
+TEST(HybridScorer, ProductsAddedAfterTrainingAreColdWithTheirFeatures) {
+  HybridWeights w;
+  w.neighbours = 0;
+  w.visual = 1;
+  HybridTables tables(TinyModel(), w);
+  const float raw[] = {3, 0};
+  tables.AddProduct(5, raw);
+  EXPECT_TRUE(tables.IsCold(5));
+  EXPECT_TRUE(tables.IsCold(4));  // a gap label stays an unknown, cold one
+  EXPECT_FALSE(tables.IsCold(0));
+  HybridScorer scorer(&tables);
+  const int32_t bought[] = {0};
+  scorer.Prepare({bought, 1, nullptr});
+  EXPECT_FLOAT_EQ(scorer.Score(5, 0.f), 1.0f);  // unit z of (3, 0) against profile (1, 0)
+  EXPECT_FLOAT_EQ(scorer.Score(4, 0.f), 0.0f);
+}
+
+TEST(HybridWeights, JsonRoundTripAndBadValuesAreRefused) {
+  HybridWeights w;
+  w.vasg = 2;
+  w.cold_visual = 0.25f;
+  Result<HybridWeights> back = HybridWeights::FromJson(w.ToJson());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->vasg, 2.f);
+  EXPECT_EQ(back->cold_visual, 0.25f);
+  EXPECT_FALSE(HybridWeights::FromJson("[1]").ok());
+  EXPECT_FALSE(HybridWeights::FromJson(R"({"vasg":"x"})").ok());
+}
+
+// Pairs whose held-out product only VASG predicts: the choice must raise w_v above 0.
+TEST(WeightChoice, RaisesTheTermThatExplainsTheHoldout) {
+  auto m = TinyModel();
+  InteractionGraph g;  // user a bought p0, user b bought p1
+  g.num_users = 2;
+  g.num_products = 4;
+  g.user_offsets = {0, 1, 2};
+  g.product_index = {0, 1};
+  g.weight = {1, 1};
+  m->neighbour_lists.offsets = {0, 1, 2, 2, 2};  // p0 -> p1, p1 -> p0: the lists point away from p2
+  m->neighbour_lists.neighbours = {1, 0};
+  m->neighbour_lists.weights = {1, 1};
+  HoldoutPairs pairs{&g, {1, 1, 1}, {2, 2, 2}};  // b (vector (0, 1)) went on to buy p2 (vector (0, 1))
+  HybridTables tables(m, HybridWeights());
+  ChoiceOptions o;
+  o.k = 1;
+  o.grids = {{0}, {0, 2}, {0}, {0}, {0}};  // w_v = 2 beats the lists' 1 for p0
+  Result<WeightChoice> c = ChooseWeights(tables, pairs, o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->weights.vasg, 2.f);
+  EXPECT_DOUBLE_EQ(c->best.recall, 1.0);
+  EXPECT_DOUBLE_EQ(c->lists_only.recall, 0.0);
+  EXPECT_DOUBLE_EQ(c->vasg_only.recall, 1.0);
+  EXPECT_EQ(c->pairs, 3);
+}
+
+SyntheticShop SmallShop(int feature_dim) {
+  SyntheticShopOptions so;
+  so.num_users = 400;
+  so.num_products = 200;
+  so.num_clusters = 5;
+  so.feature_dim = feature_dim;
+  so.seed = 3;
+  return MakeSyntheticShop(so);
+}
+
+Config FastConfig(uint64_t seed) {
+  Config c;
+  c.train.dim = 16;
+  c.train.walks_per_node = 4;
+  c.train.walk_length = 20;
+  c.train.encoder_epochs = 5;
+  c.train.threads = 1;  // Hogwild on several threads races by design: bitwise reproducible on one
+  c.train.seed = seed;
+  c.retrain.holdout_fraction = 0.3;
+  return c;
+}
+
+nlohmann::json Hybrid(const ModelVersion& m) { return nlohmann::json::parse(m.manifest_extra_json)["hybrid"]; }
+
+TEST(FitVersion, ChoosesWeightsOnItsHoldoutReproduciblyFromTheSeed) {
+  const SyntheticShop shop = SmallShop(16);
+  Result<FittedVersion> a = FitVersion(shop.train, FastConfig(7), nullptr);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  Result<FittedVersion> b = FitVersion(shop.train, FastConfig(7), nullptr);
+  ASSERT_TRUE(b.ok());
+  const nlohmann::json h = Hybrid(a->model);
+  EXPECT_EQ(h["weights"], Hybrid(b->model)["weights"]) << "same seed, same snapshot: same weights";
+  EXPECT_EQ(a->model.neighbour_lists.neighbours, b->model.neighbour_lists.neighbours);
+  EXPECT_GT(h["holdout"]["pairs"].get<int>(), 50);
+  // The chosen blend is at least as good on the holdout as each term alone.
+  const double chosen = h["holdout"]["chosen"]["recall@20"];
+  for (const char* alone : {"lists_only", "vasg_only", "popularity_only"})
+    EXPECT_GE(chosen, h["holdout"][alone]["recall@20"].get<double>()) << alone;
+  // Refit: the served lists come from the whole graph, so they differ from the holdout's.
+  EXPECT_FALSE(a->model.neighbour_lists.empty());
+  EXPECT_EQ(a->model.visual_dim, 16);
+  EXPECT_TRUE(h["lists_tried"].size() >= 9u);
+}
+
+TEST(FitVersion, AGraphWithoutFeaturesTrainsTheHybridWithoutVisualTerms) {
+  const SyntheticShop shop = SmallShop(0);
+  ASSERT_EQ(shop.train.features.dim, 0);
+  Result<FittedVersion> f = FitVersion(shop.train, FastConfig(1), nullptr);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->model.visual_dim, 0);
+  EXPECT_TRUE(f->model.encoder.empty());
+  const nlohmann::json w = Hybrid(f->model)["weights"];
+  EXPECT_EQ(w["visual"].get<double>(), 0.0);
+  EXPECT_EQ(w["cold_visual"].get<double>(), 0.0);
+  EXPECT_FALSE(f->model.neighbour_lists.empty());
+}
+
+}  // namespace
+}  // namespace vasgd
