@@ -333,11 +333,32 @@ TEST_F(FailingRetraining, AllocationsFailingInTheChildFailTrainingNotServingThen
     }
     return false;
   };
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!in_main() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  // The child holds the snapshot open only briefly (a small shop trains in about a second), and
+  // on a loaded machine a poller can sleep through that window (the full suite at load ~5 missed
+  // it once). So the child is single-stepped: stopped, inspected, and let run for a millisecond
+  // at a time until it is caught in the window; it stays stopped while its limit is set.
+  auto stopped = [&] {
+    std::ifstream in(proc + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t state = stat.rfind(") ");
+    return state != std::string::npos && state + 2 < stat.size() && (stat[state + 2] == 'T' || stat[state + 2] == 't');
+  };
+  bool caught = false;
+  const auto deadline = testing_support::DeadlineIn(30);
+  while (!caught && std::chrono::steady_clock::now() < deadline && ::kill(child, 0) == 0) {
+    ::kill(child, SIGSTOP);
+    if (!WaitFor(stopped, 5)) break;
+    caught = in_main();
+    if (!caught) {
+      ::kill(child, SIGCONT);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
   }
-  ASSERT_TRUE(in_main()) << serve->Log();
+  struct ResumeOnExit {  // an ASSERT below must not leave the child stopped for good
+    pid_t pid;
+    ~ResumeOnExit() { ::kill(pid, SIGCONT); }
+  } resume{child};
+  ASSERT_TRUE(caught) << serve->Log();
   rlimit original{};
   ASSERT_EQ(::prlimit(child, RLIMIT_AS, nullptr, &original), 0) << std::strerror(errno);
   int64_t vm_kb = 0;
@@ -351,6 +372,7 @@ TEST_F(FailingRetraining, AllocationsFailingInTheChildFailTrainingNotServingThen
   ASSERT_GT(vm_kb, 0);
   const rlimit cap{static_cast<rlim_t>(vm_kb) << 10, original.rlim_max};
   ASSERT_EQ(::prlimit(child, RLIMIT_AS, &cap, nullptr), 0) << std::strerror(errno);
+  ASSERT_EQ(::kill(child, SIGCONT), 0);
   ASSERT_TRUE(WaitFor([&] { return serve->FinishedJobs() >= 1; }, 90)) << serve->Log();
   ExpectFailureShownAndV1Served(*serve, "");
   EXPECT_NE(LastError(serve->StatusJson()), "");
