@@ -172,6 +172,7 @@ std::vector<Knob> Knobs(Config* c) {
 
       Str("hybrid", "ranking", &hy.ranking),
       Int("hybrid", "cold_share", &hy.cold_share),
+      List("hybrid", "neighbour_weights", &hy.neighbour_weights),
       List("hybrid", "ease_weights", &hy.ease_weights),
       List("hybrid", "vasg_weights", &hy.vasg_weights),
       List("hybrid", "popularity_weights", &hy.popularity_weights),
@@ -295,7 +296,7 @@ Status ValidateRanking(const NeighbourOptions& n, const HybridOptions& h) {
   if (h.ranking != "hybrid" && h.ranking != "vasg") return bad("hybrid.ranking has unknown value \"" + h.ranking + "\"");
   if (h.cold_share < 0) return bad("hybrid.cold_share must be >= 0");
   if (h.choice_candidates < 1) return bad("hybrid.choice_candidates must be >= 1");
-  for (const auto* grid : {&h.ease_weights, &h.vasg_weights, &h.popularity_weights, &h.visual_weights,
+  for (const auto* grid : {&h.neighbour_weights, &h.ease_weights, &h.vasg_weights, &h.popularity_weights, &h.visual_weights,
                            &h.cold_visual_weights})
     for (double w : *grid) if (!(w >= 0 && w <= 100)) return bad("hybrid weights must be in [0, 100]");
   return Status::Ok();

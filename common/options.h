@@ -100,6 +100,7 @@ struct NeighbourOptions {
 struct HybridOptions {
   std::string ranking = "hybrid";  // hybrid | vasg: "vasg" serves the VASG score alone (w_v = 1)
   int cold_share = 0;              // up to this many of the k slots go to cold products by visual match; 0 = off
+  std::vector<double> neighbour_weights = {1, 0};               // w_n tried (the first value of each grid starts the search)
   std::vector<double> ease_weights = {0, 0.25, 0.5, 1};         // w_e tried
   std::vector<double> vasg_weights = {0, 0.25, 0.5, 1, 2, 4, 8, 16};  // w_v tried
   std::vector<double> popularity_weights = {0, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2};  // w_p tried

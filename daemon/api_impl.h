@@ -49,9 +49,10 @@ class ApiImpl : public Api {
 
  private:
   Result<std::shared_ptr<const ServingBundle>> Served() const;
-  // The hybrid sees a user's first this many purchases: its lists and profile are stable long
-  // before, and a user with thousands costs no more per query.
-  static constexpr int64_t kMaxQueryPurchases = 256;
+  // The hybrid sees a user's first this many purchases (store order): the evaluation sees all of
+  // them, so below this serving computes exactly its formula; a user with more costs no more per
+  // query (lists: purchases × neighbours.top_k additions).
+  static constexpr int64_t kMaxQueryPurchases = 5000;
 
   const Config config_;
   GraphStore* store_;

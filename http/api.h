@@ -34,6 +34,7 @@ struct RecommendRequest {
   std::vector<std::string> exclude;  // product ids never to return
   std::string category;              // "" = any category
   bool include_purchased = false;    // true: the user's purchases may be returned
+  int cold_share = -1;               // up to this many of the k slots for cold products; -1 = hybrid.cold_share
 };
 
 struct Recommendations {

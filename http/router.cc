@@ -29,7 +29,7 @@ struct RouteSpec {
 const std::vector<RouteSpec>& Specs() {
   static const std::vector<RouteSpec> specs = {
       {Route::kRecommendations, "GET", {"v1", "users", "*", "recommendations"}, Access::kClient,
-       {"k", "offset", "exclude", "category", "include_purchased"}},
+       {"k", "offset", "exclude", "category", "include_purchased", "cold_share"}},
       {Route::kSimilar, "GET", {"v1", "products", "*", "similar"}, Access::kClient,
        {"k", "offset", "exclude", "category"}},
       {Route::kAnalogy, "POST", {"v1", "analogy"}, Access::kClient, {}},
@@ -109,6 +109,7 @@ struct ListParams {
   std::vector<std::string> exclude;
   std::string category;
   bool include_purchased = false;
+  int cold_share = -1;  // -1 = the configured hybrid.cold_share
 };
 
 Status ParseListParams(const std::vector<std::pair<std::string, std::string>>& query, int max_k, ListParams* out) {
@@ -134,6 +135,8 @@ Status ParseListParams(const std::vector<std::pair<std::string, std::string>>& q
       out->category = std::move(value.value());
     } else if (name == "include_purchased") {
       VASGD_RETURN_IF_ERROR(ParseBool("include_purchased", *value, &out->include_purchased));
+    } else if (name == "cold_share") {
+      VASGD_RETURN_IF_ERROR(ParseInt("cold_share", *value, 0, max_k, &out->cold_share));
     }
   }
   if (out->k + out->offset > max_k) {
@@ -241,7 +244,8 @@ HttpReply Router::Dispatch(Route route, const std::string& path_id, const HttpRe
       ListParams p;
       if (st.ok()) st = ParseListParams(query, options_.max_k, &p);
       if (!st.ok()) return ErrorFrom(st);
-      RecommendRequest req{path_id, p.k, p.offset, std::move(p.exclude), std::move(p.category), p.include_purchased};
+      RecommendRequest req{path_id,      p.k, p.offset, std::move(p.exclude), std::move(p.category), p.include_purchased,
+                           p.cold_share};
       Result<Recommendations> r = api_->Recommend(req);
       return r.ok() ? Json(200, RenderRecommendations(*r)) : ErrorFrom(r.status());
     }

@@ -192,7 +192,7 @@ Result<FittedVersion> FitVersion(const TrainingData& data, const Config& config,
     ChoiceOptions co;
     co.candidates = config.hybrid.choice_candidates;
     co.threads = config.train.threads;
-    co.grids = {Floats(config.hybrid.ease_weights), Floats(config.hybrid.vasg_weights),
+    co.grids = {Floats(config.hybrid.neighbour_weights), Floats(config.hybrid.ease_weights), Floats(config.hybrid.vasg_weights),
                 Floats(config.hybrid.popularity_weights), Floats(config.hybrid.visual_weights),
                 Floats(config.hybrid.cold_visual_weights)};
     HybridTables tables(model, weights);

@@ -251,7 +251,8 @@ Reason HybridScorer::Explain(int32_t label, float vasg, const float* means) cons
   float lift[4];
   for (int t = 0; t < 4; ++t) lift[t] = p.term[t] - (means != nullptr ? means[t] : 0.f);
   const int best = static_cast<int>(std::max_element(lift, lift + 4) - lift);
-  if (p.cold) return best == 1 ? Reason::kTaste : Reason::kNewVisualMatch;
+  // A new product: "new-visual-match" whenever its look lifts it at all, else the user's taste.
+  if (p.cold) return lift[3] > 0 ? Reason::kNewVisualMatch : Reason::kTaste;
   static constexpr Reason kByTerm[4] = {Reason::kBoughtWith, Reason::kTaste, Reason::kPopular, Reason::kVisualMatch};
   return kByTerm[best];
 }

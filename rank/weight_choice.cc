@@ -179,24 +179,19 @@ Result<WeightChoice> ChooseWeights(const HybridTables& tables, const HoldoutPair
   only.popularity = 1;
   choice.popularity_only = measure(only);
 
-  HybridWeights w;  // lists alone to start
-  HoldoutScore best = choice.lists_only;
-  const bool has_ease = !m.ease_lists.empty();
+  const bool has_lists = !m.neighbour_lists.empty(), has_ease = !m.ease_lists.empty();
   const bool has_visual = m.visual_dim > 0;
-  const std::vector<float> on_off = {0, 1};
   struct Axis {
     float* weight;
     const std::vector<float>* grid;
     bool used;
   };
-  const Axis axes[] = {{&w.neighbours, &on_off, !m.neighbour_lists.empty()}, {&w.ease, &o.grids.ease, has_ease},
-                       {&w.vasg, &o.grids.vasg, true},                      {&w.popularity, &o.grids.popularity, true},
-                       {&w.visual, &o.grids.visual, has_visual},            {&w.cold_visual, &o.grids.cold_visual, has_visual}};
-  if (m.neighbour_lists.empty()) {
-    w.neighbours = 0;
-    w.vasg = 1;
-    best = choice.vasg_only;
-  }
+  HybridWeights w;
+  const Axis axes[] = {{&w.neighbours, &o.grids.neighbours, has_lists}, {&w.ease, &o.grids.ease, has_ease},
+                       {&w.vasg, &o.grids.vasg, true},                  {&w.popularity, &o.grids.popularity, true},
+                       {&w.visual, &o.grids.visual, has_visual},        {&w.cold_visual, &o.grids.cold_visual, has_visual}};
+  for (const Axis& a : axes) *a.weight = a.used && !a.grid->empty() ? a.grid->front() : 0.f;
+  HoldoutScore best = measure(w);
   for (int round = 0; round < o.rounds; ++round) {
     bool improved = false;
     for (const Axis& a : axes) {

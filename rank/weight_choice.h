@@ -6,7 +6,7 @@
 // candidate set: every product the lists reach, the `candidates` best by V, by the visual profile
 // and by popularity, and t itself; products outside it are taken to rank below t's competitors
 // (they score low on every term). Then coordinate ascent: each weight in turn takes the best value
-// of its grid with the others fixed, for `rounds` rounds, starting from lists alone.
+// of its grid with the others fixed, for `rounds` rounds, starting from each grid's first value.
 #pragma once
 
 #include <cstdint>
@@ -27,10 +27,11 @@ struct HoldoutPairs {
   std::vector<int32_t> products;  // product rows, one per user entry
 };
 
-// The values each weight may take (config: [hybrid]). N is normalised to at most 1 per user, so
-// weights near 1 put a term level with the lists.
+// The values each weight may take (config: [hybrid]); the first value of each is where the
+// ascent starts. N is normalised to at most 1 per user, so weights near 1 put a term level with
+// the lists. An empty grid keeps its weight at 0.
 struct WeightGrids {
-  std::vector<float> ease, vasg, popularity, visual, cold_visual;
+  std::vector<float> neighbours, ease, vasg, popularity, visual, cold_visual;
 };
 
 struct ChoiceOptions {

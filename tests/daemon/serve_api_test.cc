@@ -1,6 +1,7 @@
 // Every endpoint of the real daemon (`vasgd serve` as a child process, real RocksDB, real HTTP
 // over loopback, a model trained by the real trainer in the daemon's training child), with its
-// answers checked against the exact ranking computed here from the model version's files.
+// answers checked against the ranking computed here from the model version's files: the hybrid
+// formula with the weights its manifest records (HybridTopK), cosine for similar products.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -85,9 +86,12 @@ class ServeApiTest : public ServedShop<ServeApiTest> {
   }
 };
 
-TEST_F(ServeApiTest, RecommendationsMatchTheModelsExactRanking) {
+TEST_F(ServeApiTest, RecommendationsMatchTheHybridFormulaOfTheModelVersion) {
   ASSERT_FALSE(model_->version.empty());
-  EXPECT_EQ(model_->score, "cosine");
+  const json hybrid = json::parse(model_->manifest_extra_json)["hybrid"];
+  ASSERT_TRUE(hybrid.contains("weights")) << "the retraining recorded no hybrid weights";
+  EXPECT_GT(hybrid["holdout"]["pairs"].get<int>(), 0);
+  const std::set<std::string> reasons = {"bought-with", "taste", "popular", "visual-match", "new-visual-match"};
   for (int32_t u = 20; u < 60; ++u) {
     const std::string user = "u" + std::to_string(u);
     json r = serve_->GetJson("/v1/users/" + user + "/recommendations?k=10");
@@ -95,7 +99,8 @@ TEST_F(ServeApiTest, RecommendationsMatchTheModelsExactRanking) {
     EXPECT_EQ(r["user"], user);
     EXPECT_EQ(r["strategy"], "model");
     EXPECT_EQ(r["model_version"], model_->version);
-    EXPECT_TRUE(MatchesRanking(r["items"], ExactTopK(*model_, UserVector(user), Purchases(u), 10))) << user;
+    EXPECT_TRUE(MatchesRanking(r["items"], HybridTopK(*model_, UserVector(user), Purchases(u), Purchases(u), 10))) << user;
+    for (const json& item : r["items"]) EXPECT_TRUE(reasons.count(item["reason"].get<std::string>())) << item.dump();
   }
 }
 
@@ -110,13 +115,13 @@ TEST_F(ServeApiTest, OffsetPagesThroughTheSameRanking) {
 
 TEST_F(ServeApiTest, ExcludeAndCategoryFilterWithoutShorteningTheAnswer) {
   const std::set<std::string> bought = Purchases(22);
-  const std::vector<Ranked> top = ExactTopK(*model_, UserVector("u22"), bought, 10);
+  const std::vector<Ranked> top = HybridTopK(*model_, UserVector("u22"), bought, bought, 10);
   json r = serve_->GetJson("/v1/users/u22/recommendations?k=10&exclude=" + top[0].product + "," + top[1].product);
   ASSERT_EQ(r["__status"], 200);
   std::set<std::string> excluded = bought;
   excluded.insert(top[0].product);
   excluded.insert(top[1].product);
-  EXPECT_TRUE(MatchesRanking(r["items"], ExactTopK(*model_, UserVector("u22"), excluded, 10)));
+  EXPECT_TRUE(MatchesRanking(r["items"], HybridTopK(*model_, UserVector("u22"), bought, excluded, 10)));
 
   // category c2 = the shop's cluster 2: every other product is excluded from the exact ranking.
   std::set<std::string> not_c2 = bought;
@@ -126,7 +131,7 @@ TEST_F(ServeApiTest, ExcludeAndCategoryFilterWithoutShorteningTheAnswer) {
   json c = serve_->GetJson("/v1/users/u22/recommendations?k=15&category=c2");
   ASSERT_EQ(c["__status"], 200);
   EXPECT_EQ(c["items"].size(), 15u);
-  EXPECT_TRUE(MatchesRanking(c["items"], ExactTopK(*model_, UserVector("u22"), not_c2, 15)));
+  EXPECT_TRUE(MatchesRanking(c["items"], HybridTopK(*model_, UserVector("u22"), bought, not_c2, 15)));
   json none = serve_->GetJson("/v1/users/u22/recommendations?k=5&category=no-such-category");
   EXPECT_EQ(none["__status"], 200);
   EXPECT_TRUE(none["items"].empty());
@@ -142,30 +147,64 @@ TEST_F(ServeApiTest, APurchaseChangesTheUsersExclusionsAtOnce) {
   std::vector<std::string> ids = Ids(after["items"]);
   EXPECT_EQ(std::count(ids.begin(), ids.end(), top), 0) << "a just-bought product is still recommended";
   EXPECT_EQ(ids.size(), 5u);
-  // include_purchased lifts the exclusions: the product ranks first again.
+  // include_purchased lifts the exclusions; the new purchase counts in the lists' term already.
+  std::set<std::string> bought = Purchases(10);
+  bought.insert(top);
   json with = serve_->GetJson("/v1/users/u10/recommendations?k=5&include_purchased=true");
-  EXPECT_TRUE(MatchesRanking(with["items"], ExactTopK(*model_, UserVector("u10"), {}, 5)));
+  EXPECT_TRUE(MatchesRanking(with["items"], HybridTopK(*model_, UserVector("u10"), bought, {}, 5)));
+}
+
+// Live scoring: a purchase made after the retraining changes the user's next answer through the
+// lists (what people who bought it go on to buy) and the visual profile, not only by excluding it.
+TEST_F(ServeApiTest, APurchaseChangesTheNextRankingNotOnlyItsExclusions) {
+  const NeighbourLists& lists = model_->neighbour_lists;
+  ASSERT_FALSE(lists.empty());
+  const std::set<std::string> bought = Purchases(30);
+  // A product u30 has not bought whose list changes u30's ranking beyond its own exclusion.
+  auto ids = [](const std::vector<Ranked>& r) {
+    std::vector<std::string> out;
+    for (const Ranked& x : r) out.push_back(x.product);
+    return out;
+  };
+  std::string x;
+  std::vector<Ranked> expected, unchanged;
+  for (int32_t p = 0; p < lists.num_products && x.empty(); ++p) {
+    if (bought.count(model_->product_ids[p]) || lists.offsets[p + 1] == lists.offsets[p]) continue;
+    std::set<std::string> after = bought;
+    after.insert(model_->product_ids[p]);
+    expected = HybridTopK(*model_, UserVector("u30"), after, after, 10);
+    unchanged = HybridTopK(*model_, UserVector("u30"), bought, after, 10);
+    if (ids(expected) != ids(unchanged)) x = model_->product_ids[p];
+  }
+  ASSERT_FALSE(x.empty()) << "no purchase would change u30's answer beyond its exclusion";
+  ASSERT_EQ(serve_->PostJson("/v1/events", "[" + PurchaseEvent("u30", x) + "]")["accepted"], 1);
+  json r = serve_->GetJson("/v1/users/u30/recommendations?k=10");
+  ASSERT_EQ(r["__status"], 200);
+  EXPECT_TRUE(MatchesRanking(r["items"], expected)) << "the answer does not follow the purchase";
+  EXPECT_FALSE(MatchesRanking(r["items"], unchanged)) << "only the exclusion changed";
 }
 
 TEST_F(ServeApiTest, AvailabilityHidesAndRestoresAProductAtOnce) {
   json before = serve_->GetJson("/v1/users/u30/recommendations?k=5");
   const std::string top = before["items"][0]["product"];
-  // A product whose 5 most similar include `top`.
+  // The product that ranks `top` highest among its similar products, and how deep that is.
   std::string neighbour;
-  for (size_t p = 0; p < model_->product_ids.size() && neighbour.empty(); ++p) {
+  size_t depth = SIZE_MAX;
+  for (size_t p = 0; p < model_->product_ids.size(); ++p) {
     if (model_->product_kind[p] == 0 || model_->product_ids[p] == top) continue;
-    for (const Ranked& r : ExactSimilar(model_->product_ids[p], 5)) {
-      if (r.product == top) neighbour = model_->product_ids[p];
-    }
+    const std::vector<Ranked> similar = ExactSimilar(model_->product_ids[p], std::min<size_t>(depth, 200));
+    for (size_t i = 0; i < similar.size(); ++i)
+      if (similar[i].product == top && i < depth) depth = i, neighbour = model_->product_ids[p];
   }
   ASSERT_FALSE(neighbour.empty());
+  const std::string similar_k = std::to_string(std::max<size_t>(5, depth + 1));
   auto contains_top = [&](const json& items) {
     for (const json& i : items) {
       if (i["product"] == top) return true;
     }
     return false;
   };
-  ASSERT_TRUE(contains_top(serve_->GetJson("/v1/products/" + neighbour + "/similar?k=5")["items"]));
+  ASSERT_TRUE(contains_top(serve_->GetJson("/v1/products/" + neighbour + "/similar?k=" + similar_k)["items"]));
 
   ASSERT_EQ(serve_->PostJson("/v1/events", R"([{"type":"product","product":")" + top + R"(","available":false}])")["accepted"], 1);
   const std::vector<std::string> targets = {"/v1/users/u30/recommendations?k=50",
@@ -180,7 +219,7 @@ TEST_F(ServeApiTest, AvailabilityHidesAndRestoresAProductAtOnce) {
   }
   ASSERT_EQ(serve_->PostJson("/v1/events", R"([{"type":"product","product":")" + top + R"(","available":true}])")["accepted"], 1);
   EXPECT_EQ(serve_->GetJson("/v1/users/u30/recommendations?k=5")["items"][0]["product"], top);
-  EXPECT_TRUE(contains_top(serve_->GetJson("/v1/products/" + neighbour + "/similar?k=5")["items"]));
+  EXPECT_TRUE(contains_top(serve_->GetJson("/v1/products/" + neighbour + "/similar?k=" + similar_k)["items"]));
 }
 
 TEST_F(ServeApiTest, AnUnknownUserGetsThePopularProducts) {
@@ -213,7 +252,8 @@ TEST_F(ServeApiTest, ANewUserWithPurchasesGetsAFoldIn) {
   json r = serve_->GetJson("/v1/users/fresh-user/recommendations?k=10");
   ASSERT_EQ(r["__status"], 200);
   EXPECT_EQ(r["strategy"], "fold-in");
-  EXPECT_TRUE(MatchesRanking(r["items"], ExactTopK(*model_, query.data(), {bought.begin(), bought.end()}, 10)));
+  const std::set<std::string> purchased(bought.begin(), bought.end());
+  EXPECT_TRUE(MatchesRanking(r["items"], HybridTopK(*model_, query.data(), purchased, purchased, 10)));
 }
 
 TEST_F(ServeApiTest, SimilarWorksForWarmAndColdProducts) {
@@ -335,28 +375,17 @@ TEST_F(ServeApiTest, StatusReadinessAndMetrics) {
   EXPECT_EQ(serve_->Log().find(kAdminToken), std::string::npos);
 }
 
-// A model trained with train.cold_profile_weight: cold products are reordered for each user by
-// the visual-profile term, checked against an oracle written here from its definition
-// (model/visual_profile.h): standardise with the encoder's input statistics, normalise, the
-// user's profile is the normalised sum over their purchases, centre the cosines over the cold
-// products, times β.
-class ServeColdProfileTest : public ServedShop<ServeColdProfileTest> {
+// A model whose hybrid weights are pinned by one-value grids ([hybrid] in the config: the weight
+// choice starts at, and can only keep, each grid's one value), with the cold visual term on: cold
+// products (bought by nobody when it trained, or embedded live since) are lifted by the user's
+// visual profile, and cold_share reserves slots for them.
+class ServeHybridColdTest : public ServedShop<ServeHybridColdTest> {
  protected:
-  static constexpr float kBeta = 0.5f;
   static void SetUpTestSuite() {
-    StartServing([](ConfigMap* c) { (*c)["train"]["cold_profile_weight"] = "0.5"; });
-  }
-
-  static std::vector<double> UnitZ(const float* features) {
-    const Mlp& e = model_->encoder;
-    std::vector<double> z(e.input_dim());
-    double n2 = 0;
-    for (size_t d = 0; d < z.size(); ++d) {
-      z[d] = (features[d] - e.input_mean[d]) * e.input_scale[d];
-      n2 += z[d] * z[d];
-    }
-    for (double& v : z) v /= std::sqrt(n2);
-    return z;
+    StartServing([](ConfigMap* c) {
+      (*c)["hybrid"] = {{"neighbour_weights", "[1.0]"}, {"ease_weights", "[0.0]"}, {"vasg_weights", "[1.0]"},
+                        {"popularity_weights", "[0.1]"}, {"visual_weights", "[0.2]"}, {"cold_visual_weights", "[1.0]"}};
+    });
   }
   static const float* Features(const std::string& product) {
     const TrainingData& d = shop_->train;
@@ -364,51 +393,72 @@ class ServeColdProfileTest : public ServedShop<ServeColdProfileTest> {
     return it == d.product_ids.end() || !d.features.present[it - d.product_ids.begin()]
                ? nullptr : d.features.row(static_cast<int32_t>(it - d.product_ids.begin()));
   }
-  // The oracle's terms for a user who bought `bought`; `cold_extra`: products embedded live.
-  static std::map<std::string, float> Terms(const std::set<std::string>& bought,
-                                            const std::map<std::string, const float*>& cold_extra = {}) {
-    std::vector<double> profile(model_->encoder.input_dim(), 0.0);
-    for (const std::string& p : bought) {
-      const float* f = Features(p);
-      if (!f) continue;
-      const Mlp& e = model_->encoder;
-      for (size_t d = 0; d < profile.size(); ++d) profile[d] += (f[d] - e.input_mean[d]) * e.input_scale[d];
-    }
-    const double norm = std::sqrt(std::inner_product(profile.begin(), profile.end(), profile.begin(), 0.0));
-    std::map<std::string, const float*> cold = cold_extra;
-    for (size_t p = 0; p < model_->product_ids.size(); ++p) {
-      if (model_->product_kind[p] == static_cast<uint8_t>(ProductKind::kCold) && Features(model_->product_ids[p]))
-        cold[model_->product_ids[p]] = Features(model_->product_ids[p]);
-    }
-    std::map<std::string, float> terms;
-    double mean = 0;
-    for (const auto& [id, f] : cold) {
-      const std::vector<double> z = UnitZ(f);
-      terms[id] = static_cast<float>(std::inner_product(z.begin(), z.end(), profile.begin(), 0.0) / norm);
-      mean += terms[id];
-    }
-    mean /= static_cast<double>(cold.size());
-    for (auto& [id, t] : terms) t = kBeta * static_cast<float>(t - mean);
-    return terms;
+  static bool ModelCold(const std::string& product) {
+    auto it = std::find(model_->product_ids.begin(), model_->product_ids.end(), product);
+    return it != model_->product_ids.end() &&
+           model_->product_kind[it - model_->product_ids.begin()] == static_cast<uint8_t>(ProductKind::kCold);
   }
 };
 
-TEST_F(ServeColdProfileTest, ColdProductsAreReorderedByTheUsersVisualProfile) {
-  ASSERT_EQ(model_->cold_profile_weight, kBeta);
+TEST_F(ServeHybridColdTest, ColdProductsGetTheirVisualTermFromTheUsersProfile) {
+  const json w = json::parse(model_->manifest_extra_json)["hybrid"]["weights"];
+  EXPECT_EQ(w["cold_visual"].get<double>(), 1.0);
+  EXPECT_EQ(w["visual"].get<float>(), 0.2f);
   int changed = 0;
   for (int32_t u = 20; u < 60; ++u) {
     const std::string user = "u" + std::to_string(u);
     json r = serve_->GetJson("/v1/users/" + user + "/recommendations?k=20");
     ASSERT_EQ(r["__status"], 200) << r.dump();
-    const std::vector<Ranked> expected = ExactTopK(*model_, UserVector(user), Purchases(u), 20, {}, Terms(Purchases(u)));
+    const std::vector<Ranked> expected = HybridTopK(*model_, UserVector(user), Purchases(u), Purchases(u), 20);
     EXPECT_TRUE(MatchesRanking(r["items"], expected)) << user;
-    const std::vector<Ranked> plain = ExactTopK(*model_, UserVector(user), Purchases(u), 20);
-    for (size_t i = 0; i < plain.size(); ++i) changed += plain[i].product != expected[i].product;
+    const std::vector<Ranked> without = HybridTopK(*model_, UserVector(user), Purchases(u), Purchases(u), 20, {},
+                                                   [](HybridWeights* w) { w->cold_visual = 0; });
+    for (size_t i = 0; i < without.size(); ++i) changed += without[i].product != expected[i].product;
   }
-  EXPECT_GT(changed, 0) << "the profile term never changed a ranking: the test checks nothing";
+  EXPECT_GT(changed, 0) << "the cold visual term never changed a ranking: the test checks nothing";
 }
 
-TEST_F(ServeColdProfileTest, AProductEmbeddedLiveGetsTheTermToo) {
+// Runs before the live product arrives (tests run in file order), so the model's products are all.
+TEST_F(ServeHybridColdTest, ColdShareReservesSlotsForColdProducts) {
+  // A user whose plain top 10 holds fewer than 3 cold products.
+  std::string user;
+  int32_t u = 20;
+  json plain, shared;
+  int cold_in_plain = 0;
+  for (; u < 120 && user.empty(); ++u) {
+    plain = serve_->GetJson("/v1/users/u" + std::to_string(u) + "/recommendations?k=10");
+    ASSERT_EQ(plain["__status"], 200);
+    cold_in_plain = 0;
+    for (const json& item : plain["items"]) cold_in_plain += ModelCold(item["product"]) ? 1 : 0;
+    if (cold_in_plain < 3) user = "u" + std::to_string(u);
+  }
+  ASSERT_FALSE(user.empty()) << "every user's top 10 already holds 3 cold products: the test checks nothing";
+  --u;
+  const std::set<std::string> bought = Purchases(u);
+  const std::vector<Ranked> ranking = HybridTopK(*model_, UserVector(user), bought, bought, model_->product_ids.size());
+  shared = serve_->GetJson("/v1/users/" + user + "/recommendations?k=10&cold_share=3");
+  ASSERT_EQ(shared["__status"], 200);
+  // The expected answer: the best non-cold products of the ranking, then the best cold ones
+  // that were not in the first 10, up to 3 cold products in all.
+  std::vector<std::string> head, promoted;
+  for (size_t i = 0; i < 10; ++i) head.push_back(ranking[i].product);
+  const int room = 3 - cold_in_plain;
+  for (size_t i = 10; i < ranking.size() && static_cast<int>(promoted.size()) < room; ++i)
+    if (ModelCold(ranking[i].product)) promoted.push_back(ranking[i].product);
+  ASSERT_EQ(static_cast<int>(promoted.size()), room);
+  for (int dropped = 0, i = 9; dropped < room; --i)
+    if (!ModelCold(head[i])) head.erase(head.begin() + i), ++dropped;
+  head.insert(head.end(), promoted.begin(), promoted.end());
+  ASSERT_EQ(shared["items"].size(), 10u);
+  for (size_t i = 0; i < 10; ++i) {
+    EXPECT_EQ(shared["items"][i]["product"], head[i]) << "rank " << i;
+    if (i >= 10 - promoted.size()) EXPECT_EQ(shared["items"][i]["reason"], "new-visual-match") << "rank " << i;
+  }
+  json bad = serve_->GetJson("/v1/users/" + user + "/recommendations?k=10&cold_share=-1");
+  EXPECT_EQ(bad["__status"], 400);
+}
+
+TEST_F(ServeHybridColdTest, AProductEmbeddedLiveGetsTheTermToo) {
   // A new product that looks exactly like one of u25's purchases.
   const std::set<std::string> bought = Purchases(25);
   const float* look = nullptr;
@@ -418,12 +468,17 @@ TEST_F(ServeColdProfileTest, AProductEmbeddedLiveGetsTheTermToo) {
   ASSERT_EQ(serve_->PostJson("/v1/events", "[" + ProductEvent("look-alike", look, fdim) + "]")["accepted"], 1);
   std::vector<float> embedding(model_->dim), scratch;
   model_->encoder.Forward(look, embedding.data(), &scratch);
-  const std::map<std::string, std::vector<float>> extra = {{"look-alike", embedding}};
-  const std::map<std::string, float> terms = Terms(bought, {{"look-alike", look}});
-  EXPECT_GT(terms.at("look-alike"), 0.f);
+  const std::vector<LiveProduct> live = {{"look-alike", embedding, look}};
   json r = serve_->GetJson("/v1/users/u25/recommendations?k=20");
   ASSERT_EQ(r["__status"], 200);
-  EXPECT_TRUE(MatchesRanking(r["items"], ExactTopK(*model_, UserVector("u25"), bought, 20, extra, terms)));
+  EXPECT_TRUE(MatchesRanking(r["items"], HybridTopK(*model_, UserVector("u25"), bought, bought, 20, live)));
+  bool found = false;
+  for (const json& item : r["items"]) {
+    if (item["product"] != "look-alike") continue;
+    found = true;
+    EXPECT_EQ(item["reason"], "new-visual-match");
+  }
+  EXPECT_TRUE(found) << "a live product that looks like the user's purchase is not in the top 20: " << r.dump();
 }
 
 TEST(ServeWithoutModel, IsLiveButNotReadyAndSays503) {

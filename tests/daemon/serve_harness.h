@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -31,6 +32,7 @@
 #include "common/options.h"
 #include "model/model_version.h"
 #include "model/synthetic.h"
+#include "rank/hybrid.h"
 #include "tests/http/http_client.h"
 #include "tests/test_support.h"
 
@@ -78,7 +80,8 @@ inline ConfigMap TestConfig(const std::string& data_dir) {
       {"store", {{"data_dir", "\"" + data_dir + "\""}, {"sync_writes", "false"}}},
       {"train",
        {{"dim", "16"}, {"walks_per_node", "4"}, {"walk_length", "10"}, {"window", "5"}, {"epochs", "2"},
-        {"encoder_epochs", "10"}, {"threads", "2"}, {"batch_size", "512"}, {"score", "\"cosine\""}}},
+        {"encoder_epochs", "10"}, {"threads", "2"}, {"batch_size", "512"}, {"score", "\"cosine\""},
+        {"embedding_learning_rate", "0.025"}}},  // tiny corpora need a larger step than the shipped one
       {"index", {{"exact_below", "20000"}}},
       {"http", {{"listen", "\"127.0.0.1:0\""}, {"threads", "2"}, {"max_body_bytes", "65536"}}},
       {"retrain", {{"interval_s", "0"}, {"after_events", "0"}, {"keep_versions", "3"}, {"min_holdout_auc", "0.5"},
@@ -382,6 +385,85 @@ inline std::vector<Ranked> ExactTopK(const ModelVersion& m, const float* query, 
   std::stable_sort(all.begin(), all.end(), [](const Ranked& a, const Ranked& b) { return a.score > b.score; });
   if (all.size() > k) all.resize(k);
   return all;
+}
+
+// A product the daemon embedded live (not in the model's files): its id, encoder vector and raw
+// features (null for none).
+struct LiveProduct {
+  std::string id;
+  std::vector<float> vector;
+  const float* features = nullptr;
+};
+
+// The hybrid ranking of rank/hybrid.h computed here from the model version's files, with the
+// weights its manifest recorded (changed by `tweak` when given): the lists, popularity and visual
+// terms through rank/'s scorer (the code the evaluation ranks with), V as a cosine in double
+// precision written here. Built once per model; TopK may be called many times.
+class HybridOracle {
+ public:
+  explicit HybridOracle(const ModelVersion& m, const std::function<void(HybridWeights*)>& tweak = nullptr)
+      : model_(std::make_shared<ModelVersion>(m)) {
+    Result<std::unique_ptr<HybridTables>> tables = HybridTables::FromModel(model_);
+    EXPECT_TRUE(tables.ok()) << tables.status().ToString();
+    if (!tables.ok()) return;
+    tables_ = std::move(tables.value());
+    if (tweak) {
+      HybridWeights w = tables_->weights();
+      tweak(&w);
+      tables_->set_weights(w);
+    }
+    cosine_ = m;
+    cosine_.score = "cosine";
+  }
+
+  // `query` (null = none): the user's vector; `purchases`: the user's purchases as the store holds
+  // them; products in `excluded` and without a vector are left out; `live` products follow the
+  // model's (labels after its rows, in order). Best first, ties by label; the top `k`.
+  std::vector<Ranked> TopK(const float* query, const std::set<std::string>& purchases,
+                           const std::set<std::string>& excluded, size_t k, const std::vector<LiveProduct>& live = {}) {
+    if (!tables_) return {};
+    const ModelVersion& m = *model_;
+    const int32_t n = static_cast<int32_t>(m.product_ids.size());
+    for (size_t i = 0; i < live.size(); ++i) tables_->AddProduct(n + static_cast<int32_t>(i), live[i].features);
+    std::vector<int32_t> bought;
+    for (int32_t p = 0; p < n; ++p)
+      if (purchases.count(m.product_ids[p])) bought.push_back(p);
+    HybridScorer scorer(tables_.get());
+    scorer.Prepare({bought.data(), static_cast<int64_t>(bought.size()), query});
+    auto v = [&](const float* product) { return query ? Score(cosine_, query, product) : 0.0f; };
+    struct Labeled {
+      Ranked r;
+      int32_t label;
+    };
+    std::vector<Labeled> all;
+    for (int32_t p = 0; p < n; ++p) {
+      if (m.product_kind[p] == static_cast<uint8_t>(ProductKind::kNone) || excluded.count(m.product_ids[p])) continue;
+      all.push_back({{m.product_ids[p], scorer.Score(p, v(m.product(p)))}, p});
+    }
+    for (size_t i = 0; i < live.size(); ++i) {
+      const int32_t label = n + static_cast<int32_t>(i);
+      if (!excluded.count(live[i].id)) all.push_back({{live[i].id, scorer.Score(label, v(live[i].vector.data()))}, label});
+    }
+    std::sort(all.begin(), all.end(), [](const Labeled& a, const Labeled& b) {
+      return a.r.score > b.r.score || (a.r.score == b.r.score && a.label < b.label);
+    });
+    std::vector<Ranked> out;
+    for (size_t i = 0; i < all.size() && i < k; ++i) out.push_back(all[i].r);
+    return out;
+  }
+
+ private:
+  std::shared_ptr<ModelVersion> model_;
+  std::unique_ptr<HybridTables> tables_;
+  ModelVersion cosine_;
+};
+
+// One-off HybridOracle(m, tweak).TopK(...).
+inline std::vector<Ranked> HybridTopK(const ModelVersion& m, const float* query, const std::set<std::string>& purchases,
+                                      const std::set<std::string>& excluded, size_t k,
+                                      const std::vector<LiveProduct>& live = {},
+                                      const std::function<void(HybridWeights*)>& tweak = nullptr) {
+  return HybridOracle(m, tweak).TopK(query, purchases, excluded, k, live);
 }
 
 // Whether an answer's items equal the exact ranking: the same scores rank by rank (1e-4), and

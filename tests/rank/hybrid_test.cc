@@ -112,7 +112,7 @@ TEST(WeightChoice, RaisesTheTermThatExplainsTheHoldout) {
   HybridTables tables(m, HybridWeights());
   ChoiceOptions o;
   o.k = 1;
-  o.grids = {{0}, {0, 2}, {0}, {0}, {0}};  // w_v = 2 beats the lists' 1 for p0
+  o.grids = {{1}, {0}, {0, 2}, {0}, {0}, {0}};  // w_v = 2 beats the lists' 1 for p0
   Result<WeightChoice> c = ChooseWeights(tables, pairs, o);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->weights.vasg, 2.f);
