@@ -179,6 +179,7 @@ std::vector<Knob> Knobs(Config* c) {
       List("hybrid", "visual_weights", &hy.visual_weights),
       List("hybrid", "cold_visual_weights", &hy.cold_visual_weights),
       Int("hybrid", "choice_candidates", &hy.choice_candidates),
+      Int("hybrid", "serve_candidates", &hy.serve_candidates),
 
       Str("http", "listen", &ht.listen),
       Int("http", "threads", &ht.threads),
@@ -296,6 +297,7 @@ Status ValidateRanking(const NeighbourOptions& n, const HybridOptions& h) {
   if (h.ranking != "hybrid" && h.ranking != "vasg") return bad("hybrid.ranking has unknown value \"" + h.ranking + "\"");
   if (h.cold_share < 0) return bad("hybrid.cold_share must be >= 0");
   if (h.choice_candidates < 1) return bad("hybrid.choice_candidates must be >= 1");
+  if (h.serve_candidates < 1) return bad("hybrid.serve_candidates must be >= 1");
   for (const auto* grid : {&h.neighbour_weights, &h.ease_weights, &h.vasg_weights, &h.popularity_weights, &h.visual_weights,
                            &h.cold_visual_weights})
     for (double w : *grid) if (!(w >= 0 && w <= 100)) return bad("hybrid weights must be in [0, 100]");

@@ -91,6 +91,7 @@ Result<Recommendations> ApiImpl::Recommend(const RecommendRequest& request) {
   hr.user_vector = vector;
   hr.k = request.k;
   hr.offset = request.offset;
+  hr.candidates = config_.hybrid.serve_candidates;
   hr.cold_share = request.cold_share >= 0 ? request.cold_share : config_.hybrid.cold_share;
   Result<std::vector<RankedProduct>> ranked = RankHybrid(*b.index, *b.hybrid, &scorer, filter, hr);
   if (!ranked.ok()) return ranked.status();

@@ -17,6 +17,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "model/dataset.h"
+#include "model/model_version.h"
+
 namespace vasgd {
 
 // z(f) / ‖z(f)‖ with z(f) = (f − mean) · scale per dimension; empty mean / scale mean 0 / 1 (the
@@ -48,5 +51,10 @@ class VisualProfile {
 // products' unit standardised features (n × dim, row-major); `profile` is unit-length (Finish()).
 // The caller multiplies by its scale (1 or ‖X_u‖·‖X_c‖) and adds the result to the base score.
 void CentredProfileTerms(const float* profile, const float* unit_z, int64_t n, int32_t dim, float beta, float* out);
+
+// Fills model->visual* (the hybrid's visual term, rank/hybrid.h) from a snapshot's features: per
+// dimension the mean and 1/std over the products that have features, each row standardised and
+// made unit length (zero rows for products without). Leaves visual_dim 0 without features.
+void SetVisualRows(const FeatureMatrix& features, ModelVersion* model);
 
 }  // namespace vasgd

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "model/ease.h"
 #include "model/neighbours.h"
+#include "model/visual_profile.h"
 #include "rank/hybrid.h"
 #include "rank/weight_choice.h"
 
@@ -85,46 +86,6 @@ void MergeManifest(ModelVersion* m, const char* key, json value) {
 }
 
 }  // namespace
-
-void SetVisualRows(const FeatureMatrix& f, ModelVersion* m) {
-  m->visual_dim = 0;
-  m->visual.clear();
-  if (f.dim <= 0) return;
-  const int64_t n = static_cast<int64_t>(f.present.size());
-  std::vector<double> sum(f.dim, 0), sq(f.dim, 0);
-  int64_t count = 0;
-  for (int64_t p = 0; p < n; ++p) {
-    if (!f.present[p]) continue;
-    ++count;
-    for (int32_t d = 0; d < f.dim; ++d) {
-      const double x = f.row(static_cast<int32_t>(p))[d];
-      sum[d] += x;
-      sq[d] += x * x;
-    }
-  }
-  if (count == 0) return;
-  m->visual_dim = f.dim;
-  m->visual_mean.resize(f.dim);
-  m->visual_scale.resize(f.dim);
-  for (int32_t d = 0; d < f.dim; ++d) {
-    const double mean = sum[d] / count, var = std::max(0.0, sq[d] / count - mean * mean);
-    m->visual_mean[d] = static_cast<float>(mean);
-    m->visual_scale[d] = var > 1e-12 ? static_cast<float>(1.0 / std::sqrt(var)) : 0.f;
-  }
-  m->visual.assign(static_cast<size_t>(n) * f.dim, 0.f);
-  for (int64_t p = 0; p < n; ++p) {
-    if (!f.present[p]) continue;
-    float* z = m->visual.data() + p * f.dim;
-    const float* x = f.row(static_cast<int32_t>(p));
-    double norm2 = 0;
-    for (int32_t d = 0; d < f.dim; ++d) {
-      z[d] = (x[d] - m->visual_mean[d]) * m->visual_scale[d];
-      norm2 += static_cast<double>(z[d]) * z[d];
-    }
-    const float inv = norm2 > 1e-12 ? static_cast<float>(1.0 / std::sqrt(norm2)) : 0.f;
-    for (int32_t d = 0; d < f.dim; ++d) z[d] *= inv;
-  }
-}
 
 Result<FittedVersion> FitVersion(const TrainingData& data, const Config& config, const ModelVersion* previous,
                                  const ProgressCallback& progress, const std::function<void(const char*)>& stage) {

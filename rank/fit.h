@@ -40,8 +40,4 @@ Result<FittedVersion> FitVersion(const TrainingData& data, const Config& config,
                                  const ProgressCallback& progress = nullptr,
                                  const std::function<void(const char*)>& stage = nullptr);
 
-// Fills model->visual* from the snapshot's features: per dimension mean and 1/std over products
-// with features, rows at unit length (zero rows for products without). No-op without features.
-void SetVisualRows(const FeatureMatrix& features, ModelVersion* model);
-
 }  // namespace vasgd

@@ -241,9 +241,23 @@ void HybridScorer::ScoreAll(const float* vasg, int64_t n, float* out, float* mea
     for (int t = 0; t < 4; ++t) means[t] = finite > 0 ? static_cast<float>(sums[t] / static_cast<double>(finite)) : 0.f;
 }
 
-void HybridScorer::AddTerms(int32_t label, float vasg, double* sums) const {
-  const Parts p = Terms(label, vasg);
-  for (int t = 0; t < 4; ++t) sums[t] += p.term[t];
+void HybridScorer::ScoreSome(const int32_t* labels, const float* vasg, int64_t n, float* out, float* means) const {
+  const HybridWeights& w = tables_->weights();
+  std::shared_lock<std::shared_mutex> lock(tables_->mu_);
+  const int32_t known = static_cast<int32_t>(tables_->prior_.size());
+  double sums[4] = {0, 0, 0, 0};
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t label = labels[i];
+    const bool in = label >= 0 && label < known;
+    const float cold = in ? tables_->cold_[label] : 1.f;
+    const float term[4] = {w.neighbours * Neighbour(label) * n_scale_ + w.ease * Ease(label) * e_scale_,
+                           w.vasg * vasg[i], w.popularity * (in ? tables_->prior_[label] : 0.f),
+                           (w.visual + w.cold_visual * cold) * VisualLocked(label)};
+    out[i] = term[1] + term[2] + term[3] + term[0];  // ScoreAll's order of additions
+    for (int t = 0; t < 4; ++t) sums[t] += term[t];
+  }
+  if (means != nullptr)
+    for (int t = 0; t < 4; ++t) means[t] = n > 0 ? static_cast<float>(sums[t] / static_cast<double>(n)) : 0.f;
 }
 
 Reason HybridScorer::Explain(int32_t label, float vasg, const float* means) const {

@@ -115,8 +115,9 @@ class HybridScorer {
   void ScoreAll(const float* vasg, int64_t n, float* out, float* means = nullptr) const;
   // The score of one label with its V.
   float Score(int32_t label, float vasg) const;
-  // Adds one label's weighted terms to sums[0..4) (for the means over a candidate set).
-  void AddTerms(int32_t label, float vasg, double* sums) const;
+  // out[i] = Score(labels[i], vasg[i]) for n labels (one lock for all), and with `means` the mean
+  // of each weighted term over them, as ScoreAll gives.
+  void ScoreSome(const int32_t* labels, const float* vasg, int64_t n, float* out, float* means = nullptr) const;
   // Why a label is in an answer: the weighted term that lifts it most above its mean over the
   // products scored for this user (`means`, 4 floats; null = above 0). Popularity wins only for
   // products whose popularity, not their relation to the user, sets them apart.

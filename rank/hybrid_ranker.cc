@@ -9,6 +9,7 @@ namespace {
 struct Scored {
   float score;
   int32_t label;
+  float vasg;  // its V, for the reason
 };
 
 // Best first: higher score, then lower label (as the index ranks ties).
@@ -46,7 +47,7 @@ void ScoreExhaustively(const ProductIndex& index, const HybridScorer& scorer, co
   scorer.ScoreAll(s.v.data(), n, s.scores.data(), s.means);
   s.ranked.clear();
   for (int64_t p = 0; p < n; ++p)
-    if (std::isfinite(s.v[p])) s.ranked.push_back({s.scores[p], static_cast<int32_t>(p)});
+    if (std::isfinite(s.v[p])) s.ranked.push_back({s.scores[p], static_cast<int32_t>(p), s.v[p]});
   stats->exhaustive = true;
   stats->scored = n;
 }
@@ -74,14 +75,17 @@ Status ScoreCandidates(const ProductIndex& index, const HybridScorer& scorer, co
     for (float& v : s.v)
       if (std::isfinite(v)) v = 0.f;
   }
-  s.ranked.clear();
-  double sums[4] = {0, 0, 0, 0};
+  // Only eligible candidates (a finite V) are scored.
+  size_t kept = 0;
   for (size_t i = 0; i < s.candidates.size(); ++i) {
     if (!std::isfinite(s.v[i])) continue;
-    s.ranked.push_back({scorer.Score(s.candidates[i], s.v[i]), s.candidates[i]});
-    scorer.AddTerms(s.candidates[i], s.v[i], sums);
+    s.candidates[kept] = s.candidates[i];
+    s.v[kept++] = s.v[i];
   }
-  for (int t = 0; t < 4; ++t) s.means[t] = s.ranked.empty() ? 0.f : static_cast<float>(sums[t] / s.ranked.size());
+  s.scores.resize(kept);
+  scorer.ScoreSome(s.candidates.data(), s.v.data(), static_cast<int64_t>(kept), s.scores.data(), s.means);
+  s.ranked.clear();
+  for (size_t i = 0; i < kept; ++i) s.ranked.push_back({s.scores[i], s.candidates[i], s.v[i]});
   stats->exhaustive = false;
   stats->scored = static_cast<int64_t>(s.ranked.size());
   return Status::Ok();
@@ -149,9 +153,7 @@ Result<std::vector<RankedProduct>> RankHybrid(const ProductIndex& index, const H
     p.id = index.IdOf(x.label);
     p.score = x.score;
     const bool was_promoted = i >= end - promoted;
-    float v = 0;
-    if (r.user_vector != nullptr) index.CosineOf(r.user_vector, filter, &x.label, 1, &v);
-    p.reason = was_promoted ? Reason::kNewVisualMatch : scorer->Explain(x.label, std::isfinite(v) ? v : 0.f, s.means);
+    p.reason = was_promoted ? Reason::kNewVisualMatch : scorer->Explain(x.label, x.vasg, s.means);
     page.push_back(std::move(p));
   }
   return page;

@@ -38,7 +38,7 @@ struct HybridRequest {
   int k = 20;
   int offset = 0;
   int cold_share = 0;
-  int candidates = 200;                // per source in candidate mode
+  int candidates = 50;                 // per source in candidate mode (hybrid.serve_candidates)
 };
 
 struct HybridStats {
