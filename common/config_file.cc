@@ -178,6 +178,7 @@ std::vector<Knob> Knobs(Config* c) {
       List("hybrid", "popularity_weights", &hy.popularity_weights),
       List("hybrid", "visual_weights", &hy.visual_weights),
       List("hybrid", "cold_visual_weights", &hy.cold_visual_weights),
+      List("hybrid", "similar_list_weights", &hy.similar_list_weights),
       Int("hybrid", "choice_candidates", &hy.choice_candidates),
       Int("hybrid", "serve_candidates", &hy.serve_candidates),
 
@@ -299,8 +300,8 @@ Status ValidateRanking(const NeighbourOptions& n, const HybridOptions& h) {
   if (h.choice_candidates < 1) return bad("hybrid.choice_candidates must be >= 1");
   if (h.serve_candidates < 1) return bad("hybrid.serve_candidates must be >= 1");
   for (const auto* grid : {&h.neighbour_weights, &h.ease_weights, &h.vasg_weights, &h.popularity_weights, &h.visual_weights,
-                           &h.cold_visual_weights})
-    for (double w : *grid) if (!(w >= 0 && w <= 100)) return bad("hybrid weights must be in [0, 100]");
+                           &h.cold_visual_weights, &h.similar_list_weights})
+    for (double w : *grid) if (!(w >= 0 && w <= 1000)) return bad("hybrid weights must be in [0, 1000]");
   return Status::Ok();
 }
 

@@ -106,6 +106,7 @@ struct HybridOptions {
   std::vector<double> popularity_weights = {0, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2};  // w_p tried
   std::vector<double> visual_weights = {0, 0.1, 0.2, 0.4, 0.8, 1.6};  // w_i tried
   std::vector<double> cold_visual_weights = {0, 0.25, 0.5, 1, 2};  // w_c tried
+  std::vector<double> similar_list_weights = {0, 0.25, 0.5, 1, 2, 1000};  // similar: w_l tried (rank/similar.h; 0 = VASG alone)
   int choice_candidates = 300;     // per term, products scored per held-out pair when choosing (rank/weight_choice.h)
   int serve_candidates = 50;       // above index.exact_below products: nearest by V and most popular scored per query, each
 };

@@ -105,7 +105,9 @@ Result<SimilarItems> ApiImpl::Similar(const SimilarRequest& request) {
   if (!served.ok()) return served.status();
   const ServingBundle& b = **served;
   const SearchFilter filter = b.index->MakeFilter(request.exclude, request.category);
-  Result<std::vector<ScoredProduct>> found = b.index->Similar(request.product, filter, request.k, request.offset);
+  Result<std::vector<ScoredProduct>> found =
+      RankSimilar(*b.index, b.model->neighbour_lists, request.product, b.hybrid->similar_list_weight(), filter,
+                  request.k, request.offset);
   if (!found.ok()) {
     if (found.status().code() == Code::kNotFound) {
       return Status::NotFound("product '" + request.product + "' is unknown or has no embedding yet");

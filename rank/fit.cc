@@ -10,6 +10,7 @@
 #include "model/neighbours.h"
 #include "model/visual_profile.h"
 #include "rank/hybrid.h"
+#include "rank/similar.h"
 #include "rank/weight_choice.h"
 
 namespace vasgd {
@@ -171,6 +172,13 @@ Result<FittedVersion> FitVersion(const TrainingData& data, const Config& config,
     hybrid["holdout"] = {{"pairs", 0}, {"note", "no user could be held out: default weights"}};
   }
   hybrid["weights"] = json::parse(weights.ToJson());
+  if (!pairs.users.empty() && !model->neighbour_lists.empty()) {
+    const SimilarChoice similar =
+        ChooseSimilarWeight(*model, pairs, Floats(config.hybrid.similar_list_weights), config.train.threads);
+    json tried_similar = json::array();
+    for (const auto& [w, s] : similar.tried) tried_similar.push_back({{"list_weight", w}, {"holdout", ScoreJson(s)}});
+    hybrid["similar"] = {{"list_weight", similar.list_weight}, {"pairs", similar.pairs}, {"tried", tried_similar}};
+  }
 
   note("refit");
   const auto t1 = Clock::now();

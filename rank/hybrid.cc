@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "index/distance.h"
+#include "rank/similar.h"
 
 namespace vasgd {
 namespace {
@@ -82,6 +83,7 @@ HybridTables::HybridTables(std::shared_ptr<const ModelVersion> model, const Hybr
     cold_[p] = m.product_kind[p] == static_cast<uint8_t>(ProductKind::kCold);
   }
   visual_ = m.visual;
+  similar_list_weight_ = SimilarListWeight(m);
 }
 
 Result<std::unique_ptr<HybridTables>> HybridTables::FromModel(std::shared_ptr<const ModelVersion> model) {

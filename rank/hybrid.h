@@ -65,6 +65,7 @@ class HybridTables {
   const ModelVersion& model() const { return *model_; }
   std::shared_ptr<const ModelVersion> shared_model() const { return model_; }
   const HybridWeights& weights() const { return weights_; }
+  float similar_list_weight() const { return similar_list_weight_; }  // rank/similar.h's w_l
   int32_t visual_dim() const { return visual_dim_; }
   int64_t num_labels() const;
 
@@ -80,6 +81,7 @@ class HybridTables {
   friend class HybridScorer;
   std::shared_ptr<const ModelVersion> model_;
   HybridWeights weights_;
+  float similar_list_weight_ = 0;
   int32_t visual_dim_ = 0;
   mutable std::shared_mutex mu_;       // guards growth of the per-label arrays below
   std::vector<float> prior_;           // pop(p) per label

@@ -159,4 +159,57 @@ Result<std::vector<RankedProduct>> RankHybrid(const ProductIndex& index, const H
   return page;
 }
 
+Result<std::vector<ScoredProduct>> RankSimilar(const ProductIndex& index, const NeighbourLists& lists,
+                                               std::string_view product, float list_weight, const SearchFilter& filter,
+                                               int k, int offset) {
+  const int32_t label = index.Find(product);
+  thread_local std::vector<std::pair<int32_t, float>> row;
+  NormalisedListRow(lists, label, &row);
+  if (list_weight <= 0 || row.empty()) return index.Similar(product, filter, k, offset);
+  if (k < 1) return Status::InvalidArgument("k must be at least 1");
+  if (offset < 0) return Status::InvalidArgument("offset must not be negative");
+  std::vector<float> query(index.dim());
+  if (!index.UnitVector(product, query.data())) {
+    return Status::NotFound("product '" + std::string(product) + "' has no embedding yet");
+  }
+  SearchFilter without_self = filter;
+  auto at = std::lower_bound(without_self.excluded.begin(), without_self.excluded.end(), label);
+  if (at == without_self.excluded.end() || *at != label) without_self.excluded.insert(at, label);
+  Scratch& s = ThreadScratch();
+  s.ranked.clear();
+  if (index.num_live() < index.exact_below()) {
+    s.v.resize(index.num_products());
+    int64_t n = 0;
+    index.CosineAll(query.data(), without_self, s.v.data(), &n);
+    for (const auto& [j, l] : row)
+      if (j < n && std::isfinite(s.v[j])) s.v[j] += list_weight * l;
+    for (int64_t p = 0; p < n; ++p)
+      if (std::isfinite(s.v[p])) s.ranked.push_back({s.v[p], static_cast<int32_t>(p), 0.f});
+  } else {
+    const int want = std::max(50, offset + k);
+    Result<std::vector<ScoredProduct>> near = index.Search(query.data(), Metric::kCosine, without_self, want, 0);
+    if (!near.ok()) return near.status();
+    s.candidates.clear();
+    for (const ScoredProduct& p : *near) s.candidates.push_back(p.label);
+    for (const auto& [j, l] : row) s.candidates.push_back(j);
+    std::sort(s.candidates.begin(), s.candidates.end());
+    s.candidates.erase(std::unique(s.candidates.begin(), s.candidates.end()), s.candidates.end());
+    s.v.resize(s.candidates.size());
+    index.CosineOf(query.data(), without_self, s.candidates.data(), static_cast<int64_t>(s.candidates.size()), s.v.data());
+    std::sort(row.begin(), row.end());  // by product, to look candidates up
+    for (size_t i = 0; i < s.candidates.size(); ++i) {
+      if (!std::isfinite(s.v[i])) continue;
+      auto hit = std::lower_bound(row.begin(), row.end(), std::make_pair(s.candidates[i], -1.0f));
+      const float l = hit != row.end() && hit->first == s.candidates[i] ? hit->second : 0.f;
+      s.ranked.push_back({s.v[i] + list_weight * l, s.candidates[i], 0.f});
+    }
+  }
+  const int64_t need = static_cast<int64_t>(offset) + k;
+  const int64_t keep = std::min<int64_t>(need, static_cast<int64_t>(s.ranked.size()));
+  std::partial_sort(s.ranked.begin(), s.ranked.begin() + keep, s.ranked.end(), Better);
+  std::vector<ScoredProduct> page;
+  for (int64_t i = offset; i < keep; ++i) page.push_back({s.ranked[i].label, index.IdOf(s.ranked[i].label), s.ranked[i].score});
+  return page;
+}
+
 }  // namespace vasgd

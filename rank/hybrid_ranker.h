@@ -21,6 +21,7 @@
 #include "common/status.h"
 #include "index/product_index.h"
 #include "rank/hybrid.h"
+#include "rank/similar.h"
 
 namespace vasgd {
 
@@ -45,6 +46,14 @@ struct HybridStats {
   bool exhaustive = false;
   int64_t scored = 0;  // products scored by the formula
 };
+
+// Products similar to `product` under rank/similar.h's formula with list weight `list_weight`:
+// the index's cosine answer when the weight is 0 or the product has no list row (a cold product),
+// else every eligible product (below index.exact_below) or its HNSW nearest and its list row.
+// NotFound for an unknown product or one without a vector.
+Result<std::vector<ScoredProduct>> RankSimilar(const ProductIndex& index, const NeighbourLists& lists,
+                                               std::string_view product, float list_weight, const SearchFilter& filter,
+                                               int k, int offset);
 
 // Ranks for one request; `scorer` is the calling thread's own (it is prepared here). InvalidArgument
 // for k < 1 or offset < 0.

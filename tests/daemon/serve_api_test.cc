@@ -54,6 +54,29 @@ class ServedShop : public SuiteSetUpChecked<Suite> {
     return it == model_->user_ids.end() ? nullptr : model_->user(static_cast<int32_t>(it - model_->user_ids.begin()));
   }
 
+  static const float* ProductVector(const std::string& product) {
+    auto it = std::find(model_->product_ids.begin(), model_->product_ids.end(), product);
+    return it == model_->product_ids.end() ? nullptr
+                                           : model_->product(static_cast<int32_t>(it - model_->product_ids.begin()));
+  }
+  // The similar ranking of `product` (rank/similar.h) from the model's files: cosine against every
+  // other product with a vector, plus the manifest's list weight times the product's list row
+  // normalised to its largest weight (a product without a row: cosine alone).
+  static std::vector<Ranked> ExactSimilar(const std::string& product, size_t k) {
+    ModelVersion cosine_view = *model_;
+    cosine_view.score = "cosine";  // product -> product is always cosine
+    const float wl = json::parse(model_->manifest_extra_json)["hybrid"]["similar"].value("list_weight", 0.0f);
+    std::map<std::string, float> terms;
+    const int32_t a = static_cast<int32_t>(std::find(model_->product_ids.begin(), model_->product_ids.end(), product) -
+                                           model_->product_ids.begin());
+    const NeighbourLists& l = model_->neighbour_lists;
+    if (wl > 0 && a < l.num_products && l.offsets[a + 1] > l.offsets[a]) {
+      const float best = *std::max_element(l.weights.begin() + l.offsets[a], l.weights.begin() + l.offsets[a + 1]);
+      for (int64_t e = l.offsets[a]; e < l.offsets[a + 1]; ++e) terms[model_->product_ids[l.neighbours[e]]] = wl * l.weights[e] / best;
+    }
+    return ExactTopK(cosine_view, ProductVector(product), {product}, k, {}, terms);
+  }
+
   static inline TempDir* dir_ = nullptr;
   static inline SyntheticShop* shop_ = nullptr;
   static inline ServeProcess* serve_ = nullptr;
@@ -64,20 +87,9 @@ class ServeApiTest : public ServedShop<ServeApiTest> {
  protected:
   static void SetUpTestSuite() { StartServing(); }
 
-  static const float* ProductVector(const std::string& product) {
-    auto it = std::find(model_->product_ids.begin(), model_->product_ids.end(), product);
-    return it == model_->product_ids.end() ? nullptr
-                                           : model_->product(static_cast<int32_t>(it - model_->product_ids.begin()));
-  }
   static int32_t Kind(const std::string& product) {
     auto it = std::find(model_->product_ids.begin(), model_->product_ids.end(), product);
     return model_->product_kind[it - model_->product_ids.begin()];
-  }
-  // Cosine similarity ranking of `product` against every other product with a vector.
-  static std::vector<Ranked> ExactSimilar(const std::string& product, size_t k) {
-    ModelVersion cosine_view = *model_;
-    cosine_view.score = "cosine";  // product -> product is always cosine
-    return ExactTopK(cosine_view, ProductVector(product), {product}, k);
   }
   static std::vector<std::string> Ids(const json& items) {
     std::vector<std::string> out;
@@ -384,7 +396,8 @@ class ServeHybridColdTest : public ServedShop<ServeHybridColdTest> {
   static void SetUpTestSuite() {
     StartServing([](ConfigMap* c) {
       (*c)["hybrid"] = {{"neighbour_weights", "[1.0]"}, {"ease_weights", "[0.0]"}, {"vasg_weights", "[1.0]"},
-                        {"popularity_weights", "[0.1]"}, {"visual_weights", "[0.2]"}, {"cold_visual_weights", "[1.0]"}};
+                        {"popularity_weights", "[0.1]"}, {"visual_weights", "[0.2]"}, {"cold_visual_weights", "[1.0]"},
+                        {"similar_list_weights", "[1.0]"}};
     });
   }
   static const float* Features(const std::string& product) {
@@ -416,6 +429,26 @@ TEST_F(ServeHybridColdTest, ColdProductsGetTheirVisualTermFromTheUsersProfile) {
     for (size_t i = 0; i < without.size(); ++i) changed += without[i].product != expected[i].product;
   }
   EXPECT_GT(changed, 0) << "the cold visual term never changed a ranking: the test checks nothing";
+}
+
+// Similar products of a warm product blend its list row in (w_l pinned to 1), a cold one has none.
+TEST_F(ServeHybridColdTest, SimilarBlendsTheListRowForWarmProducts) {
+  EXPECT_EQ(json::parse(model_->manifest_extra_json)["hybrid"]["similar"]["list_weight"].get<double>(), 1.0);
+  int changed = 0, checked = 0;
+  for (size_t p = 0; p < model_->product_ids.size() && checked < 20; ++p) {
+    if (model_->product_kind[p] == 0) continue;
+    const std::string id = model_->product_ids[p];
+    json r = serve_->GetJson("/v1/products/" + id + "/similar?k=10");
+    ASSERT_EQ(r["__status"], 200) << id;
+    const std::vector<Ranked> expected = ExactSimilar(id, 10);
+    EXPECT_TRUE(MatchesRanking(r["items"], expected)) << id;
+    ModelVersion cosine_view = *model_;
+    cosine_view.score = "cosine";
+    const std::vector<Ranked> plain = ExactTopK(cosine_view, ProductVector(id), {id}, 10);
+    for (size_t i = 0; i < plain.size(); ++i) changed += plain[i].product != expected[i].product;
+    ++checked;
+  }
+  EXPECT_GT(changed, 0) << "the list row never changed a similar list: the test checks nothing";
 }
 
 // Runs before the live product arrives (tests run in file order), so the model's products are all.
