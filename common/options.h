@@ -90,7 +90,7 @@ struct NeighbourOptions {
   int max_user_degree = 500;       // purchases of one user the walk uses, at most (hub cap, model/neighbours.h)
   std::vector<double> rp3b_alphas = {0.6, 0.8, 1.0};   // RP3β transition exponents α tried
   std::vector<double> rp3b_betas = {0.0, 0.2, 0.4};    // RP3β popularity penalties β tried
-  std::vector<double> itemknn_shrinks = {0.0, 10.0};   // ItemKNN cosine shrinkage tried; [] = no ItemKNN
+  std::vector<double> itemknn_shrinks = {0.0, 10.0, 100.0};  // ItemKNN cosine shrinkage tried; [] = no ItemKNN
   std::vector<double> ease_lambdas = {50.0, 200.0, 500.0};  // EASE L2 weights λ tried; [] = no EASE
   int64_t ease_max_products = 10000;  // EASE only up to this many products (dense: ~8·n² bytes, n³ time)
 };

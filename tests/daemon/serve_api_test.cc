@@ -22,9 +22,9 @@ class ServedShop : public SuiteSetUpChecked<Suite> {
  protected:
   using SuiteSetUpChecked<Suite>::SetUpFailed;
 
-  static void StartServing(const std::function<void(ConfigMap*)>& tweak = nullptr) {
+  static void StartServing(const std::function<void(ConfigMap*)>& tweak = nullptr, int32_t feature_dim = 8) {
     dir_ = new TempDir();
-    shop_ = new SyntheticShop(SmallShop());
+    shop_ = new SyntheticShop(SmallShop(feature_dim));
     ConfigMap config = TestConfig(dir_->path() + "/data");
     if (tweak) tweak(&config);
     serve_ = ServeProcess::Start(WriteConfig(dir_->path() + "/vasgd.toml", config), dir_->path() + "/serve.log").release();
@@ -512,6 +512,38 @@ TEST_F(ServeHybridColdTest, AProductEmbeddedLiveGetsTheTermToo) {
     EXPECT_EQ(item["reason"], "new-visual-match");
   }
   EXPECT_TRUE(found) << "a live product that looks like the user's purchase is not in the top 20: " << r.dump();
+}
+
+// A shop that sends no product features at all: VASG trains as plain skip-gram, the hybrid
+// without its visual terms, and every answer is still the formula's.
+class ServeGraphOnlyTest : public ServedShop<ServeGraphOnlyTest> {
+ protected:
+  static void SetUpTestSuite() { StartServing(nullptr, /*feature_dim=*/0); }
+};
+
+TEST_F(ServeGraphOnlyTest, TrainsAndServesTheHybridWithoutFeatures) {
+  EXPECT_EQ(model_->visual_dim, 0);
+  EXPECT_TRUE(model_->encoder.empty());
+  EXPECT_FALSE(model_->neighbour_lists.empty());
+  const json w = json::parse(model_->manifest_extra_json)["hybrid"]["weights"];
+  EXPECT_EQ(w["visual"].get<double>(), 0.0);
+  EXPECT_EQ(w["cold_visual"].get<double>(), 0.0);
+  for (int32_t u = 0; u < 30; ++u) {
+    const std::string user = "u" + std::to_string(u);
+    json r = serve_->GetJson("/v1/users/" + user + "/recommendations?k=10");
+    ASSERT_EQ(r["__status"], 200) << r.dump();
+    EXPECT_TRUE(MatchesRanking(r["items"], HybridTopK(*model_, UserVector(user), Purchases(u), Purchases(u), 10))) << user;
+  }
+  for (size_t p = 0; p < 10; ++p) {
+    if (model_->product_kind[p] == 0) continue;  // cold products without features have no vector
+    json r = serve_->GetJson("/v1/products/" + model_->product_ids[p] + "/similar?k=5");
+    ASSERT_EQ(r["__status"], 200);
+    EXPECT_TRUE(MatchesRanking(r["items"], ExactSimilar(model_->product_ids[p], 5)));
+  }
+  // A new product without features cannot be placed: it is known, has no vector, and is refused
+  // by `similar` with a clear 404 rather than an empty or wrong answer.
+  ASSERT_EQ(serve_->PostJson("/v1/events", R"([{"type":"product","product":"bare-new"}])")["accepted"], 1);
+  EXPECT_EQ(serve_->GetJson("/v1/products/bare-new/similar?k=5")["__status"], 404);
 }
 
 TEST(ServeWithoutModel, IsLiveButNotReadyAndSays503) {

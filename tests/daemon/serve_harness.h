@@ -320,12 +320,12 @@ inline std::vector<std::string> ShopEvents(const SyntheticShop& shop) {
   return out;
 }
 
-inline SyntheticShop SmallShop() {
+inline SyntheticShop SmallShop(int32_t feature_dim = 8) {
   SyntheticShopOptions o;
   o.num_users = 300;
   o.num_products = 200;
   o.num_clusters = 5;
-  o.feature_dim = 8;
+  o.feature_dim = feature_dim;  // 0: a shop without any product features
   o.purchases_per_user = 6;
   o.cold_fraction = 0.1;
   o.seed = 7;
