@@ -200,6 +200,7 @@ std::vector<Knob> Knobs(Config* c) {
       Real("retrain", "min_holdout_auc", &rt.min_holdout_auc),
       Real("retrain", "holdout_fraction", &rt.holdout_fraction),
       Int("retrain", "holdout_max_users", &rt.holdout_max_users),
+      Bool("retrain", "refit_vasg", &rt.refit_vasg),
       Int("retrain", "timeout_s", &rt.timeout_s),
 
       Str("log", "level", &lg.level),

@@ -70,37 +70,6 @@ Status CheckTrained(const ModelVersion& m, const TrainingData& data) {
   return Status::Ok();
 }
 
-// Holdout AUC of `m` over the held-out pairs; warm and cold pairs weighted by their counts.
-double MeasureHoldout(const ModelVersion& m, const HoldoutSplit& split, int threads) {
-  Embeddings e;
-  e.dim = m.dim;
-  e.num_users = static_cast<int32_t>(m.user_ids.size());
-  e.num_products = static_cast<int32_t>(m.product_ids.size());
-  e.users = m.user_vectors;
-  e.products = m.product_vectors;
-  e.has_product.resize(m.product_kind.size());
-  for (size_t p = 0; p < m.product_kind.size(); ++p) {
-    e.has_product[p] = m.product_kind[p] != static_cast<uint8_t>(ProductKind::kNone);
-  }
-  const ScoreKind kind = m.score == "dot" ? ScoreKind::kDot : ScoreKind::kCosine;
-  std::unique_ptr<Scorer> scorer = MakeEmbeddingScorer(e, kind);
-  std::vector<UserProduct> test(split.test_user.size());
-  for (size_t i = 0; i < test.size(); ++i) test[i] = {split.test_user[i], split.test_product[i]};
-  RankingOptions options;
-  options.threads = threads;
-  const RankingMetrics r = EvaluateRanking(*scorer, split.train, test, options);
-  double sum = 0, pairs = 0;
-  if (r.pairs_warm > 0 && std::isfinite(r.auc_warm)) {
-    sum += r.auc_warm * static_cast<double>(r.pairs_warm);
-    pairs += static_cast<double>(r.pairs_warm);
-  }
-  if (r.pairs_cold > 0 && std::isfinite(r.auc_cold)) {
-    sum += r.auc_cold * static_cast<double>(r.pairs_cold);
-    pairs += static_cast<double>(r.pairs_cold);
-  }
-  return pairs > 0 ? sum / pairs : -1;
-}
-
 // Merges {"validation": ...} into the model's manifest extras.
 void RecordValidation(ModelVersion* m, const json& validation) {
   json extra = json::parse(m->manifest_extra_json, nullptr, false);
@@ -148,7 +117,7 @@ Result<TrainJobResult> RunTrainJob(const Config& config, const TrainingData& dat
   Stage(fd, "validate");
   VASGD_RETURN_IF_ERROR(CheckTrained(model, data));
   result.holdout_pairs = static_cast<int64_t>(split.test_user.size());
-  if (result.holdout_pairs > 0) result.holdout_auc = MeasureHoldout(model, split, config.train.threads);
+  result.holdout_auc = fitted->holdout_auc;
   json validation = {{"holdout_pairs", result.holdout_pairs},
                      {"holdout_fraction", config.retrain.holdout_fraction},
                      {"min_holdout_auc", config.retrain.min_holdout_auc},

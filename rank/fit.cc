@@ -11,6 +11,8 @@
 #include "model/visual_profile.h"
 #include "rank/hybrid.h"
 #include "rank/similar.h"
+#include "eval/ranking_metrics.h"
+#include "eval/scorer.h"
 #include "rank/weight_choice.h"
 
 namespace vasgd {
@@ -79,11 +81,68 @@ HybridWeights DefaultWeightsWithoutHoldout() {
   return w;
 }
 
+// Trains VASG again on the whole graph (the held-out purchases included) and puts its vectors and
+// encoder in place of the holdout's; the lists, the features and the chosen weights stay.
+Status RefitVasg(const TrainingData& data, const Config& config, const ModelVersion* previous,
+                 const ProgressCallback& progress, ModelVersion* model) {
+  Result<ModelVersion> full = Train(data, config.train, previous, progress);
+  if (!full.ok()) return full.status();
+  json extra = json::parse(model->manifest_extra_json, nullptr, false);
+  json refit = json::parse(full->manifest_extra_json, nullptr, false);
+  model->user_vectors = std::move(full->user_vectors);
+  model->product_vectors = std::move(full->product_vectors);
+  model->product_kind = std::move(full->product_kind);
+  model->popularity = std::move(full->popularity);
+  model->encoder = std::move(full->encoder);
+  model->decoder = std::move(full->decoder);
+  model->score = full->score;
+  if (extra.is_object() && refit.is_object()) {
+    // The served vectors' own training record; the holdout model's stays beside it.
+    extra["holdout_training"] = {{"losses", extra.value("losses", json())}, {"data", extra.value("data", json())},
+                                 {"training", extra.value("training", json())}};
+    for (const char* key : {"losses", "data", "training"})
+      if (refit.contains(key)) extra[key] = refit[key];
+    model->manifest_extra_json = extra.dump();
+  }
+  return Status::Ok();
+}
+
 void MergeManifest(ModelVersion* m, const char* key, json value) {
   json extra = json::parse(m->manifest_extra_json, nullptr, false);
   if (!extra.is_object()) extra = json::object();
   extra[key] = std::move(value);
   m->manifest_extra_json = extra.dump();
+}
+
+// Holdout AUC of `m` over the held-out pairs; warm and cold pairs weighted by their counts.
+double MeasureHoldout(const ModelVersion& m, const HoldoutSplit& split, int threads) {
+  Embeddings e;
+  e.dim = m.dim;
+  e.num_users = static_cast<int32_t>(m.user_ids.size());
+  e.num_products = static_cast<int32_t>(m.product_ids.size());
+  e.users = m.user_vectors;
+  e.products = m.product_vectors;
+  e.has_product.resize(m.product_kind.size());
+  for (size_t p = 0; p < m.product_kind.size(); ++p) {
+    e.has_product[p] = m.product_kind[p] != static_cast<uint8_t>(ProductKind::kNone);
+  }
+  const ScoreKind kind = m.score == "dot" ? ScoreKind::kDot : ScoreKind::kCosine;
+  std::unique_ptr<Scorer> scorer = MakeEmbeddingScorer(e, kind);
+  std::vector<UserProduct> test(split.test_user.size());
+  for (size_t i = 0; i < test.size(); ++i) test[i] = {split.test_user[i], split.test_product[i]};
+  RankingOptions options;
+  options.threads = threads;
+  const RankingMetrics r = EvaluateRanking(*scorer, split.train, test, options);
+  double sum = 0, pairs = 0;
+  if (r.pairs_warm > 0 && std::isfinite(r.auc_warm)) {
+    sum += r.auc_warm * static_cast<double>(r.pairs_warm);
+    pairs += static_cast<double>(r.pairs_warm);
+  }
+  if (r.pairs_cold > 0 && std::isfinite(r.auc_cold)) {
+    sum += r.auc_cold * static_cast<double>(r.pairs_cold);
+    pairs += static_cast<double>(r.pairs_cold);
+  }
+  return pairs > 0 ? sum / pairs : -1;
 }
 
 }  // namespace
@@ -107,6 +166,7 @@ Result<FittedVersion> FitVersion(const TrainingData& data, const Config& config,
   if (!trained.ok()) return trained.status();
   auto model = std::make_shared<ModelVersion>(std::move(trained.value()));
   SetVisualRows(data.features, model.get());
+  if (!out.split.test_user.empty()) out.holdout_auc = MeasureHoldout(*model, out.split, config.train.threads);
 
   json hybrid = {{"ranking", config.hybrid.ranking}, {"cold_share", config.hybrid.cold_share}};
   if (config.hybrid.ranking == "vasg") {
@@ -190,8 +250,13 @@ Result<FittedVersion> FitVersion(const TrainingData& data, const Config& config,
     if (!refit.ok()) return refit.status();
     *lists = std::move(refit.value());
   }
+  if (config.retrain.refit_vasg) {
+    note("refit_vasg");
+    VASGD_RETURN_IF_ERROR(RefitVasg(data, config, previous, progress, model.get()));
+  }
   hybrid["walk_family"] = model->neighbour_lists.empty() ? json(nullptr) : json(model->neighbour_lists.family);
-  hybrid["refit"] = "lists on the whole graph; VASG as trained without the holdout";
+  hybrid["refit"] = config.retrain.refit_vasg ? "lists and VASG on the whole graph"
+                                              : "lists on the whole graph; VASG as trained without the holdout";
   hybrid["seconds"] = {{"lists", lists_seconds}, {"refit", SecondsSince(t1)}, {"total", SecondsSince(t0)}};
   MergeManifest(model.get(), "hybrid", hybrid);
   Log(LogLevel::kInfo, "fit.hybrid", {{"weights", weights.ToJson()}, {"walk", model->neighbour_lists.params_json},

@@ -11,9 +11,10 @@
 //      RP3β and ItemKNN.
 //   4. The hybrid's weights are chosen on the same pairs (rank/weight_choice.h).
 //   5. Refit: the lists are rebuilt on the whole graph with the chosen settings (seconds), so the
-//      held-out purchases count in what is served. VASG is not retrained (that would double the
-//      retraining's time); held-out users still reach their held-out product through the lists
-//      and the live purchase lists at query time.
+//      held-out purchases count in what is served. VASG is retrained on the whole graph only with
+//      retrain.refit_vasg (it doubles the retraining's VASG time); otherwise held-out users still
+//      reach their held-out product through the lists and their purchases at query time.
+// The holdout AUC (retrain.min_holdout_auc's gate) is always the holdout-trained VASG's.
 // The manifest's "hybrid" object records the weights, the families and their settings, and the
 // holdout figures of the chosen blend and of each term alone.
 #pragma once
@@ -32,7 +33,8 @@ namespace vasgd {
 
 struct FittedVersion {
   ModelVersion model;
-  HoldoutSplit split;  // the held-out pairs and the graph without them (VASG trained on it)
+  HoldoutSplit split;        // the held-out pairs and the graph without them (VASG trained on it)
+  double holdout_auc = -1;   // the paper's AUC of VASG trained without them; < 0 = no pair
 };
 
 // `stage` (may be null) is told when a step starts: "train", "neighbours", "weights", "refit".

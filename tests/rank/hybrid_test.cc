@@ -166,6 +166,24 @@ TEST(FitVersion, ChoosesWeightsOnItsHoldoutReproduciblyFromTheSeed) {
   EXPECT_TRUE(h["lists_tried"].size() >= 9u);
 }
 
+TEST(FitVersion, RefitVasgTrainsTheServedVectorsOnTheWholeGraphAndGatesOnTheHoldoutModel) {
+  const SyntheticShop shop = SmallShop(16);
+  Config c = FastConfig(5);
+  Result<FittedVersion> kept = FitVersion(shop.train, c, nullptr);
+  c.retrain.refit_vasg = true;
+  Result<FittedVersion> refit = FitVersion(shop.train, c, nullptr);
+  ASSERT_TRUE(kept.ok() && refit.ok());
+  // The gate's AUC comes from the model that never saw the held-out pairs, in both cases.
+  EXPECT_GT(kept->holdout_auc, 0.5);
+  EXPECT_EQ(refit->holdout_auc, kept->holdout_auc);
+  EXPECT_EQ(Hybrid(refit->model)["weights"], Hybrid(kept->model)["weights"]);
+  EXPECT_NE(refit->model.user_vectors, kept->model.user_vectors);
+  EXPECT_EQ(Hybrid(refit->model)["refit"], "lists and VASG on the whole graph");
+  const nlohmann::json extra = nlohmann::json::parse(refit->model.manifest_extra_json);
+  EXPECT_EQ(extra["data"]["edges"].get<int64_t>(), shop.train.graph.num_edges()) << "the served VASG saw every purchase";
+  EXPECT_LT(extra["holdout_training"]["data"]["edges"].get<int64_t>(), shop.train.graph.num_edges());
+}
+
 TEST(FitVersion, AGraphWithoutFeaturesTrainsTheHybridWithoutVisualTerms) {
   const SyntheticShop shop = SmallShop(0);
   ASSERT_EQ(shop.train.features.dim, 0);
