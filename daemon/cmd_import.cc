@@ -6,7 +6,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "daemon/commands.h"
-#include "daemon/flags.h"
+#include "common/flags.h"
 #include "store/graph_store.h"
 #include "stream/bulk_import.h"
 #include "stream/event_applier.h"

@@ -14,7 +14,7 @@
 #include "daemon/commands.h"
 #include "daemon/daemon.h"
 #include "daemon/demo.h"
-#include "daemon/flags.h"
+#include "common/flags.h"
 #include "daemon/retrainer.h"
 
 namespace vasgd {

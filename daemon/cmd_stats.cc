@@ -11,7 +11,7 @@
 
 #include "common/log.h"
 #include "daemon/commands.h"
-#include "daemon/flags.h"
+#include "common/flags.h"
 #include "store/graph_store.h"
 
 namespace vasgd {

@@ -15,7 +15,7 @@
 
 #include "common/log.h"
 #include "daemon/commands.h"
-#include "daemon/flags.h"
+#include "common/flags.h"
 #include "model/model_version.h"
 #include "model/trainer.h"
 #include "model/tsv.h"

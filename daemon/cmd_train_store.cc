@@ -16,7 +16,7 @@
 
 #include "common/log.h"
 #include "daemon/commands.h"
-#include "daemon/flags.h"
+#include "common/flags.h"
 #include "daemon/model_registry.h"
 #include "daemon/train_job.h"
 #include "model/model_version.h"

@@ -5,12 +5,13 @@
 #include <string>
 #include <vector>
 
+#include "eval/cli.h"  // RunEval: eval/
+
 namespace vasgd {
 
 using Args = std::vector<std::string>;
 
 int RunTrain(const Args& args);   // daemon/cmd_train.cc: one retraining -> a model version
-int RunEval(const Args& args);    // eval/: the paper's experiments on a dataset directory
 #ifndef VASGD_MODEL_ONLY
 int RunServe(const Args& args);   // daemon/cmd_serve.cc: the long-running daemon
 int RunImport(const Args& args);  // daemon/cmd_import.cc: bulk load TSV + .npy or JSON Lines

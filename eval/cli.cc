@@ -16,10 +16,11 @@
 #include <map>
 #include <sstream>
 
+#include "eval/cli.h"
+
 #include "common/config_file.h"
+#include "common/flags.h"
 #include "common/log.h"
-#include "daemon/commands.h"
-#include "daemon/flags.h"
 #include "eval/plots.h"
 #include "eval/report.h"
 #include "eval/runner.h"
@@ -123,7 +124,7 @@ Result<EvalData> LoadData(const std::string& data) {
 
 }  // namespace
 
-int RunEval(const Args& args) {
+int RunEval(const std::vector<std::string>& args) {
   const std::set<std::string> known = {"data", "out", "seeds", "methods", "device", "set", "sweep", "plots",
                                        "plot-prefix", "markdown", "k", "threads", "first-seed",
                                        "analogy-queries", "cosine-pairs", "dump-embeddings", "split"};

@@ -118,7 +118,18 @@ std::string EvalOptionsJson(const EvalOptions& o) {
                       {"validate_every", o.vbpr.validate_every}}},
             {"analogy", {{"queries", o.analogy.queries}, {"k", o.analogy.k}}},
             {"cosine_pairs", o.cosine_pairs}, {"popularity_prior_grid", o.popularity_prior_grid},
-            {"train", TrainOptionsJson(o.train)}};
+            {"train", TrainOptionsJson(o.train)},
+            {"neighbours", {{"top_k", o.neighbours.top_k}, {"max_user_degree", o.neighbours.max_user_degree},
+                            {"rp3b_alphas", o.neighbours.rp3b_alphas}, {"rp3b_betas", o.neighbours.rp3b_betas},
+                            {"itemknn_shrinks", o.neighbours.itemknn_shrinks}, {"ease_lambdas", o.neighbours.ease_lambdas},
+                            {"ease_max_products", o.neighbours.ease_max_products}}},
+            {"hybrid", {{"neighbour_weights", o.hybrid.neighbour_weights}, {"ease_weights", o.hybrid.ease_weights},
+                        {"vasg_weights", o.hybrid.vasg_weights}, {"popularity_weights", o.hybrid.popularity_weights},
+                        {"visual_weights", o.hybrid.visual_weights}, {"cold_visual_weights", o.hybrid.cold_visual_weights},
+                        {"similar_list_weights", o.hybrid.similar_list_weights},
+                        {"choice_candidates", o.hybrid.choice_candidates}}},
+            {"retrain", {{"holdout_fraction", o.retrain.holdout_fraction}, {"holdout_max_users", o.retrain.holdout_max_users},
+                         {"refit_vasg", o.retrain.refit_vasg}}}};
   return j.dump();
 }
 

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "daemon/commands.h"
+#include "eval/cli.h"
 #include "eval/eval_data.h"
 #include "eval/plots.h"
 #include "eval/report.h"

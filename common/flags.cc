@@ -1,4 +1,4 @@
-#include "daemon/flags.h"
+#include "common/flags.h"
 
 #include <stdexcept>
 
