@@ -4,7 +4,12 @@
 // TikTok dataset beside loading the same files into memory (model/tsv.h) without a store.
 //
 //   ingest_bench [--events 1000000] [--users 100000] [--products 100000] [--partitions 32]
-//                [--runs 3] [--batch 16384] [--tiktok DIR] [--tmp DIR]
+//                [--runs 3] [--batch 16384] [--tiktok DIR] [--tmp DIR] [--prefetch-held 1]
+//                [--prefetch-kb N] [--prefetch-batches N] [--fetch-kb N] [--partition-fetch-kb N]
+//
+// The --prefetch-*/--fetch-* flags set the ingester's kafka.* knobs of the same names (defaults:
+// common/options.h), for A/B runs. Fourth (--prefetch-held 1): the memory prefetching holds when
+// ingestion falls behind, at 1 partition and at --partitions (see PrefetchHeld).
 //
 // Third, as a floor: RocksDB alone, opened with the store's options, writing the store's records
 // for the same events in sorted fsynced batches. Each timing starts when the consumer has its partitions and stops when the last event is
@@ -13,14 +18,17 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -54,7 +62,30 @@ struct BenchFlags {
   int batch = 16384;
   std::string tiktok;
   std::string tmp = std::filesystem::temp_directory_path().string();
+  bool prefetch_held = true;
+  KafkaOptions kafka;  // the prefetch knobs (the rest is set per consumer)
 };
+
+// The ingester's options for `group` on `topic`, with the flags' batch and prefetch knobs.
+KafkaOptions IngesterOptions(const BenchFlags& f, const std::string& brokers, const std::string& group,
+                             const std::string& topic) {
+  KafkaOptions ko = f.kafka;
+  ko.brokers = brokers;
+  ko.group = group;
+  ko.topics = {topic};
+  ko.batch_max_events = f.batch;
+  return ko;
+}
+
+// Resident set size from /proc/self/statm, MiB.
+double ResidentMiB() {
+  std::FILE* statm = std::fopen("/proc/self/statm", "r");
+  long long size = 0, resident = 0;
+  if (!statm) return 0;
+  const int n = std::fscanf(statm, "%lld %lld", &size, &resident);
+  std::fclose(statm);
+  return n == 2 ? static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 20) : 0;
+}
 
 double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
@@ -72,6 +103,8 @@ double Median(std::vector<double> v) {
 struct Timing {
   double seconds = 0;
   double cpu_seconds = 0;
+  int64_t peak_prefetched_messages = -1;  // vasgd only: the most librdkafka reported queued
+  int64_t peak_prefetched_bytes = -1;
 };
 
 // (a) A bare librdkafka consumer in a fresh group: counts messages and touches their bytes.
@@ -160,12 +193,7 @@ Timing VasgdConsumer(const std::string& brokers, const std::string& group, int64
   EventApplier applier(store->get(), &metrics);
   DoneListener done(expected);
   applier.AddListener(&done);
-  KafkaOptions ko;
-  ko.brokers = brokers;
-  ko.group = group;
-  ko.topics = {"events"};
-  ko.batch_max_events = f.batch;
-  KafkaIngester ingester(ko, &applier, &metrics);
+  KafkaIngester ingester(IngesterOptions(f, brokers, group, "events"), &applier, &metrics);
   if (Status s = ingester.Start(); !s.ok()) {
     std::fprintf(stderr, "ingester: %s\n", s.ToString().c_str());
     std::exit(1);
@@ -173,14 +201,22 @@ Timing VasgdConsumer(const std::string& brokers, const std::string& group, int64
   while (ingester.assigned_partitions() < f.partitions) std::this_thread::sleep_for(std::chrono::microseconds(500));
   const Clock::time_point start = Clock::now();
   const double cpu_start = CpuSeconds();
-  while (!done.done()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  int64_t peak_messages = 0, peak_bytes = 0;  // librdkafka's statistics, once a second
+  while (!done.done()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    peak_messages = std::max(peak_messages, ingester.prefetched_messages());
+    peak_bytes = std::max(peak_bytes, ingester.prefetched_bytes());
+  }
   Timing t{Seconds(start, done.done_at()), CpuSeconds() - cpu_start};
+  t.peak_prefetched_messages = peak_messages;
+  t.peak_prefetched_bytes = peak_bytes;
   ingester.Stop();
   *counters = (*store)->counters();
   return t;
 }
 
-void ProduceEvents(const std::string& brokers, const BenchFlags& f) {
+// Produces f.events purchases to `topic`; returns their mean payload size, bytes.
+double ProduceEvents(const std::string& brokers, const BenchFlags& f, const std::string& topic = "events") {
   auto producer = KafkaProducer::Create(brokers, {{"linger.ms", "50"}, {"batch.num.messages", "10000"},
                                                   {"queue.buffering.max.messages", "1000000"}});
   if (!producer.ok()) std::exit(1);
@@ -188,12 +224,14 @@ void ProduceEvents(const std::string& brokers, const BenchFlags& f) {
   // Purchases as shops send them: ids as strings, a timestamp, usually no weight.
   std::string value, user, product;
   const auto start = Clock::now();
+  double payload_bytes = 0;
   for (int64_t i = 0; i < f.events; ++i) {
     user = "u" + std::to_string(rng() % f.users);
     product = "p" + std::to_string(rng() % f.products);
     value = "{\"type\":\"purchase\",\"user\":\"" + user + "\",\"product\":\"" + product +
             "\",\"ts\":" + std::to_string(1732550000 + i / 1000) + "}";
-    if (!(*producer)->Produce("events", -1, user, value).ok()) std::exit(1);
+    payload_bytes += static_cast<double>(value.size());
+    if (!(*producer)->Produce(topic, -1, user, value).ok()) std::exit(1);
   }
   if (!(*producer)->Flush(120000).ok() || (*producer)->failed() > 0) {
     std::fprintf(stderr, "produce failed\n");
@@ -201,6 +239,7 @@ void ProduceEvents(const std::string& brokers, const BenchFlags& f) {
   }
   std::printf("produced %lld purchase events (%d users x %d products, %d partitions) in %.1f s\n",
               static_cast<long long>(f.events), f.users, f.products, f.partitions, Seconds(start, Clock::now()));
+  return f.events > 0 ? payload_bytes / static_cast<double>(f.events) : 0;
 }
 
 // (c) RocksDB alone: what vasgd's store writes for these events, with nothing else around it.
@@ -290,11 +329,73 @@ Timing RawRocksDb(const std::string& dir, std::vector<rocksdb::WriteBatch>* batc
   return t;
 }
 
+// Holds the writer after its first batch until Release(): ingestion that has fallen behind.
+class HoldingListener : public EventListener {
+ public:
+  void OnEventsApplied(const Event*, const UpdateOutcome*, size_t) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return released_; });
+  }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool released_ = false;
+};
+
+// (d) What prefetching holds when ingestion falls behind (the soak: queries took the CPU and the
+// consumer's RSS grew with its lag): the writer is held after its first batch, so the consumer
+// thread fills its own batch and waits, and librdkafka fetches on until its bounds stop it.
+// Printed once the queue stops growing: what librdkafka reports queued (messages, payload) and
+// how much the process's resident memory grew meanwhile (the queued messages with librdkafka's
+// per-message overhead and fetch buffers, and vasgd's two parsed batches).
+void PrefetchHeld(const std::string& brokers, const std::string& topic, const BenchFlags& f, double mean_bytes,
+                  const std::string& dir) {
+  std::filesystem::remove_all(dir);
+  StoreOptions so;
+  so.data_dir = dir;
+  auto store = GraphStore::Open(so);
+  if (!store.ok()) std::exit(1);
+  MetricsRegistry metrics;
+  EventApplier applier(store->get(), &metrics);
+  HoldingListener hold;
+  applier.AddListener(&hold);
+  KafkaIngester ingester(IngesterOptions(f, brokers, "held-" + topic, topic), &applier, &metrics);
+  const double rss_before = ResidentMiB();
+  if (!ingester.Start().ok()) std::exit(1);
+  while (ingester.assigned_partitions() < f.partitions) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // Statistics come once a second: stable for 3 s in a row (or 30 s in all) is the plateau.
+  int64_t last = -1, messages = 0;
+  int stable = 0;
+  for (int i = 0; i < 30 && stable < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    messages = ingester.prefetched_messages();
+    stable = messages == last ? stable + 1 : 0;
+    last = messages;
+  }
+  const double rss_held = ResidentMiB();
+  hold.Release();
+  ingester.Stop();
+  store->reset();
+  std::filesystem::remove_all(dir);
+  std::printf("PREFETCH HELD, %d partition(s), %lld events in the topic, batch %d, prefetch_max_kb %d, "
+              "prefetch_max_batches %d, fetch_max_kb %d, partition_fetch_max_kb %d: librdkafka queued %lld messages "
+              "(%.1f MiB of payload at the stream's %.0f bytes each); resident memory +%.1f MiB\n",
+              f.partitions, static_cast<long long>(f.events), f.batch, f.kafka.prefetch_max_kb,
+              f.kafka.prefetch_max_batches, f.kafka.fetch_max_kb, f.kafka.partition_fetch_max_kb,
+              static_cast<long long>(messages), messages * mean_bytes / 1048576.0, mean_bytes, rss_held - rss_before);
+}
+
 void KafkaBench(const BenchFlags& f) {
   auto cluster = MockCluster::Start(3);
   if (!cluster.ok() || !(*cluster)->CreateTopic("events", f.partitions).ok()) std::exit(1);
   const std::string brokers = (*cluster)->bootstrap();
-  ProduceEvents(brokers, f);
+  const double mean_bytes = ProduceEvents(brokers, f);
 
   std::vector<double> bare_rates, vasgd_rates, raw_rates, bare_cpu, vasgd_cpu;
   StoreBatches floor = BuildStoreBatches(f);
@@ -312,11 +413,12 @@ void KafkaBench(const BenchFlags& f) {
     Timing raw = RawRocksDb(f.tmp + "/vasgd-raw-rocksdb-bench", &floor.batches);
     raw_rates.push_back(f.events / raw.seconds);
     std::printf("run %d: bare consumer %.0f events/s (%.2f s, %.2f cpu-s) | vasgd -> RocksDB (fsync) %.0f events/s "
-                "(%.2f s, %.2f cpu-s) | ratio %.2f | RocksDB alone, %.2f sorted keys/event: %.0f events/s "
-                "(%.2f s, %.2f cpu-s, %.2f us cpu/key)\n",
+                "(%.2f s, %.2f cpu-s, prefetch peak %lld messages / %.1f MiB) | ratio %.2f | RocksDB alone, %.2f "
+                "sorted keys/event: %.0f events/s (%.2f s, %.2f cpu-s, %.2f us cpu/key)\n",
                 r + 1, bare_rates.back(), bare.seconds, bare.cpu_seconds, vasgd_rates.back(), ours.seconds,
-                ours.cpu_seconds, vasgd_rates.back() / bare_rates.back(), keys_per_event, raw_rates.back(),
-                raw.seconds, raw.cpu_seconds, raw.cpu_seconds / keys * 1e6);
+                ours.cpu_seconds, static_cast<long long>(ours.peak_prefetched_messages),
+                ours.peak_prefetched_bytes / 1048576.0, vasgd_rates.back() / bare_rates.back(), keys_per_event,
+                raw_rates.back(), raw.seconds, raw.cpu_seconds, raw.cpu_seconds / keys * 1e6);
   }
   std::printf("store after a run: %lld users, %lld products, %lld edges, %lld events applied\n",
               static_cast<long long>(counters.users), static_cast<long long>(counters.products),
@@ -328,6 +430,16 @@ void KafkaBench(const BenchFlags& f) {
   std::printf("RocksDB ALONE writing the store's records, store options (median of %d): %.0f events/s; vasgd reaches %.2f of it\n",
               f.runs, Median(raw_rates), ours / Median(raw_rates));
   std::filesystem::remove_all(f.tmp + "/vasgd-ingest-bench");
+  if (f.prefetch_held) {
+    // One partition: the mock keeps 5 MiB of it, so ~40,000 of these events.
+    if (!(*cluster)->CreateTopic("events-1", 1).ok()) std::exit(1);
+    BenchFlags one = f;
+    one.events = std::min<int64_t>(f.events, 40000);
+    one.partitions = 1;
+    ProduceEvents(brokers, one, "events-1");
+    PrefetchHeld(brokers, "events-1", one, mean_bytes, f.tmp + "/vasgd-ingest-held");
+    PrefetchHeld(brokers, "events", f, mean_bytes, f.tmp + "/vasgd-ingest-held");
+  }
 }
 
 void ImportBench(const BenchFlags& f) {
@@ -391,6 +503,11 @@ int main(int argc, char** argv) {
     else if (k == "--batch") f.batch = std::atoi(v.c_str());
     else if (k == "--tiktok") f.tiktok = v;
     else if (k == "--tmp") f.tmp = v;
+    else if (k == "--prefetch-held") f.prefetch_held = std::atoi(v.c_str()) != 0;
+    else if (k == "--prefetch-kb") f.kafka.prefetch_max_kb = std::atoi(v.c_str());
+    else if (k == "--prefetch-batches") f.kafka.prefetch_max_batches = std::atoi(v.c_str());
+    else if (k == "--fetch-kb") f.kafka.fetch_max_kb = std::atoi(v.c_str());
+    else if (k == "--partition-fetch-kb") f.kafka.partition_fetch_max_kb = std::atoi(v.c_str());
     else {
       std::fprintf(stderr, "unknown flag %s\n", k.c_str());
       return 2;

@@ -191,6 +191,7 @@ std::vector<Knob> Knobs(Config* c) {
       Int("http", "max_connections", &ht.max_connections),
       Int("http", "max_k", &ht.max_k),
       Int("http", "max_events_per_request", &ht.max_events_per_request),
+      Int("http", "worker_nice", &ht.worker_nice),
       Str("http", "admin_token", &ht.admin_token, /*secret=*/true),
       Str("http", "read_token", &ht.read_token, /*secret=*/true),
 
@@ -348,11 +349,18 @@ Status ValidateConfig(const Config& c) {
   VASGD_RETURN_IF_ERROR(positive(c.http.max_body_bytes, "http.max_body_bytes"));
   VASGD_RETURN_IF_ERROR(positive(c.http.max_connections, "http.max_connections"));
   VASGD_RETURN_IF_ERROR(positive(c.http.max_k, "http.max_k"));
+  if (c.http.worker_nice < 0 || c.http.worker_nice > 19) {
+    return Status::InvalidArgument("config: http.worker_nice must be in [0, 19]");
+  }
   VASGD_RETURN_IF_ERROR(positive(c.kafka.batch_max_events, "kafka.batch_max_events"));
   VASGD_RETURN_IF_ERROR(positive(c.kafka.prefetch_max_kb, "kafka.prefetch_max_kb"));
   VASGD_RETURN_IF_ERROR(positive(c.kafka.prefetch_max_batches, "kafka.prefetch_max_batches"));
-  VASGD_RETURN_IF_ERROR(positive(c.kafka.fetch_max_kb, "kafka.fetch_max_kb"));
   VASGD_RETURN_IF_ERROR(positive(c.kafka.partition_fetch_max_kb, "kafka.partition_fetch_max_kb"));
+  // librdkafka refuses a fetch.max.bytes below its message.max.bytes (1,000,000) or above its
+  // receive.message.max.bytes (100,000,000) less a header.
+  if (c.kafka.fetch_max_kb < 977 || c.kafka.fetch_max_kb > 97000 || c.kafka.partition_fetch_max_kb > c.kafka.fetch_max_kb) {
+    return Status::InvalidArgument("config: kafka.fetch_max_kb must be in [977, 97000] and >= kafka.partition_fetch_max_kb");
+  }
   VASGD_RETURN_IF_ERROR(one_of(c.kafka.assignment_strategy, {"range", "roundrobin", "cooperative-sticky"},
                                "kafka.assignment_strategy"));
   VASGD_RETURN_IF_ERROR(GroupInstanceIdValid(c.kafka.group_instance_id));

@@ -35,9 +35,9 @@ struct KafkaOptions {
   std::string group_instance_id = "auto";                // static membership (KIP-345) id; "auto" = from host name + store.data_dir; "" = dynamic
   int64_t max_message_bytes = 4 << 20;                   // larger messages are dead-lettered, bytes
   int prefetch_max_kb = 16384;                           // payload fetched ahead of ingestion, all partitions, at most, KiB
-  int prefetch_max_batches = 16;                         // messages fetched ahead, at most, in units of batch_max_events
-  int fetch_max_kb = 4096;                               // one fetch response (one broker, all its partitions), at most, KiB
-  int partition_fetch_max_kb = 512;                      // one partition's share of a fetch response, at most, KiB
+  int prefetch_max_batches = 6;                          // messages fetched ahead, at most, in units of batch_max_events
+  int fetch_max_kb = 1024;                               // one fetch response (one broker, all its partitions), at most, KiB (977-97000)
+  int partition_fetch_max_kb = 256;                      // one partition's share of a fetch response, at most, KiB
 };
 
 // [train]: the VASG trainer (model/). Defaults chosen by measurement: docs/EVALUATION.md.
@@ -122,6 +122,7 @@ struct HttpOptions {
   int max_connections = 4096;              // further connections are closed at once
   int max_k = 1000;                        // largest k (and k + offset) accepted
   int max_events_per_request = 10000;      // POST /v1/events batch limit, events
+  int worker_nice = 0;                     // nice value of the I/O threads (0-19): higher yields the CPU to ingestion under load
   std::string admin_token = "";            // Bearer token for /v1/admin/*; env VASGD_ADMIN_TOKEN
   std::string read_token = "";             // optional token for read endpoints; env VASGD_READ_TOKEN
 };

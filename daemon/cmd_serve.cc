@@ -150,7 +150,17 @@ int RunServe(const Args& args) {
       std::fflush(stdout);
     }
   }
-  if (sig == 0) sig = WaitForSignal(signals, -1);
+  // A part that failed for good (the Kafka consumer fenced by a daemon with the same
+  // kafka.group_instance_id) ends the daemon with status 1, so that a supervisor and its
+  // operator see it instead of a daemon that silently stopped consuming.
+  while (sig == 0 && daemon.fatal_error().empty()) sig = WaitForSignal(signals, 200);
+  if (sig == 0) {
+    const std::string error = daemon.fatal_error();
+    Log(LogLevel::kError, "serve.fatal", {{"error", error}});
+    std::fprintf(stderr, "vasgd serve: %s\n", error.c_str());
+    daemon.Stop();
+    return 1;
+  }
   Log(LogLevel::kInfo, "serve.signal", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   daemon.Stop();
   return 0;

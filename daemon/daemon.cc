@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "daemon/api_impl.h"
+#include "daemon/consumer_status_api.h"
 #include "daemon/demo.h"
 #include "daemon/model_registry.h"
 #include "daemon/retrainer.h"
@@ -77,7 +78,8 @@ Status Daemon::Start() {
   if (!config.kafka.brokers.empty()) ingester_ = std::make_unique<KafkaIngester>(config.kafka, applier_.get(), &metrics_);
   api_ = std::make_unique<ApiImpl>(config, store_.get(), applier_.get(), serving_.get(), retrainer_.get(),
                                    ingester_.get(), &metrics_);
-  http_ = std::make_unique<HttpServer>(config.http, api_.get(), &metrics_);
+  status_api_ = std::make_unique<ConsumerStatusApi>(api_.get(), ingester_.get());
+  http_ = std::make_unique<HttpServer>(config.http, status_api_.get(), &metrics_);
   {
     std::lock_guard<std::mutex> lock(mu_);
     started_ = true;  // from here on Stop() has something to stop
@@ -115,6 +117,7 @@ void Daemon::Stop() {
   if (housekeeping_.joinable()) housekeeping_.join();
   const int64_t applied = store_->counters().events_applied;
   http_.reset();
+  status_api_.reset();
   api_.reset();
   ingester_.reset();
   retrainer_.reset();
@@ -129,6 +132,8 @@ void Daemon::Stop() {
 uint16_t Daemon::port() const { return http_ ? http_->port() : 0; }
 
 bool Daemon::ready() const { return serving_ && serving_->Current() != nullptr; }
+
+std::string Daemon::fatal_error() const { return ingester_ ? ingester_->fatal_error() : ""; }
 
 void Daemon::Housekeeping() {
   std::unique_lock<std::mutex> lock(mu_);

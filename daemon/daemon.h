@@ -25,6 +25,7 @@
 namespace vasgd {
 
 class ApiImpl;
+class ConsumerStatusApi;
 class EventApplier;
 class GraphStore;
 class HttpServer;
@@ -53,6 +54,9 @@ class Daemon {
 
   uint16_t port() const;  // the HTTP port (after Start)
   bool ready() const;     // a model is served
+  // Why a part stopped for good while serving (the Kafka consumer fenced by another member with
+  // its group.instance.id); "" while all is well. `vasgd serve` then stops and exits 1.
+  std::string fatal_error() const;
   const Config& config() const { return options_.config; }
   MetricsRegistry* metrics() { return &metrics_; }
   GraphStore* store() { return store_.get(); }
@@ -72,6 +76,7 @@ class Daemon {
   std::unique_ptr<Retrainer> retrainer_;
   std::unique_ptr<KafkaIngester> ingester_;
   std::unique_ptr<ApiImpl> api_;
+  std::unique_ptr<ConsumerStatusApi> status_api_;  // api_ with the consumer's assignment
   std::unique_ptr<HttpServer> http_;
 
   std::mutex mu_;

@@ -100,6 +100,14 @@ struct TrainingProgress {
   double eta_seconds = -1;    // < 0 = unknown
 };
 
+// The Kafka consumer's group membership: whether it has partitions, and how long it has been
+// without (a member that cannot get an assignment consumes nothing; the lag says nothing then).
+struct ConsumerAssignment {
+  bool kafka = false;              // false: no Kafka consumer (HTTP ingestion only)
+  int partitions = 0;              // partitions assigned now
+  double unassigned_seconds = -1;  // seconds without any partition (since start or since it lost them); < 0 = has some
+};
+
 struct AdminStatus {
   std::string model_version;  // "" = no model loaded
   std::string trained_at;
@@ -108,6 +116,7 @@ struct AdminStatus {
   int64_t products = 0;
   int64_t edges = 0;
   int64_t consumer_lag = -1;  // events behind the Kafka topic heads; < 0 = no Kafka
+  ConsumerAssignment assignment;
   std::string last_error;     // the last retraining's error; "" = none
 };
 
@@ -120,6 +129,7 @@ struct Readiness {
   // "connected" (a broker is reachable) or "disconnected" (none is).
   std::string kafka;
   int64_t consumer_lag = -1;  // as in AdminStatus (the last known watermarks while disconnected)
+  ConsumerAssignment assignment;
 };
 
 class Api {

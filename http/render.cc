@@ -146,6 +146,18 @@ std::string RenderIngest(const std::vector<EventOutcome>& outcomes) {
   return out;
 }
 
+void AppendAssignment(std::string* out, const ConsumerAssignment& a) {
+  if (!a.kafka) return;
+  *out += ",\"assigned_partitions\":";
+  AppendInt(out, a.partitions);
+  *out += ",\"unassigned_seconds\":";
+  if (a.unassigned_seconds < 0) {
+    *out += "null";
+  } else {
+    AppendJsonNumber(out, a.unassigned_seconds);
+  }
+}
+
 std::string RenderStatus(const AdminStatus& s) {
   std::string out = "{\"model_version\":";
   if (s.model_version.empty()) {
@@ -190,6 +202,7 @@ std::string RenderStatus(const AdminStatus& s) {
   } else {
     AppendInt(&out, s.consumer_lag);
   }
+  AppendAssignment(&out, s.assignment);
   out += ",\"last_error\":";
   if (s.last_error.empty()) {
     out += "null";

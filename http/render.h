@@ -24,6 +24,9 @@ std::string RenderAnalogy(const AnalogyResult& r);
 // {"accepted":A,"rejected":R,"results":[{"index":0,"accepted":true},{"index":1,"accepted":false,"reason":"…"}]}
 std::string RenderIngest(const std::vector<EventOutcome>& outcomes);
 std::string RenderStatus(const AdminStatus& s);
+// ,"assigned_partitions":N[,"unassigned_seconds":S] appended to an object being written; nothing
+// without Kafka.
+void AppendAssignment(std::string* out, const ConsumerAssignment& a);
 
 // A JSON number with enough digits to round-trip a float; null when not finite.
 void AppendJsonNumber(std::string* out, double v);

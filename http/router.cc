@@ -65,6 +65,13 @@ HttpReply Error(int status, std::string_view message) {
 
 HttpReply ErrorFrom(const Status& status) { return Error(HttpStatusFor(status), status.message()); }
 
+// For a 503 /readyz: a Kafka consumer without partitions says so and for how long ("" otherwise).
+std::string UnassignedNote(const ConsumerAssignment& a) {
+  if (!a.kafka || a.unassigned_seconds < 0) return "";
+  return "; kafka consumer has no partition assigned (for " + std::to_string(static_cast<int64_t>(a.unassigned_seconds)) +
+         " s)";
+}
+
 HttpReply Json(int status, std::string body) {
   HttpReply reply;
   reply.status = status;
@@ -297,13 +304,14 @@ HttpReply Router::Dispatch(Route route, const std::string& path_id, const HttpRe
       return Json(200, "{\"status\":\"ok\"}");
     case Route::kReadyz: {
       Readiness r = api_->Ready();
-      if (!r.ready) return Error(503, r.reason.empty() ? "not ready" : r.reason);
+      if (!r.ready) return Error(503, (r.reason.empty() ? "not ready" : r.reason) + UnassignedNote(r.assignment));
       std::string body = "{\"ready\":true";
       if (!r.kafka.empty()) {
         body += ",\"kafka\":";
         AppendJsonString(&body, r.kafka);
         body += ",\"consumer_lag\":" + std::to_string(r.consumer_lag);
       }
+      AppendAssignment(&body, r.assignment);
       return Json(200, body + "}");
     }
     case Route::kMetrics: {

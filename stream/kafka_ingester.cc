@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "common/log.h"
+#include "stream/group_instance_id.h"
 #include "stream/kafka_log.h"
 #include "stream/kafka_producer.h"
 
@@ -17,6 +18,21 @@ namespace vasgd {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+int64_t SteadyNs(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+// librdkafka before 2.3.0 (Debian 12 ships 2.0.2) aborts in rd_kafka_destroy() when a
+// cooperative-sticky consumer joined its group but never received an assignment: the sticky
+// assignor's state is created by the first SyncGroup answer, and rd_kafka_cgrp_destroy_final()
+// hands it, NULL, to rd_kafka_sticky_assignor_state_destroy(), which asserts (librdkafka #4312,
+// fixed by #4381 in 2.3.0). range and roundrobin keep no such state.
+constexpr int kFirstFixedVersion = 0x02030000;
+
+// How long a stop waits for the LeaveGroup to go out (it needs the revocation to finish, which
+// runs on the consumer thread's polls) before closing anyway.
+constexpr int kLeaveWaitMs = 3000;
 
 // How long a batch waits for its dead letters to be acknowledged before it commits anyway
 // (the rejection is still counted and logged): a broken dead-letter topic must not stall
@@ -27,7 +43,11 @@ constexpr int kMaxStoreBackoffMs = 5000;
 }  // namespace
 
 KafkaIngester::KafkaIngester(const KafkaOptions& options, EventApplier* applier, MetricsRegistry* metrics)
-    : options_(options), applier_(applier), parser_(applier->Limits(options.max_message_bytes)) {
+    : options_(options),
+      instance_id_(ResolveGroupInstanceId(options.group_instance_id, applier->store()->options().data_dir)),
+      metrics_(metrics),
+      applier_(applier),
+      parser_(applier->Limits(options.max_message_bytes)) {
   lag_gauge_ = metrics->GetGauge("vasgd_consumer_lag_events",
                                  "Messages behind the high watermarks of the assigned partitions");
   kafka_errors_ = metrics->GetCounter("vasgd_kafka_errors_total", "Errors reported by the Kafka client");
@@ -42,6 +62,16 @@ KafkaIngester::KafkaIngester(const KafkaOptions& options, EventApplier* applier,
   brokers_up_gauge_ = metrics->GetGauge("vasgd_kafka_brokers_up",
                                         "Kafka brokers the consumer is connected to (-1 until known)");
   brokers_up_gauge_->Set(-1);
+  unassigned_gauge_ = metrics->GetGauge("vasgd_consumer_unassigned_seconds",
+                                        "Seconds the consumer has gone without any assigned partition (-1: it has some)");
+  unassigned_gauge_->Set(-1);
+  prefetched_messages_gauge_ = metrics->GetGauge(
+      "vasgd_kafka_prefetched_messages", "Messages fetched from Kafka, not yet taken for ingestion (-1 until known; every second)");
+  prefetched_bytes_gauge_ = metrics->GetGauge(
+      "vasgd_kafka_prefetched_bytes",
+      "Payload bytes fetched from Kafka, not yet taken for ingestion (-1 until known; librdkafka statistics, while the consumer polls)");
+  prefetched_messages_gauge_->Set(-1);
+  prefetched_bytes_gauge_->Set(-1);
 }
 
 KafkaIngester::~KafkaIngester() { Stop(); }
@@ -54,7 +84,8 @@ Status KafkaIngester::Start() {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   const int session = options_.session_timeout_ms;
-  const std::vector<std::pair<std::string, std::string>> settings = {
+  const int64_t kib = 1024;
+  std::vector<std::pair<std::string, std::string>> settings = {
       {"bootstrap.servers", options_.brokers},
       {"group.id", options_.group},
       {"client.id", "vasgd"},
@@ -67,11 +98,21 @@ Status KafkaIngester::Start() {
       {"partition.assignment.strategy", options_.assignment_strategy},
       {"log.connection.close", "false"},
       {"statistics.interval.ms", "1000"},  // broker states for vasgd_kafka_brokers_up and /readyz
-      // librdkafka prefetches up to 64 MiB (and 100,000 messages per partition) by default: a
-      // daemon that falls behind under query load held all of it (the soak's RSS rose with the lag).
+      // Prefetch (docs/INGESTION.md, "Prefetch"): librdkafka 2.0.2 stops fetching while the
+      // consumer queue (all partitions) holds queued.min.messages or queued.max.messages.kbytes,
+      // and looks again only when a broker thread wakes, up to 1 s later. The queue must hold
+      // more than a second of ingestion or the writer starves: a bound of one batch (16,384
+      // messages) cut ingest_bench to a third. The byte bound caps memory; the message bound,
+      // counted in batches, caps the per-message overhead of small events; the fetch sizes cap
+      // what one fetch adds beyond them (one response per broker, one share per partition).
       {"queued.max.messages.kbytes", std::to_string(options_.prefetch_max_kb)},
-      {"queued.min.messages", std::to_string(std::max(1, options_.batch_max_events))},
+      {"queued.min.messages",
+       std::to_string(std::clamp<int64_t>(int64_t{options_.prefetch_max_batches} * options_.batch_max_events, 1,
+                                          10000000))},
+      {"fetch.max.bytes", std::to_string(options_.fetch_max_kb * kib)},
+      {"max.partition.fetch.bytes", std::to_string(options_.partition_fetch_max_kb * kib)},
   };
+  if (!instance_id_.empty()) settings.emplace_back("group.instance.id", instance_id_);
   for (const auto& [k, v] : settings) {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
@@ -88,8 +129,7 @@ Status KafkaIngester::Start() {
     return 0;  // librdkafka frees the text
   });
   rd_kafka_conf_set_error_cb(conf, [](rd_kafka_t*, int e, const char* reason, void* opaque) {
-    static_cast<KafkaIngester*>(opaque)->kafka_errors_->Inc();
-    LogKafkaDiagnostic(false, "kafka.error", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(e)), reason);
+    static_cast<KafkaIngester*>(opaque)->OnError(e, reason);
   });
   RouteKafkaLogs(conf);
 
@@ -99,6 +139,7 @@ Status KafkaIngester::Start() {
     return Status::InvalidArgument(std::string("kafka consumer: ") + err);
   }
   rd_kafka_poll_set_consumer(consumer_);
+  consumer_queue_ = rd_kafka_queue_get_consumer(consumer_);
 
   if (!options_.dead_letter_topic.empty()) {
     auto producer = KafkaProducer::Create(options_.brokers, {{"linger.ms", "5"}});
@@ -131,11 +172,21 @@ Status KafkaIngester::Start() {
   stop_ = false;
   writer_exit_ = false;
   started_ = true;
+  cooperative_ = options_.assignment_strategy == "cooperative-sticky";
+  assignment_seen_ = false;
+  unassigned_since_ns_.store(SteadyNs(Clock::now()), std::memory_order_relaxed);
   writer_ = std::thread(&KafkaIngester::WriterLoop, this);
   thread_ = std::thread(&KafkaIngester::Run, this);
   Log(LogLevel::kInfo, "kafka.started",
       {{"group", options_.group}, {"topics", static_cast<int64_t>(options_.topics.size())},
-       {"strategy", options_.assignment_strategy}});
+       {"strategy", options_.assignment_strategy},
+       {"group_instance_id", instance_id_.empty() ? "(dynamic membership)" : instance_id_},
+       {"librdkafka", rd_kafka_version_str()}});
+  if (cooperative_ && rd_kafka_version() < kFirstFixedVersion) {
+    Log(LogLevel::kWarn, "kafka.cooperative_close_guard",
+        {{"why", "librdkafka < 2.3.0 aborts when a cooperative-sticky consumer is closed before its first "
+                 "assignment (librdkafka #4312): a stop waits for that assignment (up to session_timeout_ms)"}});
+  }
   return Status::Ok();
 }
 
@@ -149,18 +200,29 @@ void KafkaIngester::Stop() {
   }
   writer_cv_.notify_all();
   writer_.join();
-  rd_kafka_destroy(consumer_);
+  rd_kafka_queue_destroy(consumer_queue_);
+  consumer_queue_ = nullptr;
+  if (CloseMayAbort()) {
+    // Destroying it would abort the whole process (librdkafka #4312, see kFirstFixedVersion):
+    // leave the handle to the process's exit. Offsets and graph are committed already.
+    Log(LogLevel::kError, "kafka.destroy_skipped",
+        {{"why", "cooperative-sticky consumer without an assignment; librdkafka < 2.3.0 would abort (#4312)"}});
+  } else {
+    rd_kafka_destroy(consumer_);
+  }
   consumer_ = nullptr;
   dead_letters_.reset();
   started_ = false;
+  unassigned_since_ns_.store(0, std::memory_order_relaxed);
+  unassigned_gauge_->Set(-1);
   Log(LogLevel::kInfo, "kafka.stopped", {{"committed_messages", committed_.load()}});
 }
 
 void KafkaIngester::Run() {
   pthread_setname_np(pthread_self(), "vasgd-kafka");
   const auto max_wait = std::chrono::milliseconds(options_.batch_max_wait_ms);
-  Clock::time_point batch_deadline{}, next_lag_update{};
-  while (!stop_.load(std::memory_order_relaxed)) {
+  Clock::time_point batch_deadline{}, next_lag_update{}, stop_deadline{};
+  while (!StopNow(Clock::now(), &stop_deadline)) {
     int timeout_ms = 100;
     if (filling_->size > 0) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(batch_deadline - Clock::now()).count();
@@ -181,13 +243,98 @@ void KafkaIngester::Run() {
     }
   }
   FlushPending();
-  rd_kafka_consumer_close(consumer_);  // leaves the group: the revoke callback runs here
+  if (!fatal_.load()) LeaveGroup();
+  rd_kafka_consumer_close(consumer_);  // a dynamic member leaves here if it has not yet
   UpdateLag();
+}
+
+// Whether the consumer loop should end: on a fatal error, or once a stop was asked for, except
+// that a cooperative-sticky consumer on an affected librdkafka first waits (up to a session
+// timeout) for its first assignment, so that closing it cannot abort (librdkafka #4312).
+bool KafkaIngester::StopNow(Clock::time_point now, Clock::time_point* deadline) {
+  if (fatal_.load(std::memory_order_relaxed)) return true;
+  if (!stop_.load(std::memory_order_relaxed)) return false;
+  if (!CloseMayAbort()) return true;
+  if (*deadline == Clock::time_point{}) {
+    *deadline = now + std::chrono::milliseconds(options_.session_timeout_ms);
+    Log(LogLevel::kInfo, "kafka.stop_waits_for_assignment", {{"max_ms", options_.session_timeout_ms}});
+  }
+  return now >= *deadline;
+}
+
+bool KafkaIngester::CloseMayAbort() const {
+  return cooperative_ && !assignment_seen_ && rd_kafka_version() < kFirstFixedVersion;
+}
+
+// A static member (group.instance.id) does not send LeaveGroup when it is closed (KIP-345: the
+// broker keeps its partitions for session.timeout.ms, waiting for it to come back); a stopped
+// daemon must hand them to the group's other members at once. librdkafka sends LeaveGroup on an
+// unsubscribe, static member or not, once the revocation has finished, which runs on this
+// thread's polls: poll (dropping prefetched messages: their offsets were never committed to
+// the store, the next owner reads them again) until the member id is gone, then close.
+void KafkaIngester::LeaveGroup() {
+  if (rd_kafka_resp_err_t e = rd_kafka_unsubscribe(consumer_)) {
+    Log(LogLevel::kWarn, "kafka.unsubscribe_failed", {{"error", rd_kafka_err2str(e)}});
+    return;
+  }
+  const auto deadline = Clock::now() + std::chrono::milliseconds(kLeaveWaitMs);
+  while (Clock::now() < deadline) {
+    if (rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_, 20)) rd_kafka_message_destroy(m);
+    char* member = rd_kafka_memberid(consumer_);
+    const bool member_left = member == nullptr || *member == '\0';
+    if (member) rd_kafka_mem_free(consumer_, member);
+    if (member_left) return;
+  }
+  Log(LogLevel::kWarn, "kafka.leave_timeout", {{"waited_ms", kLeaveWaitMs}});
+}
+
+void KafkaIngester::OnError(int e, const char* reason) {
+  kafka_errors_->Inc();
+  const auto code = static_cast<rd_kafka_resp_err_t>(e);
+  if (code == RD_KAFKA_RESP_ERR__FATAL) {
+    OnFatal();
+  } else {
+    LogKafkaDiagnostic(false, "kafka.error", rd_kafka_err2name(code), reason);
+  }
+}
+
+// librdkafka hands a consumer's fatal error (e.g. FENCED_INSTANCE_ID) to consumer_poll() as a
+// message with ERR__FATAL, other clients' to the error callback; the handle is unusable after.
+void KafkaIngester::OnFatal() {
+  if (fatal_.load()) return;
+  char text[512];
+  const rd_kafka_resp_err_t cause = rd_kafka_fatal_error(consumer_, text, sizeof(text));
+  std::string message = std::string(rd_kafka_err2name(cause)) + ": " + text;
+  if (cause == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID) {
+    message = "fenced: another consumer joined group \"" + options_.group + "\" with this daemon's group.instance.id \"" +
+              instance_id_ + "\" (two daemons share kafka.group_instance_id; give each its own, or \"auto\")";
+  }
+  {
+    std::lock_guard<std::mutex> lock(fatal_mu_);
+    fatal_error_ = message;
+  }
+  fatal_.store(true);
+  Log(LogLevel::kError, "kafka.fatal",
+      {{"error", message}, {"group", options_.group}, {"group_instance_id", instance_id_}});
+}
+
+std::string KafkaIngester::fatal_error() const {
+  std::lock_guard<std::mutex> lock(fatal_mu_);
+  return fatal_error_;
+}
+
+double KafkaIngester::unassigned_seconds() const {
+  const int64_t since = unassigned_since_ns_.load(std::memory_order_relaxed);
+  if (since == 0) return -1;
+  return static_cast<double>(SteadyNs(Clock::now()) - since) * 1e-9;
 }
 
 void KafkaIngester::Consume(rd_kafka_message_t* m) {
   if (m->err) {
-    if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+    if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+      kafka_errors_->Inc();
+      OnFatal();
+    } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       kafka_errors_->Inc();
       LogKafkaDiagnostic(false, "kafka.consume_error", rd_kafka_err2name(m->err),
                          rd_kafka_message_errstr(m));
@@ -326,6 +473,7 @@ void KafkaIngester::Finish(Batch* b) {
     slot_first_.assign(b->sources.size(), -1);
     slot_last_.assign(b->sources.size(), -1);
     slot_count_.assign(b->sources.size(), 0);
+    const Clock::time_point finished_at = Clock::now();
     for (size_t i = 0; i < b->size; ++i) {
       const Event& e = b->events[i];
       if (b->outcomes[i].result == UpdateResult::kRejected) {  // refused by the store after parsing
@@ -350,6 +498,7 @@ void KafkaIngester::Finish(Batch* b) {
                           {"hint", "retention deleted events before vasgd consumed them, or compaction/transactions"}});
         }
         a.next = std::max(a.next, slot_last_[s] + 1);
+        a.last_message = finished_at;
       }
     }
     committed_.fetch_add(static_cast<int64_t>(b->size), std::memory_order_relaxed);
@@ -367,7 +516,9 @@ void KafkaIngester::Finish(Batch* b) {
 void KafkaIngester::UpdateLag() {
   int64_t total = 0;
   bool known = assigned_.empty();
+  const Clock::time_point now = Clock::now();
   for (const Assigned& a : assigned_) {
+    a.age->Set(std::chrono::duration<double>(now - a.last_message).count());
     int64_t low = -1, high = -1;
     if (rd_kafka_get_watermark_offsets(consumer_, a.topic.c_str(), a.partition, &low, &high) != 0 || high < 0) {
       continue;
@@ -378,15 +529,28 @@ void KafkaIngester::UpdateLag() {
   }
   lag_.store(known ? total : -1, std::memory_order_relaxed);
   lag_gauge_->Set(known ? static_cast<double>(total) : -1.0);
+  unassigned_gauge_->Set(unassigned_seconds());
+  // Also while the writer is behind and this thread waits for it (no polls, so no statistics).
+  const auto queued = static_cast<int64_t>(rd_kafka_queue_length(consumer_queue_));
+  prefetched_messages_.store(queued, std::memory_order_relaxed);
+  prefetched_messages_gauge_->Set(static_cast<double>(queued));
 }
 
-// librdkafka's statistics JSON (STATISTICS.md): "brokers" maps names to objects with "source"
-// (learned / configured / logical / internal) and "state" ("UP" when connected). Runs on the
-// consumer thread, which serves the client's callbacks.
+// librdkafka's statistics JSON (STATISTICS.md), every second, on the consumer thread (which
+// serves the client's callbacks): broker states and the prefetch queue.
 void KafkaIngester::OnStatistics(const char* json, size_t size) {
   thread_local simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(json, size, /*realloc_if_needed=*/true).get(doc)) return;
+  UpdateBrokerStates(doc);
+  UpdatePrefetched(doc);
+}
+
+// "brokers" maps names to objects with "source" (learned / configured / logical / internal) and
+// "state" ("UP" when connected).
+void KafkaIngester::UpdateBrokerStates(const simdjson::dom::element& doc) {
   simdjson::dom::object brokers;
-  if (parser.parse(json, size, /*realloc_if_needed=*/true)["brokers"].get_object().get(brokers)) return;
+  if (doc["brokers"].get_object().get(brokers)) return;
   int learned = 0, learned_up = 0, configured = 0, configured_up = 0;
   for (simdjson::dom::key_value_pair broker : brokers) {
     std::string_view source, state;
@@ -408,15 +572,41 @@ void KafkaIngester::OnStatistics(const char* json, size_t size) {
   brokers_up_gauge_->Set(up);
 }
 
+// "topics" → "partitions" → "fetchq_size": every assigned partition's fetch queue feeds the one
+// consumer queue and reports that queue's total payload, so the largest is the total.
+void KafkaIngester::UpdatePrefetched(const simdjson::dom::element& doc) {
+  simdjson::dom::object topics;
+  if (doc["topics"].get_object().get(topics)) return;
+  int64_t bytes = 0;
+  for (simdjson::dom::key_value_pair topic : topics) {
+    simdjson::dom::object partitions;
+    if (topic.value["partitions"].get_object().get(partitions)) continue;
+    for (simdjson::dom::key_value_pair partition : partitions) {
+      int64_t size = 0;
+      if (partition.value["fetchq_size"].get_int64().get(size)) continue;
+      bytes = std::max(bytes, size);
+    }
+  }
+  prefetched_bytes_.store(bytes, std::memory_order_relaxed);
+  prefetched_bytes_gauge_->Set(static_cast<double>(bytes));
+}
+
 void KafkaIngester::OnRebalance(rd_kafka_t* rk, int err, rd_kafka_topic_partition_list_t* partitions) {
   const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
   rebalances_->Inc();
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    assignment_seen_ = true;
+    const Clock::time_point now = Clock::now();
     for (int i = 0; i < partitions->cnt; ++i) {
       rd_kafka_topic_partition_t& p = partitions->elems[i];
       const int64_t next = applier_->store()->NextOffset(p.topic, p.partition);
       p.offset = next >= 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
-      assigned_.push_back({p.topic, p.partition, next});
+      Gauge* age = metrics_->GetGauge(
+          "vasgd_consumer_last_message_age_seconds",
+          "Seconds since a message of the partition was last consumed and committed (since its assignment if none; -1: not assigned)",
+          "topic=\"" + std::string(p.topic) + "\",partition=\"" + std::to_string(p.partition) + "\"");
+      age->Set(0);
+      assigned_.push_back({p.topic, p.partition, next, now, age});
     }
     if (cooperative) {
       if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, partitions)) {
@@ -433,15 +623,18 @@ void KafkaIngester::OnRebalance(rd_kafka_t* rk, int err, rd_kafka_topic_partitio
     if (cooperative) {
       for (int i = 0; i < partitions->cnt; ++i) {
         const rd_kafka_topic_partition_t& p = partitions->elems[i];
-        assigned_.erase(std::remove_if(assigned_.begin(), assigned_.end(),
-                                       [&](const Assigned& a) { return a.partition == p.partition && a.topic == p.topic; }),
-                        assigned_.end());
+        auto revoked = [&](const Assigned& a) { return a.partition == p.partition && a.topic == p.topic; };
+        for (const Assigned& a : assigned_) {
+          if (revoked(a)) a.age->Set(-1);
+        }
+        assigned_.erase(std::remove_if(assigned_.begin(), assigned_.end(), revoked), assigned_.end());
       }
       if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, partitions)) {
         Log(LogLevel::kError, "kafka.unassign_failed", {{"error", rd_kafka_error_string(e)}});
         rd_kafka_error_destroy(e);
       }
     } else {
+      for (const Assigned& a : assigned_) a.age->Set(-1);
       assigned_.clear();
       rd_kafka_assign(rk, nullptr);
     }
@@ -450,10 +643,22 @@ void KafkaIngester::OnRebalance(rd_kafka_t* rk, int err, rd_kafka_topic_partitio
     kafka_errors_->Inc();
     Log(LogLevel::kError, "kafka.rebalance_error", {{"error", rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(err))}});
     FlushPending();
+    for (const Assigned& a : assigned_) a.age->Set(-1);
     assigned_.clear();
     rd_kafka_assign(rk, nullptr);
   }
-  assigned_count_.store(static_cast<int>(assigned_.size()), std::memory_order_relaxed);
+  SetAssignedCount();
+}
+
+void KafkaIngester::SetAssignedCount() {
+  const int count = static_cast<int>(assigned_.size());
+  assigned_count_.store(count, std::memory_order_relaxed);
+  if (count > 0) {
+    unassigned_since_ns_.store(0, std::memory_order_relaxed);
+  } else if (unassigned_since_ns_.load(std::memory_order_relaxed) == 0) {
+    unassigned_since_ns_.store(SteadyNs(Clock::now()), std::memory_order_relaxed);
+  }
+  unassigned_gauge_->Set(unassigned_seconds());
 }
 
 }  // namespace vasgd

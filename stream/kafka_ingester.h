@@ -10,9 +10,16 @@
 // before the batch that consumes them is committed. Broker errors are counted and logged; the
 // loop never stops on them. A store write failure keeps the batch and retries it with backoff.
 // Whether the brokers are reachable comes from librdkafka's statistics (every second).
+//
+// Membership: static (KIP-345) when options.group_instance_id is set ("auto" = derived from the
+// host name and the store's directory), so a daemon restarted after a crash takes its partitions
+// back at once; a stop leaves the group all the same, so a stopped daemon's partitions move to
+// the other members at once. A broker that fences this member (another consumer joined with the
+// same instance id) is a fatal error: fatal_error() says so and the consumer stops.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -30,7 +37,11 @@
 typedef struct rd_kafka_s rd_kafka_t;
 typedef struct rd_kafka_message_s rd_kafka_message_t;
 typedef struct rd_kafka_topic_s rd_kafka_topic_t;
+typedef struct rd_kafka_queue_s rd_kafka_queue_t;
 typedef struct rd_kafka_topic_partition_list_s rd_kafka_topic_partition_list_t;
+namespace simdjson::dom {
+class element;
+}
 
 namespace vasgd {
 
@@ -50,7 +61,8 @@ class KafkaIngester {
   Status Start();
 
   // Applies what was consumed, leaves the group (which revokes and flushes), joins the thread.
-  // Safe to call more than once.
+  // Safe to call more than once, and at any moment after Start (before the group join, during
+  // it, before the first assignment, mid-batch).
   void Stop();
 
   // Messages behind the high watermarks of the assigned partitions, summed; -1 until known.
@@ -63,12 +75,29 @@ class KafkaIngester {
   // from the cluster, or the bootstrap ones before that); both -1 until the first statistics.
   int brokers_up() const { return brokers_up_.load(std::memory_order_relaxed); }
   int brokers_known() const { return brokers_known_.load(std::memory_order_relaxed); }
+  // Seconds this member has gone without any assigned partition (since Start, or since it lost
+  // its last one); -1 while it has partitions or before Start.
+  double unassigned_seconds() const;
+  // Messages fetched by librdkafka but not yet taken by the consumer thread (refreshed every
+  // second), and their payload bytes (from librdkafka's statistics, which arrive only while the
+  // consumer thread polls, not while it waits for the writer); -1 until known.
+  int64_t prefetched_messages() const { return prefetched_messages_.load(std::memory_order_relaxed); }
+  int64_t prefetched_bytes() const { return prefetched_bytes_.load(std::memory_order_relaxed); }
+  // The static membership id in use ("" = dynamic membership).
+  const std::string& group_instance_id() const { return instance_id_; }
+  // Why the consumer stopped for good (e.g. fenced by another member with the same instance
+  // id); "" while it runs. The daemon exits non-zero on it.
+  std::string fatal_error() const;
 
  private:
+  using Clock = std::chrono::steady_clock;
+
   struct Assigned {
     std::string topic;
     int32_t partition;
-    int64_t next;  // next offset to apply; -1 = from the beginning
+    int64_t next;                  // next offset to apply; -1 = from the beginning
+    Clock::time_point last_message;  // when a message of it was last committed (else: assigned)
+    Gauge* age;                    // vasgd_consumer_last_message_age_seconds{topic,partition}
   };
 
   // A batch of consumed messages, parsed; kept until committed so their bytes can still go to
@@ -95,17 +124,33 @@ class KafkaIngester {
   void DeadLetter(const rd_kafka_message_t* message, const EventError& error, Batch* batch);
   void UpdateLag();
   void OnStatistics(const char* json, size_t size);
+  void UpdateBrokerStates(const simdjson::dom::element& doc);
+  void UpdatePrefetched(const simdjson::dom::element& doc);
   void OnRebalance(rd_kafka_t* rk, int err, rd_kafka_topic_partition_list_t* partitions);
+  void OnError(int err, const char* reason);
+  void OnFatal();
+  void SetAssignedCount();
+  bool StopNow(Clock::time_point now, Clock::time_point* deadline);
+  void LeaveGroup();
+  bool CloseMayAbort() const;
 
   const KafkaOptions options_;
+  const std::string instance_id_;
+  MetricsRegistry* metrics_;
   EventApplier* applier_;
   EventParser parser_;
   rd_kafka_t* consumer_ = nullptr;
+  rd_kafka_queue_t* consumer_queue_ = nullptr;  // the consumer queue (for its length)
   std::unique_ptr<KafkaProducer> dead_letters_;
   std::thread thread_;   // polls and parses
   std::thread writer_;   // commits batches to the store, one at a time, in order
   std::atomic<bool> stop_{false};
   bool started_ = false;
+  bool cooperative_ = false;       // options_.assignment_strategy is cooperative-sticky
+  bool assignment_seen_ = false;   // consumer thread: an assignment arrived since Start
+  std::atomic<bool> fatal_{false};
+  mutable std::mutex fatal_mu_;
+  std::string fatal_error_;        // under fatal_mu_
 
   // Two batches: the consumer thread fills one while the writer commits the other.
   Batch batches_[2];
@@ -125,7 +170,13 @@ class KafkaIngester {
   std::atomic<int> assigned_count_{0};
   std::atomic<int> brokers_up_{-1};
   std::atomic<int> brokers_known_{-1};
+  std::atomic<int64_t> unassigned_since_ns_{0};  // steady clock; 0 = partitions assigned (or not started)
+  std::atomic<int64_t> prefetched_messages_{-1};
+  std::atomic<int64_t> prefetched_bytes_{-1};
   Gauge* brokers_up_gauge_;
+  Gauge* unassigned_gauge_;
+  Gauge* prefetched_messages_gauge_;
+  Gauge* prefetched_bytes_gauge_;
   Gauge* lag_gauge_;
   Counter* kafka_errors_;
   Counter* dead_lettered_;

@@ -62,6 +62,20 @@ TEST(ConfigFile, InvalidValueIsRejected) {
   EXPECT_FALSE(LoadConfigText("[train]\ndim = 0\n", &d).ok());
 }
 
+TEST(ConfigFile, KafkaGroupInstanceIdIsAutoEmptyOrALegalBrokerId) {
+  for (const char* ok : {"auto", "", "shop-1.eu_west"}) {
+    Config c;
+    EXPECT_TRUE(LoadConfigText(std::string("[kafka]\ngroup_instance_id = \"") + ok + "\"\n", &c).ok()) << ok;
+    EXPECT_EQ(c.kafka.group_instance_id, ok);
+  }
+  for (const std::string& bad : {std::string("shop 1"), std::string("a/b"), std::string(250, 'x')}) {
+    Config c;
+    Status st = LoadConfigText("[kafka]\ngroup_instance_id = \"" + bad + "\"\n", &c);
+    EXPECT_EQ(st.code(), Code::kInvalidArgument) << bad;
+    EXPECT_NE(st.message().find("kafka.group_instance_id"), std::string::npos) << st.message();
+  }
+}
+
 TEST(ConfigFile, SecretsComeFromEnvironmentAndAreRedacted) {
   Config c;
   setenv("VASGD_ADMIN_TOKEN", "s3cret-admin", 1);
