@@ -96,7 +96,7 @@ class Feeder {
         const Message& m = (*messages_)[i];
         if (!producer_->Produce(kTopic, -1, m.key, m.value).ok()) ++produce_errors_;
         produced_.store(i + 1 - begin);
-        if (per_second > 0) {
+        if (per_second > 0 && !hurry_.load()) {
           std::this_thread::sleep_until(t0 + std::chrono::duration<double>((i + 1 - begin) / per_second));
         }
       }
@@ -112,6 +112,8 @@ class Feeder {
     if (!producer_->Flush(120000).ok()) return -1;
     return producer_->failed() + produce_errors_;
   }
+  // The rest of the messages as fast as the producer takes them.
+  void Hurry() { hurry_.store(true); }
   size_t produced() const { return produced_.load(); }
   // Every message was handed to the producer (not necessarily delivered yet).
   bool finished() const { return finished_.load(); }
@@ -122,6 +124,7 @@ class Feeder {
   std::thread thread_;
   std::atomic<size_t> produced_{0};
   std::atomic<bool> finished_{false};
+  std::atomic<bool> hurry_{false};
   int64_t produce_errors_ = 0;
 };
 
