@@ -176,6 +176,7 @@ std::vector<Knob> Knobs(Config* c) {
       List("hybrid", "ease_weights", &hy.ease_weights),
       List("hybrid", "vasg_weights", &hy.vasg_weights),
       List("hybrid", "popularity_weights", &hy.popularity_weights),
+      List("hybrid", "freshness_weights", &hy.freshness_weights),
       List("hybrid", "visual_weights", &hy.visual_weights),
       List("hybrid", "cold_visual_weights", &hy.cold_visual_weights),
       List("hybrid", "similar_list_weights", &hy.similar_list_weights),
@@ -201,6 +202,7 @@ std::vector<Knob> Knobs(Config* c) {
       Real("retrain", "min_holdout_auc", &rt.min_holdout_auc),
       Real("retrain", "holdout_fraction", &rt.holdout_fraction),
       Int("retrain", "holdout_max_users", &rt.holdout_max_users),
+      Str("retrain", "holdout_pick", &rt.holdout_pick),
       Bool("retrain", "refit_vasg", &rt.refit_vasg),
       Int("retrain", "timeout_s", &rt.timeout_s),
 
@@ -302,7 +304,7 @@ Status ValidateRanking(const NeighbourOptions& n, const HybridOptions& h) {
   if (h.choice_candidates < 1) return bad("hybrid.choice_candidates must be >= 1");
   if (h.serve_candidates < 1) return bad("hybrid.serve_candidates must be >= 1");
   for (const auto* grid : {&h.neighbour_weights, &h.ease_weights, &h.vasg_weights, &h.popularity_weights, &h.visual_weights,
-                           &h.cold_visual_weights, &h.similar_list_weights})
+                           &h.freshness_weights, &h.cold_visual_weights, &h.similar_list_weights})
     for (double w : *grid) if (!(w >= 0 && w <= 1000)) return bad("hybrid weights must be in [0, 1000]");
   return Status::Ok();
 }
@@ -341,6 +343,7 @@ Status ValidateConfig(const Config& c) {
   if (!(c.train.cold_profile_weight >= 0 && c.train.cold_profile_weight <= 1))
     return Status::InvalidArgument("config: train.cold_profile_weight must be in [0, 1]");
   VASGD_RETURN_IF_ERROR(one_of(c.train.contexts, {"all", "cross"}, "train.contexts"));
+  VASGD_RETURN_IF_ERROR(one_of(c.retrain.holdout_pick, {"newest", "random"}, "retrain.holdout_pick"));
   VASGD_RETURN_IF_ERROR(ValidateRanking(c.neighbours, c.hybrid));
   VASGD_RETURN_IF_ERROR(positive(c.index.hnsw_m, "index.hnsw_m"));
   VASGD_RETURN_IF_ERROR(positive(c.index.ef_construction, "index.ef_construction"));

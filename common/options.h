@@ -104,6 +104,7 @@ struct HybridOptions {
   std::vector<double> ease_weights = {0, 0.25, 0.5, 1};         // w_e tried
   std::vector<double> vasg_weights = {0, 0.25, 0.5, 1, 2, 4, 8, 16};  // w_v tried
   std::vector<double> popularity_weights = {0, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2};  // w_p tried
+  std::vector<double> freshness_weights = {0, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2};   // w_f tried (arrival order; [] = off)
   std::vector<double> visual_weights = {0, 0.1, 0.2, 0.4, 0.8, 1.6};  // w_i tried
   std::vector<double> cold_visual_weights = {0, 0.25, 0.5, 1, 2};  // w_c tried
   std::vector<double> similar_list_weights = {0, 0.25, 0.5, 1, 2, 1000};  // similar: w_l tried (rank/similar.h; 0 = VASG alone)
@@ -135,6 +136,7 @@ struct RetrainOptions {
   double min_holdout_auc = 0.55;   // a new model below this holdout AUC is not served
   double holdout_fraction = 0.25;  // share of users with one purchase (chosen by a hash of the ids) held out; the hybrid's weights are chosen on them
   int64_t holdout_max_users = 5000;  // held-out users at most (the weight choice's cost grows with them)
+  std::string holdout_pick = "newest";  // newest | random: which purchase of a held-out user (model/holdout.h)
   bool refit_vasg = false;         // retrain VASG with the held-out purchases once the weights are chosen (2x VASG time)
   int timeout_s = 21600;           // a training child still running after this is killed and the job fails, s; 0 = no limit
 };

@@ -125,10 +125,12 @@ std::string EvalOptionsJson(const EvalOptions& o) {
                             {"ease_max_products", o.neighbours.ease_max_products}}},
             {"hybrid", {{"neighbour_weights", o.hybrid.neighbour_weights}, {"ease_weights", o.hybrid.ease_weights},
                         {"vasg_weights", o.hybrid.vasg_weights}, {"popularity_weights", o.hybrid.popularity_weights},
+                        {"freshness_weights", o.hybrid.freshness_weights},
                         {"visual_weights", o.hybrid.visual_weights}, {"cold_visual_weights", o.hybrid.cold_visual_weights},
                         {"similar_list_weights", o.hybrid.similar_list_weights},
                         {"choice_candidates", o.hybrid.choice_candidates}}},
             {"retrain", {{"holdout_fraction", o.retrain.holdout_fraction}, {"holdout_max_users", o.retrain.holdout_max_users},
+                         {"holdout_pick", o.retrain.holdout_pick},
                          {"refit_vasg", o.retrain.refit_vasg}}}};
   return j.dump();
 }

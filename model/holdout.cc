@@ -14,7 +14,13 @@ uint64_t StableHash(uint64_t seed, const std::string& id) {
 }
 
 
-HoldoutSplit SplitHoldout(const TrainingData& data, double fraction, uint64_t seed, int64_t max_users) {
+Result<HoldoutPick> ParseHoldoutPick(const std::string& name) {
+  if (name == "newest") return HoldoutPick::kNewest;
+  if (name == "random") return HoldoutPick::kRandom;
+  return Status::InvalidArgument("retrain.holdout_pick must be newest or random, not '" + name + "'");
+}
+
+HoldoutSplit SplitHoldout(const TrainingData& data, double fraction, uint64_t seed, int64_t max_users, HoldoutPick pick) {
   const InteractionGraph& graph = data.graph;
   HoldoutSplit split;
   // Users by their hash (stable across retrainings), smallest first; eligible ones only.
@@ -36,7 +42,9 @@ HoldoutSplit SplitHoldout(const TrainingData& data, double fraction, uint64_t se
     const int32_t u = eligible[i].second;
     uint64_t best = 0;
     for (int64_t e = graph.user_offsets[u]; e < graph.user_offsets[u + 1]; ++e) {
-      const uint64_t h = StableHash(seed ^ StableHash(0, data.user_ids[u]), data.product_ids[graph.product_index[e]]);
+      const uint64_t h = pick == HoldoutPick::kNewest
+                             ? static_cast<uint64_t>(graph.product_index[e])
+                             : StableHash(seed ^ StableHash(0, data.user_ids[u]), data.product_ids[graph.product_index[e]]);
       if (drop[u] < 0 || h > best) {
         best = h;
         drop[u] = e;

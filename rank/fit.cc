@@ -153,7 +153,10 @@ Result<FittedVersion> FitVersion(const TrainingData& data, const Config& config,
     if (stage) stage(s);
   };
   FittedVersion out;
-  out.split = SplitHoldout(data, config.retrain.holdout_fraction, config.train.seed, config.retrain.holdout_max_users);
+  Result<HoldoutPick> pick = ParseHoldoutPick(config.retrain.holdout_pick);
+  if (!pick.ok()) return pick.status();
+  out.split = SplitHoldout(data, config.retrain.holdout_fraction, config.train.seed, config.retrain.holdout_max_users,
+                           *pick);
   TrainingData train;
   train.graph = std::move(out.split.train);
   train.features = data.features;
@@ -216,12 +219,12 @@ Result<FittedVersion> FitVersion(const TrainingData& data, const Config& config,
     co.threads = config.train.threads;
     co.grids = {Floats(config.hybrid.neighbour_weights), Floats(config.hybrid.ease_weights), Floats(config.hybrid.vasg_weights),
                 Floats(config.hybrid.popularity_weights), Floats(config.hybrid.visual_weights),
-                Floats(config.hybrid.cold_visual_weights)};
+                Floats(config.hybrid.cold_visual_weights), Floats(config.hybrid.freshness_weights)};
     HybridTables tables(model, weights);
     Result<WeightChoice> choice = ChooseWeights(tables, pairs, co);
     if (!choice.ok()) return choice.status();
     weights = choice->weights;
-    hybrid["holdout"] = {{"pairs", choice->pairs},
+    hybrid["holdout"] = {{"pairs", choice->pairs}, {"pick", config.retrain.holdout_pick},
                          {"chosen", ScoreJson(choice->best)},
                          {"lists_only", ScoreJson(choice->lists_only)},
                          {"vasg_only", ScoreJson(choice->vasg_only)},

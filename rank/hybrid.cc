@@ -38,8 +38,8 @@ float Accumulate(const NeighbourLists& lists, const UserQuery& q, std::vector<fl
 }  // namespace
 
 std::string HybridWeights::ToJson() const {
-  return json{{"neighbours", neighbours}, {"ease", ease},     {"vasg", vasg},
-              {"popularity", popularity}, {"visual", visual}, {"cold_visual", cold_visual}}
+  return json{{"neighbours", neighbours}, {"ease", ease},     {"vasg", vasg},           {"popularity", popularity},
+              {"freshness", freshness},   {"visual", visual}, {"cold_visual", cold_visual}}
       .dump();
 }
 
@@ -48,7 +48,8 @@ Result<HybridWeights> HybridWeights::FromJson(const std::string& text) {
   if (!j.is_object()) return Status::InvalidArgument("hybrid weights: not a JSON object");
   HybridWeights w;
   for (auto [key, field] : {std::pair<const char*, float*>{"neighbours", &w.neighbours}, {"ease", &w.ease},
-                            {"vasg", &w.vasg}, {"popularity", &w.popularity}, {"visual", &w.visual},
+                            {"vasg", &w.vasg}, {"popularity", &w.popularity}, {"freshness", &w.freshness},
+                            {"visual", &w.visual},
                             {"cold_visual", &w.cold_visual}}) {
     if (!j.contains(key)) continue;
     if (!j[key].is_number() || !std::isfinite(j[key].get<double>()))
@@ -65,6 +66,7 @@ const char* ReasonName(Reason reason) {
     case Reason::kPopular: return "popular";
     case Reason::kVisualMatch: return "visual-match";
     case Reason::kNewVisualMatch: return "new-visual-match";
+    case Reason::kNewArrival: return "new-arrival";
   }
   return "taste";
 }
@@ -77,9 +79,11 @@ HybridTables::HybridTables(std::shared_ptr<const ModelVersion> model, const Hybr
   for (float p : m.popularity) most = std::max(most, p);
   const float denominator = std::log1p(most);
   prior_.resize(n);
+  fresh_.resize(n);
   cold_.resize(n);
   for (size_t p = 0; p < n; ++p) {
     prior_[p] = denominator > 0 ? std::log1p(std::max(0.f, m.popularity[p])) / denominator : 0.f;
+    fresh_[p] = n > 1 ? static_cast<float>(static_cast<double>(p) / static_cast<double>(n - 1)) : 1.f;
     cold_[p] = m.product_kind[p] == static_cast<uint8_t>(ProductKind::kCold);
   }
   visual_ = m.visual;
@@ -119,6 +123,7 @@ void HybridTables::AddProduct(int32_t label, const float* features) {
   if (label < static_cast<int32_t>(model_->product_ids.size())) return;  // trained products keep their rows
   if (label >= static_cast<int32_t>(prior_.size())) {
     prior_.resize(label + 1, 0.f);
+    fresh_.resize(label + 1, 1.f);  // newer than every trained product
     cold_.resize(label + 1, 1);
     visual_.resize(static_cast<size_t>(label + 1) * visual_dim_, 0.f);
   }
@@ -182,7 +187,8 @@ HybridScorer::Parts HybridScorer::Terms(int32_t label, float vasg) const {
   p.cold = known ? tables_->cold_[label] != 0 : true;
   p.term[0] = w.neighbours * Neighbour(label) * n_scale_ + w.ease * Ease(label) * e_scale_;
   p.term[1] = w.vasg * vasg;
-  p.term[2] = w.popularity * (known ? tables_->prior_[label] : 0.f);
+  p.fresh = w.freshness * (known ? tables_->fresh_[label] : 1.f);
+  p.term[2] = w.popularity * (known ? tables_->prior_[label] : 0.f) + p.fresh;
   p.term[3] = (w.visual + w.cold_visual * (p.cold ? 1.f : 0.f)) * VisualLocked(label);
   return p;
 }
@@ -203,6 +209,7 @@ HybridScorer::Components HybridScorer::Unweighted(int32_t label, float vasg) con
   c.ease = Ease(label) * e_scale_;
   c.vasg = vasg;
   c.popularity = known ? tables_->prior_[label] : 0.f;
+  c.freshness = known ? tables_->fresh_[label] : 1.f;
   c.visual = VisualLocked(label);
   c.cold = known ? tables_->cold_[label] != 0 : true;
   return c;
@@ -222,13 +229,14 @@ void HybridScorer::ScoreAll(const float* vasg, int64_t n, float* out, float* mea
   double sums[4] = {0, 0, 0, 0};
   int64_t finite = 0;
   for (int64_t p = 0; p < n; ++p) {
-    const float prior = p < known ? tables_->prior_[p] : 0.f;
+    const float prior = p < known ? w.popularity * tables_->prior_[p] + w.freshness * tables_->fresh_[p]
+                                  : w.freshness;
     const float cold = p < known ? tables_->cold_[p] : 1.f;
     const float visual = (w.visual + w.cold_visual * cold) * out[p];
-    out[p] = w.vasg * vasg[p] + w.popularity * prior + visual;
+    out[p] = w.vasg * vasg[p] + prior + visual;
     if (means != nullptr && std::isfinite(vasg[p])) {
       sums[1] += w.vasg * vasg[p];
-      sums[2] += w.popularity * prior;
+      sums[2] += prior;
       sums[3] += visual;
       ++finite;
     }
@@ -253,7 +261,8 @@ void HybridScorer::ScoreSome(const int32_t* labels, const float* vasg, int64_t n
     const bool in = label >= 0 && label < known;
     const float cold = in ? tables_->cold_[label] : 1.f;
     const float term[4] = {w.neighbours * Neighbour(label) * n_scale_ + w.ease * Ease(label) * e_scale_,
-                           w.vasg * vasg[i], w.popularity * (in ? tables_->prior_[label] : 0.f),
+                           w.vasg * vasg[i],
+                           in ? w.popularity * tables_->prior_[label] + w.freshness * tables_->fresh_[label] : w.freshness,
                            (w.visual + w.cold_visual * cold) * VisualLocked(label)};
     out[i] = term[1] + term[2] + term[3] + term[0];  // ScoreAll's order of additions
     for (int t = 0; t < 4; ++t) sums[t] += term[t];
@@ -270,6 +279,8 @@ Reason HybridScorer::Explain(int32_t label, float vasg, const float* means) cons
   // A new product: "new-visual-match" whenever its look lifts it at all, else the user's taste.
   if (p.cold) return lift[3] > 0 ? Reason::kNewVisualMatch : Reason::kTaste;
   static constexpr Reason kByTerm[4] = {Reason::kBoughtWith, Reason::kTaste, Reason::kPopular, Reason::kVisualMatch};
+  // The priors' term: "new-arrival" when freshness is the larger part of it.
+  if (best == 2 && p.fresh > p.term[2] - p.fresh) return Reason::kNewArrival;
   return kByTerm[best];
 }
 

@@ -3,13 +3,18 @@
 //
 // For a user with purchases P (as they stand at query time) and product p:
 //   score(u, p) = w_n · N_u(p) + w_e · E_u(p) + w_v · V(u, p) + w_p · pop(p)
-//               + w_i · I_u(p) + w_c · cold(p) · I_u(p)
+//               + w_f · fresh(p) + w_i · I_u(p) + w_c · cold(p) · I_u(p)
 //   N_u(p) = Σ_{i ∈ P} walk-family list weight w(i, p) / max_q of that sum   (0 without purchases)
 //   E_u(p) = the same over the EASE lists (absent = 0)
 //   V(u, p) = cos(x_u, x_p) of the VASG vectors (x_u: the user's row, or the fold-in of P). Cosine,
 //             not dot: with cross-type contexts it ranked better on TikTok validation (window 7:
 //             Recall@20 0.0888 vs 0.0728), and it keeps V in [-1, 1] beside the other terms.
 //   pop(p) = log(1 + purchases of p) / log(1 + purchases of the most bought product)
+//   fresh(p) = p's place in arrival order, 0 for the oldest product of the model, 1 for its newest
+//            and for every product added since (the store hands dense ids out in arrival order).
+//            What a shop sells next leans to newer products: on TikTok (item ids follow time) the
+//            validation items' mean id is 4,449 against 2,495 in train, and pop + 0.5·fresh alone
+//            reaches Recall@20 0.1245 on the validation pairs where pop alone reaches 0.0626.
 //   I_u(p) = cos(profile_u, z_p): z_p = the product's standardised features at unit length,
 //            profile_u = the unit-length mean of z over P (0 for products without features)
 //   cold(p) = 1 for a product nobody bought in the training snapshot (embedded by the encoder)
@@ -35,6 +40,7 @@ struct HybridWeights {
   float ease = 0;         // w_e
   float vasg = 0;         // w_v
   float popularity = 0;   // w_p
+  float freshness = 0;    // w_f
   float visual = 0;       // w_i
   float cold_visual = 0;  // w_c
 
@@ -45,7 +51,7 @@ struct HybridWeights {
 };
 
 // Why a product is in an answer: the term that contributed most to its score.
-enum class Reason : uint8_t { kBoughtWith, kTaste, kPopular, kVisualMatch, kNewVisualMatch };
+enum class Reason : uint8_t { kBoughtWith, kTaste, kPopular, kVisualMatch, kNewVisualMatch, kNewArrival };
 const char* ReasonName(Reason reason);
 
 // What scoring needs per product label, beside the VASG vectors: the lists, the popularity prior,
@@ -85,6 +91,7 @@ class HybridTables {
   int32_t visual_dim_ = 0;
   mutable std::shared_mutex mu_;       // guards growth of the per-label arrays below
   std::vector<float> prior_;           // pop(p) per label
+  std::vector<float> fresh_;           // fresh(p) per label
   std::vector<uint8_t> cold_;          // cold(p) per label
   std::vector<float> visual_;          // label × visual_dim_, unit length (zeros = none)
 };
@@ -127,7 +134,7 @@ class HybridScorer {
 
   // The unweighted terms of one label: what the weight choice blends.
   struct Components {
-    float lists = 0, ease = 0, vasg = 0, popularity = 0, visual = 0;
+    float lists = 0, ease = 0, vasg = 0, popularity = 0, freshness = 0, visual = 0;
     bool cold = false;
   };
   Components Unweighted(int32_t label, float vasg) const;
@@ -140,7 +147,8 @@ class HybridScorer {
   float Neighbour(int32_t label) const { return label < static_cast<int64_t>(n_sum_.size()) ? n_sum_[label] : 0.f; }
   float Ease(int32_t label) const { return label < static_cast<int64_t>(e_sum_.size()) ? e_sum_[label] : 0.f; }
   struct Parts {
-    float term[4] = {0, 0, 0, 0};  // lists (N and E), V, popularity, visual (I and cold I), weighted
+    float term[4] = {0, 0, 0, 0};  // lists (N and E), V, priors (popularity, freshness), visual (I and cold I), weighted
+    float fresh = 0;               // freshness's part of term[2]
     bool cold = false;
   };
   Parts Terms(int32_t label, float vasg) const;

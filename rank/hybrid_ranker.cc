@@ -52,9 +52,10 @@ void ScoreExhaustively(const ProductIndex& index, const HybridScorer& scorer, co
   stats->scored = n;
 }
 
-// Candidates from the lists, the graph and popularity; fills s.ranked (unsorted).
-Status ScoreCandidates(const ProductIndex& index, const HybridScorer& scorer, const SearchFilter& filter,
-                       const HybridRequest& r, Scratch& s, HybridStats* stats) {
+// Candidates from the lists, the graph, popularity and (with w_f) arrival order; fills s.ranked
+// (unsorted).
+Status ScoreCandidates(const ProductIndex& index, const HybridTables& tables, const HybridScorer& scorer,
+                       const SearchFilter& filter, const HybridRequest& r, Scratch& s, HybridStats* stats) {
   s.candidates.assign(scorer.Reached().begin(), scorer.Reached().end());
   const int want = std::max(r.candidates, r.offset + r.k);
   if (r.user_vector != nullptr) {
@@ -63,6 +64,11 @@ Status ScoreCandidates(const ProductIndex& index, const HybridScorer& scorer, co
     for (const ScoredProduct& p : *near) s.candidates.push_back(p.label);
   }
   for (const ScoredProduct& p : index.Popular(filter, want, 0)) s.candidates.push_back(p.label);
+  if (tables.weights().freshness > 0) {
+    // The newest labels; unavailable or filtered ones get no finite V below and drop out.
+    const int64_t labels = tables.num_labels();
+    for (int64_t p = labels - 1; p >= 0 && p >= labels - want; --p) s.candidates.push_back(static_cast<int32_t>(p));
+  }
   std::sort(s.candidates.begin(), s.candidates.end());
   s.candidates.erase(std::unique(s.candidates.begin(), s.candidates.end()), s.candidates.end());
   s.v.resize(s.candidates.size());
@@ -136,7 +142,7 @@ Result<std::vector<RankedProduct>> RankHybrid(const ProductIndex& index, const H
   if (index.num_live() < index.exact_below()) {
     ScoreExhaustively(index, *scorer, filter, r.user_vector, s, &st);
   } else {
-    VASGD_RETURN_IF_ERROR(ScoreCandidates(index, *scorer, filter, r, s, &st));
+    VASGD_RETURN_IF_ERROR(ScoreCandidates(index, tables, *scorer, filter, r, s, &st));
   }
   const int64_t need = static_cast<int64_t>(r.offset) + r.k;
   // The best `need` (plus room for cold promotion) in order.

@@ -4,9 +4,10 @@
 // Catalogues the index searches exactly (fewer live products than index.exact_below) are scored
 // exhaustively, every eligible product by the full formula: the same scores the evaluation ranks
 // by (tests/daemon check it on a served model). Larger ones are scored on candidates: every
-// product the user's lists reach, the `candidates` nearest by V from the HNSW graph and the
-// `candidates` most popular; a product outside all three has no list score, a V below the
-// graph's best and little popularity, so it rarely belongs on the first pages (what this costs is
+// product the user's lists reach, the `candidates` nearest by V from the HNSW graph, the
+// `candidates` most popular and (when w_f > 0) the `candidates` newest; a product outside them has
+// no list score, a V below the graph's best, little popularity and an older arrival, so it rarely
+// belongs on the first pages (what this costs is
 // measured by bench/serve_bench against the exhaustive answer).
 //
 // cold_share: when the top offset+k hold fewer than cold_share cold products, the best-scoring

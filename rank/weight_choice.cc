@@ -16,7 +16,7 @@ using Clock = std::chrono::steady_clock;
 // One held-out pair's candidates, terms stored column by column; the target is at index 0.
 struct PairTerms {
   std::vector<int32_t> label;
-  std::vector<float> lists, ease, vasg, popularity, visual;
+  std::vector<float> lists, ease, vasg, popularity, freshness, visual;
   std::vector<uint8_t> cold;
 };
 
@@ -28,7 +28,8 @@ struct Gain {
 // as in serving.
 Gain Evaluate(const PairTerms& t, const HybridWeights& w, int k) {
   auto score = [&](size_t i) {
-    return w.vasg * t.vasg[i] + w.popularity * t.popularity[i] + (w.visual + w.cold_visual * t.cold[i]) * t.visual[i] +
+    return w.vasg * t.vasg[i] + w.popularity * t.popularity[i] + w.freshness * t.freshness[i] +
+           (w.visual + w.cold_visual * t.cold[i]) * t.visual[i] +
            (w.neighbours * t.lists[i] + w.ease * t.ease[i]);
   };
   const float target = score(0);
@@ -88,6 +89,9 @@ class PairBuilder {
       if (taken >= o_.candidates) break;
       if (!skip_[p]) labels_.push_back(p), ++taken;
     }
+    taken = 0;  // the newest (freshness's own candidates)
+    for (int64_t p = n - 1; p >= 0 && taken < o_.candidates; --p)
+      if (!skip_[p]) labels_.push_back(static_cast<int32_t>(p)), ++taken;
     std::sort(labels_.begin(), labels_.end());
     labels_.erase(std::unique(labels_.begin(), labels_.end()), labels_.end());
     labels_.erase(std::remove(labels_.begin(), labels_.end(), target), labels_.end());
@@ -100,6 +104,7 @@ class PairBuilder {
       out->ease.push_back(c.ease);
       out->vasg.push_back(c.vasg);
       out->popularity.push_back(c.popularity);
+      out->freshness.push_back(c.freshness);
       out->visual.push_back(c.visual);
       out->cold.push_back(c.cold ? 1 : 0);
     }
@@ -146,7 +151,7 @@ Result<WeightChoice> ChooseWeights(const HybridTables& tables, const HoldoutPair
   const int64_t n = static_cast<int64_t>(m.product_ids.size());
   // Every term accumulated: the blend happens per setting below.
   HybridWeights all;
-  all.ease = all.vasg = all.popularity = all.visual = all.cold_visual = 1;
+  all.ease = all.vasg = all.popularity = all.freshness = all.visual = all.cold_visual = 1;
   HybridTables terms(tables.shared_model(), all);
 
   std::vector<float> unit(m.product_vectors);
@@ -189,6 +194,7 @@ Result<WeightChoice> ChooseWeights(const HybridTables& tables, const HoldoutPair
   HybridWeights w;
   const Axis axes[] = {{&w.neighbours, &o.grids.neighbours, has_lists}, {&w.ease, &o.grids.ease, has_ease},
                        {&w.vasg, &o.grids.vasg, true},                  {&w.popularity, &o.grids.popularity, true},
+                       {&w.freshness, &o.grids.freshness, true},
                        {&w.visual, &o.grids.visual, has_visual},        {&w.cold_visual, &o.grids.cold_visual, has_visual}};
   for (const Axis& a : axes) *a.weight = a.used && !a.grid->empty() ? a.grid->front() : 0.f;
   HoldoutScore best = measure(w);

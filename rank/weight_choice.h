@@ -32,6 +32,7 @@ struct HoldoutPairs {
 // the lists. An empty grid keeps its weight at 0.
 struct WeightGrids {
   std::vector<float> neighbours, ease, vasg, popularity, visual, cold_visual;
+  std::vector<float> freshness;  // empty: w_f stays 0
 };
 
 struct ChoiceOptions {

@@ -121,7 +121,34 @@ TEST(SplitHoldout, HoldsOutOnePurchaseOfEnoughUsersAndKeepsTheRest) {
   EXPECT_EQ(SplitHoldout(data, 1e-9, 42).test_user.size(), 20u);
 }
 
-TEST(SplitHoldout, KeepsTheSamePairsWhenTheGraphGrows) {
+TEST(SplitHoldout, NewestHoldsOutThePurchaseOfTheProductThatArrivedLast) {
+  SyntheticShopOptions o;
+  o.num_users = 500;
+  o.num_products = 100;
+  o.feature_dim = 0;
+  const TrainingData data = MakeSyntheticShop(o).train;
+  const InteractionGraph& g = data.graph;
+  const HoldoutSplit newest = SplitHoldout(data, 0.2, 42);  // the default pick
+  const HoldoutSplit random = SplitHoldout(data, 0.2, 42, INT64_MAX, HoldoutPick::kRandom);
+  ASSERT_FALSE(newest.test_user.empty());
+  EXPECT_EQ(newest.test_user, random.test_user) << "the pick changes the purchase, not the users";
+  int64_t differ = 0;
+  for (size_t i = 0; i < newest.test_user.size(); ++i) {
+    const int32_t u = newest.test_user[i];
+    const int32_t last = *std::max_element(g.product_index.begin() + g.user_offsets[u],
+                                           g.product_index.begin() + g.user_offsets[u + 1]);
+    EXPECT_EQ(newest.test_product[i], last) << "user " << u;
+    differ += random.test_product[i] != last;
+  }
+  EXPECT_GT(differ, 0) << "the random pick always chose the newest product: the test checks nothing";
+  EXPECT_EQ(ParseHoldoutPick("newest").value(), HoldoutPick::kNewest);
+  EXPECT_EQ(ParseHoldoutPick("random").value(), HoldoutPick::kRandom);
+  EXPECT_EQ(ParseHoldoutPick("last").status().code(), Code::kInvalidArgument);
+}
+
+class SplitHoldoutGrowth : public ::testing::TestWithParam<HoldoutPick> {};
+
+TEST_P(SplitHoldoutGrowth, KeepsTheSamePairsWhenTheGraphGrows) {
   // The same shop with more purchases per user and more users: a grown graph, same ids.
   SyntheticShopOptions o;
   o.num_users = 1000;
@@ -155,7 +182,8 @@ TEST(SplitHoldout, KeepsTheSamePairsWhenTheGraphGrows) {
     ws.push_back(1);
   }
   after.graph = BuildInteractionGraph(before.graph.num_users + 200, 100, us, ps, ws);
-  const HoldoutSplit a = SplitHoldout(before, 0.1, 7), b = SplitHoldout(after, 0.1, 7);
+  const HoldoutSplit a = SplitHoldout(before, 0.1, 7, INT64_MAX, GetParam());
+  const HoldoutSplit b = SplitHoldout(after, 0.1, 7, INT64_MAX, GetParam());
   std::map<int32_t, int32_t> held_before, held_after;
   for (size_t i = 0; i < a.test_user.size(); ++i) held_before[a.test_user[i]] = a.test_product[i];
   for (size_t i = 0; i < b.test_user.size(); ++i) held_after[b.test_user[i]] = b.test_product[i];
@@ -167,8 +195,13 @@ TEST(SplitHoldout, KeepsTheSamePairsWhenTheGraphGrows) {
   }
   // Every old user held out before is held out again (users whose degree went 1 -> 2 may join).
   EXPECT_EQ(same_user, static_cast<int64_t>(held_before.size()));
-  // The pair changes only where the new purchase hashes higher: for most users it stays.
-  EXPECT_GT(same_pair, static_cast<int64_t>(0.5 * held_before.size()));
+  if (GetParam() == HoldoutPick::kNewest) {
+    // The pair changes exactly where the new purchase is of a newer product.
+    for (const auto& [u, p] : held_before) EXPECT_EQ(held_after[u], std::max(p, (u * 37) % 100)) << "user " << u;
+  } else {
+    // The pair changes only where the new purchase hashes higher: for most users it stays.
+    EXPECT_GT(same_pair, static_cast<int64_t>(0.5 * held_before.size()));
+  }
   // A previously trained pair (not held out before) that is held out now must be a new edge:
   // never an edge the earlier model trained on... unless the user just became eligible.
   for (const auto& [u, p] : held_after) {
@@ -176,6 +209,11 @@ TEST(SplitHoldout, KeepsTheSamePairsWhenTheGraphGrows) {
     EXPECT_EQ(p, (u * 37) % 100) << "user " << u << " now holds out an edge an earlier model trained on";
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(BothPicks, SplitHoldoutGrowth, ::testing::Values(HoldoutPick::kNewest, HoldoutPick::kRandom),
+                         [](const ::testing::TestParamInfo<HoldoutPick>& i) {
+                           return std::string(i.param == HoldoutPick::kNewest ? "Newest" : "Random");
+                         });
 
 TEST(ChildProcess, PipesLinesAndReportsHowItEnded) {
   Result<ChildProcess> child = SpawnWithPipe(

@@ -67,6 +67,34 @@ TEST(HybridScorer, ComputesTheDocumentedFormula) {
   EXPECT_GT(scorer.Score(0, v[0]), 0.9f);
 }
 
+// fresh(p): the place in arrival order, 0 for the model's oldest product, 1 for its newest and for
+// every product added since; "new-arrival" when it is what lifts a product.
+TEST(HybridScorer, FreshnessFollowsArrivalOrder) {
+  HybridWeights w;
+  w.neighbours = 0;
+  w.popularity = 0.1f;
+  w.freshness = 2;
+  HybridTables tables(TinyModel(), w);
+  const float raw[] = {0, 1};
+  tables.AddProduct(4, raw);
+  HybridScorer scorer(&tables);
+  scorer.Prepare({nullptr, 0, nullptr});
+  const float pop0 = 0.1f * 1.0f;  // p0 is the most bought
+  EXPECT_FLOAT_EQ(scorer.Score(0, 0.f), pop0 + 2 * 0.f);
+  EXPECT_FLOAT_EQ(scorer.Score(2, 0.f), 0.f + 2 * (2.f / 3.f));
+  EXPECT_FLOAT_EQ(scorer.Score(3, 0.f), 2 * 1.f);
+  EXPECT_FLOAT_EQ(scorer.Score(4, 0.f), 2 * 1.f);  // added after training: newer than all
+  const float v[] = {0, 0, 0, 0, 0};
+  float all[5], means[4];
+  scorer.ScoreAll(v, 5, all, means);
+  for (int p = 0; p < 5; ++p) EXPECT_EQ(all[p], scorer.Score(p, v[p])) << "product " << p;  // bitwise
+  EXPECT_STREQ(ReasonName(scorer.Explain(1, 0.f)), "new-arrival") << "p1: freshness 2/3 over popularity";
+  w.freshness = 0;
+  tables.set_weights(w);
+  EXPECT_STREQ(ReasonName(scorer.Explain(0, 0.f)), "popular");
+  EXPECT_EQ(HybridWeights::FromJson(R"({"freshness":0.4})")->freshness, 0.4f);
+}
+
 TEST(HybridScorer, ProductsAddedAfterTrainingAreColdWithTheirFeatures) {
   HybridWeights w;
   w.neighbours = 0;
@@ -112,7 +140,7 @@ TEST(WeightChoice, RaisesTheTermThatExplainsTheHoldout) {
   HybridTables tables(m, HybridWeights());
   ChoiceOptions o;
   o.k = 1;
-  o.grids = {{1}, {0}, {0, 2}, {0}, {0}, {0}};  // w_v = 2 beats the lists' 1 for p0
+  o.grids = {{1}, {0}, {0, 2}, {0}, {0}, {0}, {0}};  // w_v = 2 beats the lists' 1 for p0
   Result<WeightChoice> c = ChooseWeights(tables, pairs, o);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->weights.vasg, 2.f);
@@ -120,6 +148,30 @@ TEST(WeightChoice, RaisesTheTermThatExplainsTheHoldout) {
   EXPECT_DOUBLE_EQ(c->lists_only.recall, 0.0);
   EXPECT_DOUBLE_EQ(c->vasg_only.recall, 1.0);
   EXPECT_EQ(c->pairs, 3);
+}
+
+// Pairs whose held-out product is the newest, with nothing else pointing at it: the choice must
+// raise w_f.
+TEST(WeightChoice, RaisesFreshnessWhenTheHeldOutPurchasesAreOfNewProducts) {
+  auto m = TinyModel();
+  m->product_kind = {1, 1, 1, 1};
+  m->product_vectors = {1, 0, 0.6f, 0.8f, 0, 1, 0.8f, 0.6f};
+  InteractionGraph g;
+  g.num_users = 2;
+  g.num_products = 4;
+  g.user_offsets = {0, 1, 2};
+  g.product_index = {0, 1};
+  g.weight = {1, 1};
+  HoldoutPairs pairs{&g, {0, 1}, {3, 3}};
+  HybridTables tables(m, HybridWeights());
+  ChoiceOptions o;
+  o.k = 1;
+  o.grids = {{0}, {0}, {0}, {0, 1}, {0}, {0}, {0, 0.5f, 4}};
+  Result<WeightChoice> c = ChooseWeights(tables, pairs, o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_GT(c->weights.freshness, 0.f);
+  EXPECT_DOUBLE_EQ(c->best.recall, 1.0);
+  EXPECT_DOUBLE_EQ(c->popularity_only.recall, 0.0);
 }
 
 SyntheticShop SmallShop(int feature_dim) {
