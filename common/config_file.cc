@@ -102,6 +102,7 @@ std::vector<Knob> Knobs(Config* c) {
   NeighbourOptions& nb = c->neighbours;
   HybridOptions& hy = c->hybrid;
   LogOptions& lg = c->log;
+  DashboardOptions& db = c->dashboard;
   return {
       Str("store", "data_dir", &st.data_dir),
       Bool("store", "sync_writes", &st.sync_writes),
@@ -205,6 +206,13 @@ std::vector<Knob> Knobs(Config* c) {
       Str("retrain", "holdout_pick", &rt.holdout_pick),
       Bool("retrain", "refit_vasg", &rt.refit_vasg),
       Int("retrain", "timeout_s", &rt.timeout_s),
+
+      Bool("dashboard", "enabled", &db.enabled),
+      Int("dashboard", "history_interval_s", &db.history_interval_s),
+      Int("dashboard", "history_samples", &db.history_samples),
+      Int("dashboard", "training_points", &db.training_points),
+      Int("dashboard", "map_points", &db.map_points),
+      Int("dashboard", "rejections_kept", &db.rejections_kept),
 
       Str("log", "level", &lg.level),
       Bool("log", "json", &lg.json),
@@ -370,6 +378,11 @@ Status ValidateConfig(const Config& c) {
   VASGD_RETURN_IF_ERROR(positive(c.retrain.keep_versions, "retrain.keep_versions"));
   VASGD_RETURN_IF_ERROR(positive(c.store.max_id_bytes, "store.max_id_bytes"));
   if (c.store.feature_dim < 0) return Status::InvalidArgument("config: store.feature_dim must be >= 0");
+  VASGD_RETURN_IF_ERROR(positive(c.dashboard.history_interval_s, "dashboard.history_interval_s"));
+  VASGD_RETURN_IF_ERROR(positive(c.dashboard.history_samples, "dashboard.history_samples"));
+  VASGD_RETURN_IF_ERROR(positive(c.dashboard.training_points, "dashboard.training_points"));
+  VASGD_RETURN_IF_ERROR(positive(c.dashboard.map_points, "dashboard.map_points"));
+  if (c.dashboard.rejections_kept < 0) return Status::InvalidArgument("config: dashboard.rejections_kept must be >= 0");
   VASGD_RETURN_IF_ERROR(one_of(c.log.level, {"debug", "info", "warn", "error"}, "log.level"));
   return Status::Ok();
 }

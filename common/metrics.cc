@@ -122,4 +122,37 @@ std::string MetricsRegistry::RenderText() const {
   return out.str();
 }
 
+namespace {
+
+template <typename T>
+std::vector<std::pair<std::string, const T*>> SeriesOf(const std::map<std::string, std::unique_ptr<T>>& by_labels) {
+  std::vector<std::pair<std::string, const T*>> out;
+  out.reserve(by_labels.size());
+  for (const auto& [labels, metric] : by_labels) out.emplace_back(labels, metric.get());
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, const Counter*>> MetricsRegistry::CounterSeries(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = families_.find(name);
+  if (it == families_.end() || it->second.type != Type::kCounter) return {};
+  return SeriesOf(it->second.counters);
+}
+
+std::vector<std::pair<std::string, const Gauge*>> MetricsRegistry::GaugeSeries(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = families_.find(name);
+  if (it == families_.end() || it->second.type != Type::kGauge) return {};
+  return SeriesOf(it->second.gauges);
+}
+
+std::vector<std::pair<std::string, const Histogram*>> MetricsRegistry::HistogramSeries(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = families_.find(name);
+  if (it == families_.end() || it->second.type != Type::kHistogram) return {};
+  return SeriesOf(it->second.histograms);
+}
+
 }  // namespace vasgd

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace vasgd {
@@ -81,6 +82,14 @@ class MetricsRegistry {
 
   // The whole registry in the Prometheus text format (version 0.0.4).
   std::string RenderText() const;
+
+  // The series of family `name` registered so far, each with its label text, in label order;
+  // empty when there is no such family or it has another type. For readers that follow series
+  // they cannot name in advance (the dashboard's history: every route, rejection reason and
+  // partition). The pointers live as long as the registry; reading their values takes no lock.
+  std::vector<std::pair<std::string, const Counter*>> CounterSeries(const std::string& name) const;
+  std::vector<std::pair<std::string, const Gauge*>> GaugeSeries(const std::string& name) const;
+  std::vector<std::pair<std::string, const Histogram*>> HistogramSeries(const std::string& name) const;
 
  private:
   enum class Type { kCounter, kGauge, kHistogram };

@@ -141,6 +141,16 @@ struct RetrainOptions {
   int timeout_s = 21600;           // a training child still running after this is killed and the job fails, s; 0 = no limit
 };
 
+// [dashboard]: the operator dashboard served at GET / (dashboard/, docs/DASHBOARD.md).
+struct DashboardOptions {
+  bool enabled = true;           // serve the page and its admin data endpoints; false = they answer 404
+  int history_interval_s = 5;    // one sample of every chart series per this many seconds, s
+  int history_samples = 720;     // samples kept per series (720 x 5 s = the last hour)
+  int training_points = 3600;    // points kept of the running retraining's loss curve (one per second)
+  int map_points = 2000;         // products at most in the embedding map (a fixed sample per model version)
+  int rejections_kept = 20;      // last rejected events kept for the Ingestion panel
+};
+
 // [log]
 struct LogOptions {
   std::string level = "info";      // debug | info | warn | error
@@ -156,6 +166,7 @@ struct Config {
   HybridOptions hybrid;
   HttpOptions http;
   RetrainOptions retrain;
+  DashboardOptions dashboard;
   LogOptions log;
 };
 

@@ -125,6 +125,9 @@ int RunServe(const Args& args) {
   const std::string host = config.http.listen.substr(0, config.http.listen.rfind(':'));
   const std::string base = "http://" + host + ":" + std::to_string(daemon.port());
   std::printf("vasgd serve: listening on %s\n", base.c_str());
+  if (config.dashboard.enabled) {
+    std::printf("vasgd serve: operator dashboard at %s/ (sign in with the admin token)\n", base.c_str());
+  }
   std::fflush(stdout);
 
   int sig = 0;

@@ -13,6 +13,7 @@
 #include "daemon/model_registry.h"
 #include "daemon/retrainer.h"
 #include "daemon/serving_state.h"
+#include "dashboard/dashboard_service.h"
 #include "http/server.h"
 #include "store/graph_store.h"
 #include "stream/event_applier.h"
@@ -27,6 +28,25 @@ double ResidentBytes() {
   long long size = 0, resident = 0;
   if (!(statm >> size >> resident)) return 0;
   return static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+}
+
+// What the dashboard reads, from the parts that own it.
+DashboardSources DashboardSourcesOf(const MetricsRegistry* metrics, const GraphStore* store, const EventApplier* applier,
+                                    const ServingState* serving, const Retrainer* retrainer,
+                                    const ModelRegistry* registry) {
+  DashboardSources s;
+  s.metrics = metrics;
+  s.store = store;
+  s.rejections = applier->rejections();
+  s.training = [retrainer] { return retrainer->progress(); };
+  s.served_model = [serving]() -> std::shared_ptr<const ModelVersion> {
+    std::shared_ptr<const ServingBundle> bundle = serving->Current();
+    return bundle ? bundle->model : nullptr;
+  };
+  s.versions = [registry] {
+    return ModelVersionsOnDisk{registry->dir(), registry->Current(), registry->Previous(), registry->Versions()};
+  };
+  return s;
 }
 
 }  // namespace
@@ -53,6 +73,7 @@ Status Daemon::Start() {
   if (!store.ok()) return store.status();
   store_ = std::move(store.value());
   applier_ = std::make_unique<EventApplier>(store_.get(), &metrics_);
+  if (config.dashboard.enabled) applier_->KeepRecentRejections(static_cast<size_t>(config.dashboard.rejections_kept));
   serving_ = std::make_unique<ServingState>(store_.get(), config.index, &metrics_);
   applier_->AddListener(serving_.get());
   registry_ = std::make_unique<ModelRegistry>(config.store.data_dir + "/models", config.retrain.keep_versions);
@@ -79,7 +100,12 @@ Status Daemon::Start() {
   api_ = std::make_unique<ApiImpl>(config, store_.get(), applier_.get(), serving_.get(), retrainer_.get(),
                                    ingester_.get(), &metrics_);
   status_api_ = std::make_unique<ConsumerStatusApi>(api_.get(), ingester_.get());
-  http_ = std::make_unique<HttpServer>(config.http, status_api_.get(), &metrics_);
+  if (config.dashboard.enabled) {
+    dashboard_ = std::make_unique<DashboardService>(
+        config.dashboard, DashboardSourcesOf(&metrics_, store_.get(), applier_.get(), serving_.get(), retrainer_.get(),
+                                             registry_.get()));
+  }
+  http_ = std::make_unique<HttpServer>(config.http, status_api_.get(), &metrics_, dashboard_.get());
   {
     std::lock_guard<std::mutex> lock(mu_);
     started_ = true;  // from here on Stop() has something to stop
@@ -87,6 +113,7 @@ Status Daemon::Start() {
   s = http_->Start();
   if (s.ok() && ingester_) s = ingester_->Start();
   if (s.ok()) s = retrainer_->Start();
+  if (s.ok() && dashboard_) dashboard_->Start();
   if (!s.ok()) {
     Stop();
     return s;
@@ -112,11 +139,13 @@ void Daemon::Stop() {
   const auto t0 = std::chrono::steady_clock::now();
   Log(LogLevel::kInfo, "serve.stopping");
   http_->Stop();                   // no new requests; in-flight ones finish
+  if (dashboard_) dashboard_->Stop();  // its sampler reads the parts stopped below
   if (ingester_) ingester_->Stop();  // commits what it consumed, leaves the group
   retrainer_->Stop();              // a running training child is terminated
   if (housekeeping_.joinable()) housekeeping_.join();
   const int64_t applied = store_->counters().events_applied;
   http_.reset();
+  dashboard_.reset();
   status_api_.reset();
   api_.reset();
   ingester_.reset();

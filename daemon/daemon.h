@@ -26,6 +26,7 @@ namespace vasgd {
 
 class ApiImpl;
 class ConsumerStatusApi;
+class DashboardService;
 class EventApplier;
 class GraphStore;
 class HttpServer;
@@ -77,6 +78,7 @@ class Daemon {
   std::unique_ptr<KafkaIngester> ingester_;
   std::unique_ptr<ApiImpl> api_;
   std::unique_ptr<ConsumerStatusApi> status_api_;  // api_ with the consumer's assignment
+  std::unique_ptr<DashboardService> dashboard_;   // null when dashboard.enabled is false
   std::unique_ptr<HttpServer> http_;
 
   std::mutex mu_;

@@ -57,6 +57,8 @@ Retrainer::Retrainer(const Config& config, std::string vasgd_binary, GraphStore*
   loss_skipgram_ = metrics->GetGauge(loss, loss_help, "part=\"skipgram\"");
   loss_reconstruction_ = metrics->GetGauge(loss, loss_help, "part=\"reconstruction\"");
   loss_encoder_ = metrics->GetGauge(loss, loss_help, "part=\"encoder\"");
+  pairs_per_second_ = metrics->GetGauge("vasgd_train_pairs_per_second",
+                                        "Training speed the running or last job reported, positive pairs/s (0 = not reported)");
   trained_at_ = metrics->GetGauge("vasgd_model_trained_timestamp_seconds", "When the served model was trained");
   progress_.loss = std::nan("");
   last_start_ = std::chrono::steady_clock::now();
@@ -228,6 +230,7 @@ void Retrainer::OnProgressLine(const std::string& line, std::string* error, std:
     loss_skipgram_->Set(Num(j, "loss_skipgram", loss_skipgram_->Value()));
     loss_reconstruction_->Set(Num(j, "loss_reconstruction", loss_reconstruction_->Value()));
     loss_encoder_->Set(Num(j, "loss_encoder", loss_encoder_->Value()));
+    pairs_per_second_->Set(Num(j, "pairs_per_second", 0));
   } else if (type == "error" && j["message"].is_string()) {
     *error = j["message"].get<std::string>();
   } else if (type == "done" && j["version"].is_string()) {

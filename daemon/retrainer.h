@@ -108,6 +108,7 @@ class Retrainer {
   Gauge* loss_skipgram_;
   Gauge* loss_reconstruction_;
   Gauge* loss_encoder_;
+  Gauge* pairs_per_second_;
   Gauge* trained_at_;
 };
 

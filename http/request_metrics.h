@@ -28,7 +28,7 @@ class RequestMetrics {
 
  private:
   // The statuses the server answers with, plus one slot for any other.
-  static constexpr std::array<int, 14> kStatuses = {200, 202, 400, 401, 403, 404, 405,
+  static constexpr std::array<int, 15> kStatuses = {200, 202, 304, 400, 401, 403, 404, 405,
                                                     408, 409, 413, 429, 431, 500, 503};
   static constexpr int kSlots = static_cast<int>(kStatuses.size()) + 1;
 

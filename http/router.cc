@@ -40,6 +40,14 @@ const std::vector<RouteSpec>& Specs() {
       {Route::kHealthz, "GET", {"healthz"}, Access::kOpen, {}},
       {Route::kReadyz, "GET", {"readyz"}, Access::kOpen, {}},
       {Route::kMetrics, "GET", {"metrics"}, Access::kOpen, {}},
+      // The dashboard: the page and its files are open (they hold no data), its data is admin.
+      {Route::kDashboard, "GET", {""}, Access::kOpen, {}},
+      {Route::kDashboardFile, "GET", {"dashboard", "*"}, Access::kOpen, {}},
+      {Route::kAdminModels, "GET", {"v1", "admin", "models"}, Access::kAdmin, {}},
+      {Route::kAdminHistory, "GET", {"v1", "admin", "history"}, Access::kAdmin, {"since"}},
+      {Route::kAdminRejections, "GET", {"v1", "admin", "rejections"}, Access::kAdmin, {}},
+      {Route::kAdminEmbeddingMap, "GET", {"v1", "admin", "embedding_map"}, Access::kAdmin, {}},
+      {Route::kAdminUser, "GET", {"v1", "admin", "users", "*"}, Access::kAdmin, {}},
   };
   return specs;
 }
@@ -152,6 +160,72 @@ Status ParseListParams(const std::vector<std::pair<std::string, std::string>>& q
   return Status::Ok();
 }
 
+// A time in seconds since the epoch: digits with an optional fraction, no sign or exponent.
+Status ParseSeconds(const std::string& name, const std::string& raw, double* out) {
+  const bool digits = !raw.empty() && raw.size() <= 24 && raw.find_first_not_of("0123456789.") == std::string::npos &&
+                      raw.find('.') == raw.rfind('.') && raw.front() != '.';
+  if (!digits) return Status::InvalidArgument(name + " must be seconds since the epoch, got '" + raw.substr(0, 32) + "'");
+  *out = std::strtod(raw.c_str(), nullptr);
+  return Status::Ok();
+}
+
+// Whether an If-None-Match header names `etag` (or is "*").
+bool EtagMatches(std::string_view if_none_match, std::string_view etag) {
+  if (if_none_match.empty()) return false;
+  if (if_none_match == "*") return true;
+  size_t at = 0;
+  while ((at = if_none_match.find(etag, at)) != std::string_view::npos) {
+    const size_t end = at + etag.size();
+    const bool starts = at == 0 || if_none_match[at - 1] == ' ' || if_none_match[at - 1] == ',' ||
+                        if_none_match[at - 1] == '/';  // W/"..." compares weakly, which is enough for GET
+    const bool ends = end == if_none_match.size() || if_none_match[end] == ',' || if_none_match[end] == ' ';
+    if (starts && ends) return true;
+    at = end;
+  }
+  return false;
+}
+
+// Whether an Accept-Encoding header accepts gzip (not refused with q=0).
+bool AcceptsGzip(std::string_view accept_encoding) {
+  size_t at = accept_encoding.find("gzip");
+  if (at == std::string_view::npos) return false;
+  std::string_view rest = accept_encoding.substr(at + 4);
+  rest = rest.substr(0, rest.find(','));
+  const size_t q = rest.find("q=");
+  if (q == std::string_view::npos) return true;
+  return std::strtod(std::string(rest.substr(q + 2)).c_str(), nullptr) > 0;
+}
+
+// A static file of the dashboard: revalidated on every load (no-cache + a strong ETag; a match
+// answers 304 without a body), gzip when the client takes it. The page gets a content security
+// policy that allows nothing but this origin: no other host is ever asked for anything.
+HttpReply StaticFileReply(const StaticFile& file, const HttpRequestView& request, bool is_page) {
+  HttpReply reply;
+  reply.headers = {{"Cache-Control", "no-cache"},
+                   {"ETag", std::string(file.etag)},
+                   {"Vary", "Accept-Encoding"},
+                   {"X-Content-Type-Options", "nosniff"}};
+  if (is_page) {
+    reply.headers.emplace_back("Content-Security-Policy",
+                               "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+    reply.headers.emplace_back("Referrer-Policy", "no-referrer");
+  }
+  if (EtagMatches(request.if_none_match, file.etag)) {
+    reply.status = 304;
+    reply.content_type.clear();
+    return reply;
+  }
+  reply.content_type = std::string(file.content_type);
+  if (!file.gzip_body.empty() && AcceptsGzip(request.accept_encoding)) {
+    reply.body = std::string(file.gzip_body);
+    reply.headers.emplace_back("Content-Encoding", "gzip");
+  } else {
+    reply.body = std::string(file.body);
+  }
+  return reply;
+}
+
 }  // namespace
 
 const char* RouteName(Route route) {
@@ -166,13 +240,20 @@ const char* RouteName(Route route) {
     case Route::kHealthz: return "healthz";
     case Route::kReadyz: return "readyz";
     case Route::kMetrics: return "metrics";
+    case Route::kDashboard: return "dashboard";
+    case Route::kDashboardFile: return "dashboard_file";
+    case Route::kAdminModels: return "admin_models";
+    case Route::kAdminHistory: return "admin_history";
+    case Route::kAdminRejections: return "admin_rejections";
+    case Route::kAdminEmbeddingMap: return "admin_embedding_map";
+    case Route::kAdminUser: return "admin_user";
     case Route::kUnknown: return "unknown";
   }
   return "unknown";
 }
 
-Router::Router(const HttpOptions& options, Api* api, const MetricsRegistry* metrics)
-    : options_(options), api_(api), metrics_(metrics) {}
+Router::Router(const HttpOptions& options, Api* api, const MetricsRegistry* metrics, DashboardApi* dashboard)
+    : options_(options), api_(api), metrics_(metrics), dashboard_(dashboard) {}
 
 HttpReply Router::Handle(const HttpRequestView& request, Route* route) const {
   *route = Route::kUnknown;
@@ -320,7 +401,52 @@ HttpReply Router::Dispatch(Route route, const std::string& path_id, const HttpRe
       if (metrics_) reply.body = metrics_->RenderText();
       return reply;
     }
+    case Route::kDashboard:
+    case Route::kDashboardFile:
+    case Route::kAdminModels:
+    case Route::kAdminHistory:
+    case Route::kAdminRejections:
+    case Route::kAdminEmbeddingMap:
+    case Route::kAdminUser:
+      return DispatchDashboard(route, path_id, request, query);
     case Route::kUnknown:
+      break;
+  }
+  return Error(404, "no such endpoint");
+}
+
+HttpReply Router::DispatchDashboard(Route route, const std::string& path_id, const HttpRequestView& request,
+                                    const std::vector<std::pair<std::string, std::string>>& query) const {
+  if (!dashboard_) return Error(404, "the dashboard is disabled (dashboard.enabled = false)");
+  auto json = [](Result<std::string> r) { return r.ok() ? Json(200, std::move(r).value()) : ErrorFrom(r.status()); };
+  switch (route) {
+    case Route::kDashboard:
+    case Route::kDashboardFile: {
+      const std::string name = route == Route::kDashboard ? "index.html" : path_id;
+      const StaticFile* file = dashboard_->File(name);
+      if (!file) return Error(404, "no such dashboard file: " + name.substr(0, 100));
+      return StaticFileReply(*file, request, route == Route::kDashboard);
+    }
+    case Route::kAdminModels:
+      return json(dashboard_->Models());
+    case Route::kAdminHistory: {
+      double since = 0;
+      for (const auto& [name, raw] : query) {
+        Status st = ParseSeconds("since", raw, &since);
+        if (!st.ok()) return ErrorFrom(st);
+      }
+      return json(dashboard_->History(since));
+    }
+    case Route::kAdminRejections:
+      return json(dashboard_->Rejections());
+    case Route::kAdminEmbeddingMap:
+      return json(dashboard_->EmbeddingMap());
+    case Route::kAdminUser: {
+      Status st = CheckId("user", path_id);
+      if (!st.ok()) return ErrorFrom(st);
+      return json(dashboard_->UserPurchases(path_id));
+    }
+    default:
       break;
   }
   return Error(404, "no such endpoint");

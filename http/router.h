@@ -5,10 +5,13 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/metrics.h"
 #include "common/options.h"
 #include "http/api.h"
+#include "http/dashboard_api.h"
 
 namespace vasgd {
 
@@ -23,6 +26,13 @@ enum class Route {
   kHealthz,          // GET  /healthz
   kReadyz,           // GET  /readyz
   kMetrics,          // GET  /metrics
+  kDashboard,        // GET  /  (the operator dashboard's page; http/dashboard_api.h)
+  kDashboardFile,    // GET  /dashboard/{file}
+  kAdminModels,      // GET  /v1/admin/models
+  kAdminHistory,     // GET  /v1/admin/history
+  kAdminRejections,  // GET  /v1/admin/rejections
+  kAdminEmbeddingMap,  // GET  /v1/admin/embedding_map
+  kAdminUser,        // GET  /v1/admin/users/{user}
   kUnknown,          // no such path, or a request too malformed to route
 };
 constexpr int kNumRoutes = static_cast<int>(Route::kUnknown) + 1;
@@ -35,6 +45,8 @@ struct HttpRequestView {
   std::string_view target;         // "/v1/users/u1/recommendations?k=5"
   std::string_view authorization;  // the Authorization header, "" when absent
   std::string_view body;
+  std::string_view if_none_match;    // the If-None-Match header (static files), "" when absent
+  std::string_view accept_encoding;  // the Accept-Encoding header (static files), "" when absent
 };
 
 struct HttpReply {
@@ -43,12 +55,14 @@ struct HttpReply {
   std::string content_type = "application/json";
   std::string allow;              // for 405: the methods the path accepts
   bool bearer_challenge = false;  // for 401: send WWW-Authenticate: Bearer
+  std::vector<std::pair<std::string, std::string>> headers;  // further headers (static files: caching, CSP)
 };
 
 class Router {
  public:
   // `api` and `metrics` (may be null: /metrics then answers an empty text) must outlive the router.
-  Router(const HttpOptions& options, Api* api, const MetricsRegistry* metrics);
+  // `dashboard` (may be null: its endpoints then answer 404) too.
+  Router(const HttpOptions& options, Api* api, const MetricsRegistry* metrics, DashboardApi* dashboard = nullptr);
 
   // Answers one request; never throws (an exception from the Api becomes a 500). Sets *route.
   // Safe to call from many threads at once (as safe as the Api).
@@ -63,10 +77,14 @@ class Router {
  private:
   HttpReply Dispatch(Route route, const std::string& path_id, const HttpRequestView& request,
                      const std::vector<std::pair<std::string, std::string>>& query) const;
+  // The dashboard's routes (Dispatch hands them over); 404 when there is no dashboard.
+  HttpReply DispatchDashboard(Route route, const std::string& path_id, const HttpRequestView& request,
+                              const std::vector<std::pair<std::string, std::string>>& query) const;
 
   const HttpOptions options_;
   Api* api_;
   const MetricsRegistry* metrics_;
+  DashboardApi* dashboard_;
 };
 
 }  // namespace vasgd

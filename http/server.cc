@@ -58,8 +58,8 @@ class Session;
 
 // What the listener and every session share. Outlives the io_context (declared before it).
 struct Shared {
-  Shared(const HttpOptions& o, Api* api, MetricsRegistry* registry)
-      : options(o), router(o, api, registry), metrics(registry) {}
+  Shared(const HttpOptions& o, Api* api, MetricsRegistry* registry, DashboardApi* dashboard)
+      : options(o), router(o, api, registry, dashboard), metrics(registry) {}
 
   void Register(Session* s, std::weak_ptr<Session> w) {
     std::lock_guard<std::mutex> lock(mu);
@@ -194,6 +194,8 @@ class Session : public std::enable_shared_from_this<Session> {
     view.target = View(req.target());
     view.authorization = View(req[http::field::authorization]);
     view.body = req.body();
+    view.if_none_match = View(req[http::field::if_none_match]);
+    view.accept_encoding = View(req[http::field::accept_encoding]);
     if (shared_.router.MayBlock(view)) {
       // `view` points into parser_'s request, which stays put until Answer: nothing reads
       // into this session meanwhile.
@@ -237,9 +239,10 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.version(version);
     response_.result(static_cast<unsigned>(reply.status));
     response_.set(http::field::server, "vasgd");
-    response_.set(http::field::content_type, reply.content_type);
+    if (!reply.content_type.empty()) response_.set(http::field::content_type, reply.content_type);
     if (!reply.allow.empty()) response_.set(http::field::allow, reply.allow);
     if (reply.bearer_challenge) response_.set(http::field::www_authenticate, "Bearer");
+    for (const auto& [name, value] : reply.headers) response_.set(name, value);
     response_.keep_alive(keep_alive);
     response_.body() = std::move(reply.body);
     response_.prepare_payload();
@@ -389,8 +392,8 @@ void YieldToIngestion(int nice) {
 }  // namespace
 
 struct HttpServer::Impl {
-  Impl(const HttpOptions& options, Api* api, MetricsRegistry* metrics)
-      : shared(options, api, metrics), ioc(std::max(1, options.threads)) {
+  Impl(const HttpOptions& options, Api* api, MetricsRegistry* metrics, DashboardApi* dashboard)
+      : shared(options, api, metrics, dashboard), ioc(std::max(1, options.threads)) {
     shared.writer = &writer;
   }
 
@@ -406,8 +409,8 @@ struct HttpServer::Impl {
   bool stopped = false;
 };
 
-HttpServer::HttpServer(const HttpOptions& options, Api* api, MetricsRegistry* metrics)
-    : impl_(std::make_unique<Impl>(options, api, metrics)) {}
+HttpServer::HttpServer(const HttpOptions& options, Api* api, MetricsRegistry* metrics, DashboardApi* dashboard)
+    : impl_(std::make_unique<Impl>(options, api, metrics, dashboard)) {}
 
 HttpServer::~HttpServer() { Stop(); }
 

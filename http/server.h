@@ -19,13 +19,15 @@
 #include "common/options.h"
 #include "common/status.h"
 #include "http/api.h"
+#include "http/dashboard_api.h"
 
 namespace vasgd {
 
 class HttpServer {
  public:
-  // `api` and `metrics` (may be null) must outlive the server.
-  HttpServer(const HttpOptions& options, Api* api, MetricsRegistry* metrics);
+  // `api` and `metrics` (may be null) must outlive the server; so must `dashboard` (may be null:
+  // no dashboard, its endpoints answer 404).
+  HttpServer(const HttpOptions& options, Api* api, MetricsRegistry* metrics, DashboardApi* dashboard = nullptr);
   ~HttpServer();  // Stop()s first
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

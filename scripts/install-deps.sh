@@ -17,6 +17,7 @@ PACKAGES=(
   python3 python3-numpy python3-gensim       # peer baseline (../shared/peers)
   gnuplot-nox                                # plots in docs/
   clang libclang-rt-14-dev                   # fuzzers and sanitizers
+  chromium chromium-driver                   # the dashboard's browser test (headless Chromium over WebDriver)
 )
 
 SUDO=""

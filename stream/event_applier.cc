@@ -5,6 +5,17 @@
 #include "common/log.h"
 
 namespace vasgd {
+namespace {
+
+// "kafka <topic>/<partition>@<offset>" for an event from Kafka; "" for HTTP and bulk import,
+// which do not say which of the two they are.
+std::string SourceName(const Event& event, const std::vector<SourcePartition>& sources) {
+  if (event.source < 0 || static_cast<size_t>(event.source) >= sources.size()) return "";
+  const SourcePartition& s = sources[static_cast<size_t>(event.source)];
+  return "kafka " + s.topic + "/" + std::to_string(s.partition) + "@" + std::to_string(event.offset);
+}
+
+}  // namespace
 
 EventApplier::EventApplier(GraphStore* store, MetricsRegistry* metrics) : store_(store) {
   const std::string events_help = "Events by result: accepted (applied), rejected, duplicate (already applied)";
@@ -26,7 +37,10 @@ void EventApplier::AddListener(EventListener* listener) {
   listeners_.push_back(listener);
 }
 
-void EventApplier::CountRejected(const EventError& error) {
+void EventApplier::KeepRecentRejections(size_t keep) { rejections_ = std::make_unique<RejectionLog>(keep); }
+
+void EventApplier::CountRejected(const EventError& error, std::string_view source, std::string_view payload) {
+  if (rejections_) rejections_->Add(source, RejectReasonName(error.reason), error.message, payload);
   rejected_total_->Inc();
   rejected_[static_cast<size_t>(error.reason)]->Inc();
   LogOncePerKind(LogLevel::kWarn, std::string("event.rejected:") + RejectReasonName(error.reason), "event.rejected",
@@ -60,7 +74,7 @@ Status EventApplier::Apply(const Event* events, size_t n, const std::vector<Sour
         error.message = "product " + events[i].product + ": features have dimension " +
                         std::to_string(events[i].features.size()) + ", the store's is " +
                         std::to_string(store_->feature_dim());
-        CountRejected(error);
+        CountRejected(error, SourceName(events[i], sources));
         break;
       }
     }

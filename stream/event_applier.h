@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <mutex>
 #include <string_view>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "common/status.h"
 #include "store/graph_store.h"
 #include "stream/event.h"
+#include "stream/rejection_log.h"
 
 namespace vasgd {
 
@@ -43,8 +45,16 @@ class EventApplier {
                UpdateOutcome* outcomes);
 
   // Counts an event rejected before it reached the store (by the parser or a reader) and logs
-  // the first of each reason.
-  void CountRejected(const EventError& error);
+  // the first of each reason. When rejections are kept (KeepRecentRejections), records it with
+  // `source` (where it came from, e.g. "kafka events/3@1042"; "" = not said) and the start of
+  // its text `payload`.
+  void CountRejected(const EventError& error, std::string_view source = {}, std::string_view payload = {});
+
+  // Keeps the last `keep` rejections (parser's and store's) for rejections(). Call before the
+  // first Apply or CountRejected; without it none are kept.
+  void KeepRecentRejections(size_t keep);
+  // The kept rejections; null unless KeepRecentRejections was called.
+  const RejectionLog* rejections() const { return rejections_.get(); }
 
   // Limits for parsers feeding this applier: the store's max id length and current dimension.
   EventLimits Limits(int64_t max_message_bytes) const;
@@ -60,6 +70,7 @@ class EventApplier {
   Counter* rejected_total_;
   Counter* rejected_[static_cast<size_t>(RejectReason::kCount)];
   Histogram* commit_seconds_;
+  std::unique_ptr<RejectionLog> rejections_;
 };
 
 }  // namespace vasgd

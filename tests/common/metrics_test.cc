@@ -45,5 +45,28 @@ TEST(Metrics, TypeClashIsABug) {
   EXPECT_THROW(r.GetGauge("m", "m"), std::logic_error);
 }
 
+TEST(Metrics, SeriesOfAFamilyAreListedWithTheirLabels) {
+  MetricsRegistry r;
+  Counter* b = r.GetCounter("vasgd_events_rejected_total", "r", "reason=\"bad_json\"");
+  Counter* a = r.GetCounter("vasgd_events_rejected_total", "r", "reason=\"bad_id\"");
+  Histogram* h = r.GetHistogram("vasgd_http_request_duration_seconds", "d", "route=\"similar\"");
+  r.GetGauge("vasgd_index_products", "n")->Set(7);
+  auto counters = r.CounterSeries("vasgd_events_rejected_total");
+  ASSERT_EQ(counters.size(), 2u);
+  EXPECT_EQ(counters[0].first, "reason=\"bad_id\"");  // label order
+  EXPECT_EQ(counters[0].second, a);
+  EXPECT_EQ(counters[1].second, b);
+  auto histograms = r.HistogramSeries("vasgd_http_request_duration_seconds");
+  ASSERT_EQ(histograms.size(), 1u);
+  EXPECT_EQ(histograms[0].second, h);
+  auto gauges = r.GaugeSeries("vasgd_index_products");
+  ASSERT_EQ(gauges.size(), 1u);
+  EXPECT_EQ(gauges[0].first, "");
+  EXPECT_EQ(gauges[0].second->Value(), 7);
+  // Another type or no such family: nothing.
+  EXPECT_TRUE(r.GaugeSeries("vasgd_events_rejected_total").empty());
+  EXPECT_TRUE(r.CounterSeries("vasgd_no_such_total").empty());
+}
+
 }  // namespace
 }  // namespace vasgd

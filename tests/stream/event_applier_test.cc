@@ -131,5 +131,41 @@ TEST_F(EventApplierTest, LimitsFollowTheStore) {
   EXPECT_EQ(applier_->Limits(77).max_id_bytes, 256);
 }
 
+TEST_F(EventApplierTest, KeptRejectionsSayWhereWhyAndWhat) {
+  EXPECT_EQ(applier_->rejections(), nullptr);  // none kept unless asked
+  applier_->KeepRecentRejections(2);
+  EventError bad_json{RejectReason::kBadJson, "not JSON"};
+  applier_->CountRejected(bad_json, "kafka events/3@17", "{oops");
+  // An excerpt is cut to RejectionLog::kExcerptBytes without splitting a UTF-8 character.
+  const std::string long_text = std::string(RejectionLog::kExcerptBytes - 1, 'x') + "\xc3\xa9tail";
+  applier_->CountRejected(bad_json, "", long_text);
+  // A product of another dimension than the store's is rejected by the store, with its source.
+  Event first, second;
+  first.type = second.type = UpdateType::kProduct;
+  first.product = "x";
+  second.product = "y";
+  first.has_features = second.has_features = true;
+  first.features = {1, 2};
+  second.features = {1, 2, 3};
+  second.source = 0;
+  second.offset = 41;
+  std::vector<Event> events = {first, second};
+  std::vector<UpdateOutcome> outcomes(2);
+  ASSERT_TRUE(applier_->Apply(events.data(), 2, {{"events", 5}}, outcomes.data()).ok());
+  ASSERT_EQ(outcomes[1].result, UpdateResult::kRejected);
+
+  std::vector<RejectedEvent> kept = applier_->rejections()->Recent();
+  EXPECT_EQ(applier_->rejections()->total(), 3);
+  ASSERT_EQ(kept.size(), 2u);  // the oldest went
+  EXPECT_EQ(kept[0].source, "kafka events/5@41");
+  EXPECT_EQ(kept[0].reason, RejectReasonName(outcomes[1].reason));
+  EXPECT_NE(kept[0].message.find("dimension 3"), std::string::npos) << kept[0].message;
+  EXPECT_EQ(kept[1].source, "");
+  EXPECT_EQ(kept[1].excerpt, std::string(RejectionLog::kExcerptBytes - 1, 'x'));
+  EXPECT_GT(kept[0].time, 1.7e9);
+  // Counted as before.
+  EXPECT_EQ(Count("vasgd_events_total", "result=\"rejected\""), 3);
+}
+
 }  // namespace
 }  // namespace vasgd
