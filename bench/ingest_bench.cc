@@ -104,7 +104,6 @@ struct Timing {
   double seconds = 0;
   double cpu_seconds = 0;
   int64_t peak_prefetched_messages = -1;  // vasgd only: the most librdkafka reported queued
-  int64_t peak_prefetched_bytes = -1;
 };
 
 // (a) A bare librdkafka consumer in a fresh group: counts messages and touches their bytes.
@@ -201,15 +200,13 @@ Timing VasgdConsumer(const std::string& brokers, const std::string& group, int64
   while (ingester.assigned_partitions() < f.partitions) std::this_thread::sleep_for(std::chrono::microseconds(500));
   const Clock::time_point start = Clock::now();
   const double cpu_start = CpuSeconds();
-  int64_t peak_messages = 0, peak_bytes = 0;  // librdkafka's statistics, once a second
+  int64_t peak_messages = 0;  // the consumer queue's length, refreshed once a second
   while (!done.done()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
     peak_messages = std::max(peak_messages, ingester.prefetched_messages());
-    peak_bytes = std::max(peak_bytes, ingester.prefetched_bytes());
   }
   Timing t{Seconds(start, done.done_at()), CpuSeconds() - cpu_start};
   t.peak_prefetched_messages = peak_messages;
-  t.peak_prefetched_bytes = peak_bytes;
   ingester.Stop();
   *counters = (*store)->counters();
   return t;
@@ -413,11 +410,11 @@ void KafkaBench(const BenchFlags& f) {
     Timing raw = RawRocksDb(f.tmp + "/vasgd-raw-rocksdb-bench", &floor.batches);
     raw_rates.push_back(f.events / raw.seconds);
     std::printf("run %d: bare consumer %.0f events/s (%.2f s, %.2f cpu-s) | vasgd -> RocksDB (fsync) %.0f events/s "
-                "(%.2f s, %.2f cpu-s, prefetch peak %lld messages / %.1f MiB) | ratio %.2f | RocksDB alone, %.2f "
+                "(%.2f s, %.2f cpu-s, prefetch peak %lld messages) | ratio %.2f | RocksDB alone, %.2f "
                 "sorted keys/event: %.0f events/s (%.2f s, %.2f cpu-s, %.2f us cpu/key)\n",
                 r + 1, bare_rates.back(), bare.seconds, bare.cpu_seconds, vasgd_rates.back(), ours.seconds,
                 ours.cpu_seconds, static_cast<long long>(ours.peak_prefetched_messages),
-                ours.peak_prefetched_bytes / 1048576.0, vasgd_rates.back() / bare_rates.back(), keys_per_event,
+                vasgd_rates.back() / bare_rates.back(), keys_per_event,
                 raw_rates.back(), raw.seconds, raw.cpu_seconds, raw.cpu_seconds / keys * 1e6);
   }
   std::printf("store after a run: %lld users, %lld products, %lld edges, %lld events applied\n",

@@ -78,11 +78,10 @@ class KafkaIngester {
   // Seconds this member has gone without any assigned partition (since Start, or since it lost
   // its last one); -1 while it has partitions or before Start.
   double unassigned_seconds() const;
-  // Messages fetched by librdkafka but not yet taken by the consumer thread (refreshed every
-  // second), and their payload bytes (from librdkafka's statistics, which arrive only while the
-  // consumer thread polls, not while it waits for the writer); -1 until known.
+  // Messages fetched by librdkafka but not yet taken by the consumer thread (the consumer
+  // queue's length, refreshed every second, also while the thread waits for the writer); -1
+  // until known.
   int64_t prefetched_messages() const { return prefetched_messages_.load(std::memory_order_relaxed); }
-  int64_t prefetched_bytes() const { return prefetched_bytes_.load(std::memory_order_relaxed); }
   // The static membership id in use ("" = dynamic membership).
   const std::string& group_instance_id() const { return instance_id_; }
   // Why the consumer stopped for good (e.g. fenced by another member with the same instance
@@ -125,7 +124,6 @@ class KafkaIngester {
   void UpdateLag();
   void OnStatistics(const char* json, size_t size);
   void UpdateBrokerStates(const simdjson::dom::element& doc);
-  void UpdatePrefetched(const simdjson::dom::element& doc);
   void OnRebalance(rd_kafka_t* rk, int err, rd_kafka_topic_partition_list_t* partitions);
   void OnError(int err, const char* reason);
   void OnFatal();
@@ -172,11 +170,9 @@ class KafkaIngester {
   std::atomic<int> brokers_known_{-1};
   std::atomic<int64_t> unassigned_since_ns_{0};  // steady clock; 0 = partitions assigned (or not started)
   std::atomic<int64_t> prefetched_messages_{-1};
-  std::atomic<int64_t> prefetched_bytes_{-1};
   Gauge* brokers_up_gauge_;
   Gauge* unassigned_gauge_;
   Gauge* prefetched_messages_gauge_;
-  Gauge* prefetched_bytes_gauge_;
   Gauge* lag_gauge_;
   Counter* kafka_errors_;
   Counter* dead_lettered_;
