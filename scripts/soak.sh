@@ -6,12 +6,14 @@
 #     (tests/reliability/soak_feeder, which keeps the reference graph);
 #   - a retraining every 5 minutes (retrain.interval_s = 300), the training child beside serving.
 # Per window it prints requests/s, p50/p99 latency, non-2xx and 5xx answers, the daemon's resident
-# memory, the consumer lag and the retrainings so far. At the end, the daemon is stopped and the
+# memory, the consumer lag at the window's end and its largest value in the window (sampled every
+# LAG_SAMPLE_SECONDS, default 5; also in seconds of stream: lag / RATE) and the retrainings so far. At the end, the daemon is stopped and the
 # store compared with the reference graph: zero lost (or doubled) events is `"equal":true`.
 #
 #   scripts/soak.sh [BUILD_DIR]     (env: WINDOWS WINDOW_SECONDS RATE CONNECTIONS USERS PRODUCTS BLOCK_CACHE_MB
-#                                  PORT WORK KEEP; USERS × PRODUCTS bounds the id space: small values make a
-#                                  stream whose graph stops growing; BLOCK_CACHE_MB is store.block_cache_mb, 128)
+#                                  PORT WORK KEEP LAG_SAMPLE_SECONDS EXTRA_HTTP; USERS × PRODUCTS bounds the id
+#                                  space: small values make a stream whose graph stops growing; BLOCK_CACHE_MB is
+#                                  store.block_cache_mb, 128; EXTRA_HTTP: more [http] lines, e.g. "worker_nice = 0")
 # Exit status 0 only with zero 5xx answers, zero failed retrainings and a store equal to the reference.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +26,8 @@ PORT="${PORT:-18090}"
 USERS="${USERS:-20000}"
 PRODUCTS="${PRODUCTS:-5000}"
 BLOCK_CACHE_MB="${BLOCK_CACHE_MB:-128}"
+LAG_SAMPLE_SECONDS="${LAG_SAMPLE_SECONDS:-5}"
+EXTRA_HTTP="${EXTRA_HTTP:-}"
 DIM=16
 WORK="${WORK:-$(mktemp -d /tmp/vasgd-soak-XXXXXX)}"
 mkdir -p "$WORK"
@@ -38,6 +42,7 @@ cleanup() {
   local rc=$?
   if [ -n "${SERVE_PID:-}" ]; then kill "$SERVE_PID" 2>/dev/null; wait "$SERVE_PID" 2>/dev/null || true; fi
   if [ -n "${FEEDER_PID:-}" ]; then kill "$FEEDER_PID" 2>/dev/null; wait "$FEEDER_PID" 2>/dev/null || true; fi
+  if [ -n "${SAMPLER_PID:-}" ]; then kill "$SAMPLER_PID" 2>/dev/null; wait "$SAMPLER_PID" 2>/dev/null || true; fi
   [ -n "${KEEP:-}" ] || rm -rf "$WORK"
   exit $rc
 }
@@ -76,6 +81,7 @@ batch_size = 1024
 [http]
 listen = "127.0.0.1:$PORT"
 threads = 2
+$EXTRA_HTTP
 [retrain]
 interval_s = 300
 after_events = 0
@@ -112,16 +118,28 @@ EOF
 parse() { awk -v format=row -f scripts/lib/wrk_summary.awk; }
 
 echo "# soak: $WINDOWS windows of $WINDOW_SECONDS s, wrk -t1 -c$CONNECTIONS, $RATE events/s via the mock cluster, retraining every 300 s, block cache $BLOCK_CACHE_MB MiB ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
-printf '| window | requests | req/s | p50 ms | p99 ms | non-2xx | 5xx | RSS MiB | anonymous MiB | block cache MiB | memtables MiB | lag | model | retrain ok/failed |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
+printf '| window | requests | req/s | p50 ms | p99 ms | non-2xx | 5xx | RSS MiB | anonymous MiB | block cache MiB | memtables MiB | lag | max lag (s of stream) | model | retrain ok/failed |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 RSS_START=$(rss_mib)
 FIVE_START=$(sum_5xx)
+# The consumer lag every LAG_SAMPLE_SECONDS, one "epoch-seconds lag prefetched-messages" line each
+# (lag.log in the work directory), for the windows' maxima.
+( while true; do
+    echo "$(date +%s) $(status | python3 -c 'import json,sys; print(json.load(sys.stdin).get("consumer_lag"))' 2>/dev/null) $(metric vasgd_kafka_prefetched_messages)"
+    sleep "$LAG_SAMPLE_SECONDS"
+  done ) >"$WORK/lag.log" &
+SAMPLER_PID=$!
+# The largest lag sampled since epoch second $1 ("?" when none), and in seconds of stream.
+max_lag_since() { awk -v t0="$1" -v rate="$RATE" '$1 >= t0 && $2 ~ /^[0-9]+$/ && $2 + 0 > m { m = $2 + 0; n = 1 }
+  END { if (n) printf "%d (%.1f s)", m, m / rate; else printf "?" }' "$WORK/lag.log"; }
 for w in $(seq 1 "$WINDOWS"); do
+  WINDOW_START=$(date +%s)
   read -r total rps p50 p99 bad sock < <(wrk -t1 -c"$CONNECTIONS" -d"${WINDOW_SECONDS}s" --latency -s "$WORK/mix.lua" "$url" | parse)
   st=$(status)
   lag=$(echo "$st" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("consumer_lag"))')
   version=$(echo "$st" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("model_version"))')
-  printf '| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s/%s |\n' "$w" "$total" "$rps" "$p50" "$p99" "$bad" \
-    "$(( $(sum_5xx) - FIVE_START ))" "$(rss_mib)" "$(rss_mib RssAnon)" "$(store_mib block_cache)" "$(store_mib memtables)" "$lag" "$version" \
+  printf '| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s/%s |\n' "$w" "$total" "$rps" "$p50" "$p99" "$bad" \
+    "$(( $(sum_5xx) - FIVE_START ))" "$(rss_mib)" "$(rss_mib RssAnon)" "$(store_mib block_cache)" "$(store_mib memtables)" "$lag" \
+    "$(max_lag_since "$WINDOW_START")" "$version" \
     "$(metric 'vasgd_retrain_total{result="ok"}')" "$(metric 'vasgd_retrain_total{result="failed"}')"
   [ "$sock" = "" ] || echo "  wrk: $sock"
 done
