@@ -468,7 +468,8 @@ int Setup(const std::map<std::string, std::string>& f) {
   m.encoder = RandomEncoder(feature_dim, dim, 3);
   // The hybrid's parts as a retraining makes them: RP3β lists from the purchases, the products'
   // standardised features, and weights with every term on (the cost of the formula, not a
-  // quality claim: the weights are the ones TikTok's first served model chose).
+  // quality claim: the weights are the ones TikTok's served model chose at e6718b7, seed 42; with
+  // freshness on, serving also scores the newest products as candidates).
   t0 = Clock::now();
   InteractionGraph graph;
   graph.num_users = static_cast<int32_t>(users);
@@ -493,7 +494,8 @@ int Setup(const std::map<std::string, std::string>& f) {
   SetVisualRows(features, &m);
   const double lists_seconds = Seconds(t0, Clock::now());
   m.manifest_extra_json = R"({"validation":{"synthetic":true},"hybrid":{"weights":)"
-                          R"({"neighbours":1,"ease":0,"vasg":1,"popularity":0.4,"visual":0.2,"cold_visual":0.5}}})";
+                          R"({"neighbours":1,"ease":0,"vasg":2,"popularity":1.6,"freshness":1.6,"visual":0.1,)"
+                          R"("cold_visual":0.25}}})";
   const std::string staging = registry.StagingDir("bench");
   t0 = Clock::now();
   if (Status s = WriteModelVersion(staging, m); !s.ok()) {

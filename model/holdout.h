@@ -12,7 +12,7 @@ namespace vasgd {
 
 // The validation holdout a retraining carves from its own snapshot: one purchase held out from
 // some users. It serves two purposes: the hybrid's weights and list settings are chosen on it
-// (rank/fit.h), and the new VASG model must reach retrain.min_holdout_auc on it.
+// (rank/fit.h), and the ranking the new version will serve must reach retrain.min_holdout_auc on it.
 //   - A user takes part when they bought at least 2 distinct products and a hash of (seed, user
 //     id) falls in the first `fraction` of the hash range (at least min(20, eligible) users when
 //     fraction > 0, at most `max_users`: those with the smallest hashes). The purchase held out:
@@ -26,8 +26,8 @@ namespace vasgd {
 //     Either way the same pairs stay held out across retrainings while the graph grows (a user's
 //     newest product changes only when they buy a newer one), so a warm-started model has not
 //     trained on the pairs it is validated on (except for users whose held-out pair changed).
-//   - holdout_auc = the paper's AUC (eval/ranking_metrics.h) over those pairs, warm and cold
-//     pairs together, scored with the model's own score.
+//   - holdout_auc = the paper's AUC over those pairs (each held-out product against every
+//     product the user could be shown), scored by what will be served (rank/fit.h).
 struct HoldoutSplit {
   InteractionGraph train;            // the graph without the held-out edges
   std::vector<int32_t> test_user;    // one entry per held-out pair

@@ -14,7 +14,9 @@
 //      held-out purchases count in what is served. VASG is retrained on the whole graph only with
 //      retrain.refit_vasg (it doubles the retraining's VASG time); otherwise held-out users still
 //      reach their held-out product through the lists and their purchases at query time.
-// The holdout AUC (retrain.min_holdout_auc's gate) is always the holdout-trained VASG's.
+// The holdout AUC (retrain.min_holdout_auc's gate) is the served ranking's on the held-out pairs:
+// the chosen blend over the holdout-trained model, before any refit (VASG's alone is recorded too;
+// it is the gate when hybrid.ranking = "vasg").
 // The manifest's "hybrid" object records the weights, the families and their settings, and the
 // holdout figures of the chosen blend and of each term alone.
 #pragma once
@@ -34,7 +36,7 @@ namespace vasgd {
 struct FittedVersion {
   ModelVersion model;
   HoldoutSplit split;        // the held-out pairs and the graph without them (VASG trained on it)
-  double holdout_auc = -1;   // the paper's AUC of VASG trained without them; < 0 = no pair
+  double holdout_auc = -1;   // AUC of the served ranking, trained without them; < 0 = no pair
 };
 
 // `stage` (may be null) is told when a step starts: "train", "neighbours", "weights", "refit".

@@ -103,7 +103,8 @@ TEST_F(ServeApiTest, RecommendationsMatchTheHybridFormulaOfTheModelVersion) {
   const json hybrid = json::parse(model_->manifest_extra_json)["hybrid"];
   ASSERT_TRUE(hybrid.contains("weights")) << "the retraining recorded no hybrid weights";
   EXPECT_GT(hybrid["holdout"]["pairs"].get<int>(), 0);
-  const std::set<std::string> reasons = {"bought-with", "taste", "popular", "visual-match", "new-visual-match"};
+  const std::set<std::string> reasons = {"bought-with",      "taste",      "popular",
+                                         "visual-match",     "new-visual-match", "new-arrival"};
   for (int32_t u = 20; u < 60; ++u) {
     const std::string user = "u" + std::to_string(u);
     json r = serve_->GetJson("/v1/users/" + user + "/recommendations?k=10");
