@@ -133,7 +133,7 @@ struct RetrainOptions {
   int interval_s = 3600;           // retrain on this schedule, s; 0 = never by time
   int64_t after_events = 100000;   // retrain after this many new events; 0 = never by count
   int keep_versions = 5;           // model versions kept on disk (older ones are pruned)
-  double min_holdout_auc = 0.55;   // a new model below this holdout AUC is not served
+  double min_holdout_auc = 0.55;   // a new version whose served ranking scores below this AUC on the holdout is not served
   double holdout_fraction = 0.25;  // share of users with one purchase (chosen by a hash of the ids) held out; the hybrid's weights are chosen on them
   int64_t holdout_max_users = 5000;  // held-out users at most (the weight choice's cost grows with them)
   std::string holdout_pick = "newest";  // newest | random: which purchase of a held-out user (model/holdout.h)
