@@ -55,11 +55,10 @@ void MetricsHistory::CollectRates(const char* family, const std::string& prefix,
     const std::string name = labels.empty() ? prefix : prefix + LabelValues(labels);
     const double now = counter->Value();
     auto last = last_counters_.find(name);
-    if (last != last_counters_.end() && dt > 0 && now >= last->second) {
-      (*values)[name] = static_cast<float>((now - last->second) / dt);
-    } else {
-      (*values)[name] = kUnknown;  // first sight: no interval yet
-    }
+    // A series registered since the previous sample started from 0 then (series are created at 0
+    // on first use); only the first sample has no interval.
+    const double before = last != last_counters_.end() ? last->second : 0.0;
+    (*values)[name] = dt > 0 && now >= before ? static_cast<float>((now - before) / dt) : kUnknown;
     last_counters_[name] = now;
   }
 }
@@ -71,11 +70,13 @@ void MetricsHistory::CollectLatency(double dt, std::map<std::string, float>* val
     std::vector<uint64_t> now(buckets);
     for (size_t i = 0; i < buckets; ++i) now[i] = histogram->BucketCount(i);
     auto last = last_buckets_.find(route);
-    if (last != last_buckets_.end() && dt > 0) {
+    if (dt > 0) {
+      // As for counters: a histogram registered since the previous sample held zeros then.
+      const std::vector<uint64_t> before = last != last_buckets_.end() ? last->second : std::vector<uint64_t>(buckets, 0);
       std::vector<uint64_t> delta(buckets);
       uint64_t requests = 0;
       for (size_t i = 0; i < buckets; ++i) {
-        delta[i] = now[i] >= last->second[i] ? now[i] - last->second[i] : 0;
+        delta[i] = now[i] >= before[i] ? now[i] - before[i] : 0;
         requests += delta[i];
       }
       (*values)[route + ".rps"] = static_cast<float>(static_cast<double>(requests) / dt);

@@ -13,8 +13,9 @@
 //                            as Prometheus' histogram_quantile; null when no request came)
 //   memory.rss, memory.store.<part>, index.products, graph.users/products/edges   gauges
 //
-// Rates and quantiles are over the interval since the previous sample (null for the first).
-// A series that appears later (a new route, reason or partition) is null before it appeared.
+// Rates and quantiles are over the interval since the previous sample (null for the first). A
+// series that appears later (a new route, reason or partition: registered at 0 on first use) is
+// null before it appeared, and its first rate counts from 0.
 // Memory is bounded: at most `max_series` series (more are counted in dropped_series, not kept;
 // a series null for the whole window makes room again), each `samples` floats.
 // Thread-safe: one writer (the sampler) and many readers.

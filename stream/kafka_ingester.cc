@@ -343,7 +343,11 @@ void KafkaIngester::Consume(rd_kafka_message_t* m) {
   std::string_view payload(m->payload ? static_cast<const char*>(m->payload) : "", m->len);
   EventError error;
   if (!parser_.Parse(payload, UnixNow(), &event, &error)) {
-    applier_->CountRejected(error);
+    // Kept (with where it came from and its start) for the dashboard's last rejected events.
+    applier_->CountRejected(error,
+                            "kafka " + std::string(rd_kafka_topic_name(m->rkt)) + "/" + std::to_string(m->partition) +
+                                "@" + std::to_string(m->offset),
+                            payload);
     DeadLetter(m, error, b);
     event.Clear();  // kNone: committing it only advances the offset
   }
@@ -520,6 +524,7 @@ void KafkaIngester::UpdateLag() {
       continue;
     }
     int64_t next = a.next >= 0 ? a.next : std::max<int64_t>(low, 0);
+    a.lag->Set(static_cast<double>(std::max<int64_t>(0, high - next)));
     total += std::max<int64_t>(0, high - next);
     known = true;
   }
@@ -583,7 +588,12 @@ void KafkaIngester::OnRebalance(rd_kafka_t* rk, int err, rd_kafka_topic_partitio
           "Seconds since a message of the partition was last consumed and committed (since its assignment if none; -1: not assigned)",
           "topic=\"" + std::string(p.topic) + "\",partition=\"" + std::to_string(p.partition) + "\"");
       age->Set(0);
-      assigned_.push_back({p.topic, p.partition, next, now, age});
+      Gauge* lag = metrics_->GetGauge(
+          "vasgd_consumer_partition_lag_events",
+          "Messages behind the partition's high watermark (-1: not assigned or not known yet)",
+          "topic=\"" + std::string(p.topic) + "\",partition=\"" + std::to_string(p.partition) + "\"");
+      lag->Set(-1);
+      assigned_.push_back({p.topic, p.partition, next, now, age, lag});
     }
     if (cooperative) {
       if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, partitions)) {
@@ -602,7 +612,7 @@ void KafkaIngester::OnRebalance(rd_kafka_t* rk, int err, rd_kafka_topic_partitio
         const rd_kafka_topic_partition_t& p = partitions->elems[i];
         auto revoked = [&](const Assigned& a) { return a.partition == p.partition && a.topic == p.topic; };
         for (const Assigned& a : assigned_) {
-          if (revoked(a)) a.age->Set(-1);
+          if (revoked(a)) MarkUnassigned(a);
         }
         assigned_.erase(std::remove_if(assigned_.begin(), assigned_.end(), revoked), assigned_.end());
       }
@@ -611,7 +621,7 @@ void KafkaIngester::OnRebalance(rd_kafka_t* rk, int err, rd_kafka_topic_partitio
         rd_kafka_error_destroy(e);
       }
     } else {
-      for (const Assigned& a : assigned_) a.age->Set(-1);
+      for (const Assigned& a : assigned_) MarkUnassigned(a);
       assigned_.clear();
       rd_kafka_assign(rk, nullptr);
     }
@@ -620,11 +630,16 @@ void KafkaIngester::OnRebalance(rd_kafka_t* rk, int err, rd_kafka_topic_partitio
     kafka_errors_->Inc();
     Log(LogLevel::kError, "kafka.rebalance_error", {{"error", rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(err))}});
     FlushPending();
-    for (const Assigned& a : assigned_) a.age->Set(-1);
+    for (const Assigned& a : assigned_) MarkUnassigned(a);
     assigned_.clear();
     rd_kafka_assign(rk, nullptr);
   }
   SetAssignedCount();
+}
+
+void KafkaIngester::MarkUnassigned(const Assigned& a) {
+  a.age->Set(-1);
+  a.lag->Set(-1);
 }
 
 void KafkaIngester::SetAssignedCount() {

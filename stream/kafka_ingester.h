@@ -97,7 +97,10 @@ class KafkaIngester {
     int64_t next;                  // next offset to apply; -1 = from the beginning
     Clock::time_point last_message;  // when a message of it was last committed (else: assigned)
     Gauge* age;                    // vasgd_consumer_last_message_age_seconds{topic,partition}
+    Gauge* lag;                    // vasgd_consumer_partition_lag_events{topic,partition}
   };
+  // A partition leaves this member: its age and lag gauges say "not assigned" (-1).
+  static void MarkUnassigned(const Assigned& a);
 
   // A batch of consumed messages, parsed; kept until committed so their bytes can still go to
   // the dead-letter topic.

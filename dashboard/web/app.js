@@ -443,6 +443,7 @@
     return Object.keys(state.hist.series).filter((n) => n.startsWith(prefix) && n.endsWith(suffix)).sort();
   }
 
+  // The newest known value of a series (gauges: the last sample that had one).
   function latest(name) {
     const v = state.hist.series[name];
     if (!v) return null;
@@ -450,11 +451,19 @@
     return null;
   }
 
+  // The value of the newest sample (rates and quantiles: null when nothing happened in it).
+  function lastSample(name) {
+    const v = state.hist.series[name];
+    return v && v.length ? v[v.length - 1] : null;
+  }
+
   function renderIngestion() {
     const H = state.hist;
     const pick = (names, strip) => names.map((n) => ({ name: n.slice(strip.length), values: H.series[n] }));
     charts.events.update(H.t, pick(seriesWith("events."), "events."));
-    charts.rejected.update(H.t, pick(seriesWith("rejected."), "rejected."));
+    // Only the reasons that occurred in the window: every reason is registered at 0 from the start.
+    const occurred = seriesWith("rejected.").filter((n) => H.series[n].some((v) => v > 0));
+    charts.rejected.update(H.t, pick(occurred, "rejected."));
     const lag = seriesWith("lag.").filter((n) => H.series[n].some((v) => v != null));
     charts.lag.update(H.t, pick(lag, "lag."));
     const kafka = state.status && state.status.assigned_partitions !== undefined;
@@ -478,9 +487,9 @@
     $("routes-window").textContent = String(state.interval);
     $("routes-table").querySelector("tbody").replaceChildren(...routes.map((r) => el("tr", {},
       el("th", { scope: "row", text: r }),
-      cell(fmt.num(latest(`http.${r}.rps`)), "num"),
-      cell(fmt.num(latest(`http.${r}.p50_ms`)), "num"),
-      cell(fmt.num(latest(`http.${r}.p99_ms`)), "num"))));
+      cell(fmt.num(lastSample(`http.${r}.rps`)), "num"),
+      cell(fmt.num(lastSample(`http.${r}.p50_ms`)), "num"),
+      cell(fmt.num(lastSample(`http.${r}.p99_ms`)), "num"))));
     charts.rps.update(H.t, routes.map((r) => ({ name: r, values: H.series[`http.${r}.rps`] })));
     charts.p99.update(H.t, routes.filter((r) => H.series[`http.${r}.p99_ms`])
       .map((r) => ({ name: r, values: H.series[`http.${r}.p99_ms`] })));

@@ -18,6 +18,7 @@ const Charts = (() => {
       this.plot = null;
       this.names = [];
       this.data = null;
+      this.hasData = false;
       this.empty = document.createElement("p");
       this.empty.className = "empty";
       this.empty.textContent = "No data yet.";
@@ -30,6 +31,7 @@ const Charts = (() => {
       const names = series.map((s) => s.name);
       this.data = [x, ...series.map((s) => s.values)];
       const hasData = x.length > 0 && series.length > 0;
+      this.hasData = hasData;
       this.empty.hidden = hasData;
       if (!hasData) {
         this.destroy();
@@ -68,7 +70,7 @@ const Charts = (() => {
       const width = this.el.clientWidth;
       if (width === 0) return;
       if (!this.plot) {
-        if (this.data && this.data[0].length) this.build();
+        if (this.hasData) this.build();
         return;
       }
       if (Math.abs(this.plot.width - width) > 1) this.plot.setSize({ width, height: HEIGHT });

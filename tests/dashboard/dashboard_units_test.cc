@@ -102,9 +102,19 @@ TEST(MetricsHistory, RatesQuantilesAndGaugesPerInterval) {
   EXPECT_DOUBLE_EQ(s["memory.rss"][1].get<double>(), 2000);
   EXPECT_DOUBLE_EQ(h.Latest("http.similar.rps"), 20.0);
 
+  // A route first used after the first sample: its requests count from 0 in their interval.
+  Histogram* similar2 = r.GetHistogram("vasgd_http_request_duration_seconds", "", "route=\"analogy\"");
+  for (int i = 0; i < 10; ++i) similar2->Observe(0.001);
+  h.Sample(107);
+  EXPECT_DOUBLE_EQ(h.Latest("http.analogy.rps"), 5.0);
+  EXPECT_DOUBLE_EQ(h.Latest("http.similar.rps"), 0.0);
+  r.GetCounter("vasgd_events_rejected_total", "", "reason=\"bad_json\"")->Inc(4);
+  h.Sample(109);
+  EXPECT_DOUBLE_EQ(h.Latest("rejected.bad_json"), 2.0);
+
   // A quiet interval: 0 requests/s and no quantile.
   h.Sample(110);
-  j = Parse(h.Json(105));
+  j = Parse(h.Json(109));
   ASSERT_EQ(j["t"], json({110}));
   EXPECT_DOUBLE_EQ(j["series"]["http.similar.rps"][0].get<double>(), 0.0);
   EXPECT_TRUE(j["series"]["http.similar.p99_ms"][0].is_null());

@@ -160,6 +160,7 @@ TEST_F(KafkaIngestTest, EveryEventKindWithBadEventsGoesToStoreAndDeadLetters) {
   std::vector<Message> messages = testing_stream::GenerateStream(6000, 300, 400, kDim, 1, &ref, kMaxMessageBytes);
   Produce(messages, 0, messages.size());
 
+  applier_->KeepRecentRejections(5);  // as the daemon does for its dashboard
   KafkaIngester ingester(Options(), applier_.get(), &metrics_);
   ASSERT_TRUE(ingester.Start().ok());
   ASSERT_TRUE(WaitFor([&] { return StoredMessages() == static_cast<int64_t>(messages.size()); }, 60))
@@ -196,6 +197,16 @@ TEST_F(KafkaIngestTest, EveryEventKindWithBadEventsGoesToStoreAndDeadLetters) {
     EXPECT_EQ(Metric("vasgd_events_rejected_total", "reason=\"" + reason + "\""), n) << reason;
   }
   EXPECT_EQ(Metric("vasgd_dead_letters_total", ""), static_cast<double>(bad_values.size()));
+  // The last rejections are kept with their source partition and offset and the start of their bytes.
+  std::vector<RejectedEvent> kept = applier_->rejections()->Recent();
+  ASSERT_EQ(kept.size(), 5u);
+  for (const RejectedEvent& r : kept) {
+    EXPECT_EQ(r.source.rfind("kafka events/", 0), 0u) << r.source;
+    EXPECT_TRUE(expected_reasons.count(r.reason)) << r.reason;
+    bool is_prefix_of_a_bad_value = false;
+    for (const std::string& v : bad_values) is_prefix_of_a_bad_value |= v.rfind(r.excerpt, 0) == 0;
+    EXPECT_TRUE(is_prefix_of_a_bad_value) << r.excerpt;
+  }
 
   // Restarting the group consumes nothing twice.
   KafkaIngester again(Options(), applier_.get(), &metrics_);
@@ -389,11 +400,16 @@ TEST_F(KafkaIngestTest, ReportsTimeWithoutAssignmentAndPerPartitionMessageAge) {
                                   "topic=\"events\",partition=\"" + std::to_string(p) + "\"");
     EXPECT_GE(age, 0.0) << p;
     EXPECT_LT(age, 10.0) << p;
+    EXPECT_EQ(GaugeValue("vasgd_consumer_partition_lag_events", "topic=\"events\",partition=\"" + std::to_string(p) + "\""),
+              0)
+        << p;
   }
   EXPECT_EQ(GaugeValue("vasgd_consumer_unassigned_seconds"), -1);
   EXPECT_GE(GaugeValue("vasgd_kafka_prefetched_messages"), 0);
   ingester.Stop();
   EXPECT_EQ(GaugeValue("vasgd_consumer_last_message_age_seconds", "topic=\"events\",partition=\"0\""), -1)
+      << "a partition no longer assigned";
+  EXPECT_EQ(GaugeValue("vasgd_consumer_partition_lag_events", "topic=\"events\",partition=\"0\""), -1)
       << "a partition no longer assigned";
 }
 
