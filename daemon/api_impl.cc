@@ -168,7 +168,7 @@ Result<std::vector<EventOutcome>> ApiImpl::Ingest(const std::vector<std::string>
       events.push_back(event);
       index_of.push_back(i);
     } else {
-      applier_->CountRejected(error);
+      applier_->CountRejected(error, "http", texts[i]);  // kept for the dashboard's Ingestion panel
       outcomes[i].reason = std::string(RejectReasonName(error.reason)) + ": " + error.message;
     }
   }

@@ -104,7 +104,8 @@ Result<TrainJobResult> RunTrainJob(const Config& config, const TrainingData& dat
                                {"loss", Number(loss)}, {"loss_skipgram", Number(p.loss_skipgram)},
                                {"loss_reconstruction", Number(p.loss_reconstruction)},
                                {"loss_encoder", Number(p.loss_encoder)}, {"eta_seconds", Number(p.eta_seconds)},
-                               {"elapsed_seconds", Number(p.elapsed_seconds)}}
+                               {"elapsed_seconds", Number(p.elapsed_seconds)},
+                               {"pairs_per_second", Number(p.pairs_per_second)}}
                                   .dump());
     return true;
   };
