@@ -49,14 +49,7 @@ Status ApplySet(const std::string& settings, Config* config) {
 }
 
 void PrintMetrics(const char* label, const ModelVersion& m, const EvalData& data, ScoreKind kind) {
-  Embeddings e;
-  e.dim = m.dim;
-  e.num_users = static_cast<int32_t>(m.user_ids.size());
-  e.num_products = static_cast<int32_t>(m.product_ids.size());
-  e.users = m.user_vectors;
-  e.products = m.product_vectors;
-  e.has_product.resize(m.product_kind.size());
-  for (size_t p = 0; p < m.product_kind.size(); ++p) e.has_product[p] = m.product_kind[p] != 0;
+  const Embeddings e = EmbeddingsOf(m);
   RankingOptions ro;
   const RankingMetrics r = EvaluateRanking(*MakeEmbeddingScorer(e, kind), data.train.graph, data.test, ro);
   std::printf("%-10s %-6s R@20=%.4f N@20=%.4f R@20warm=%.4f R@20cold=%.4f AUCwarm=%.4f AUCcold=%.4f "

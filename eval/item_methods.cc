@@ -186,15 +186,7 @@ Result<MethodRun> RunHybrid(const EvalData& data, const EvalOptions& o, uint64_t
   json extra = json::parse(model->manifest_extra_json, nullptr, false);
   run.config_json = extra.is_object() && extra.contains("hybrid") ? extra["hybrid"].dump() : "{}";
   // Shared space for the product metrics: the VASG vectors the hybrid serves.
-  Embeddings& e = run.space;
-  e.dim = model->dim;
-  e.num_users = static_cast<int32_t>(model->user_ids.size());
-  e.num_products = static_cast<int32_t>(model->product_ids.size());
-  e.users = model->user_vectors;
-  e.products = model->product_vectors;
-  e.has_product.resize(e.num_products);
-  for (int32_t p = 0; p < e.num_products; ++p)
-    e.has_product[p] = model->product_kind[p] != static_cast<uint8_t>(ProductKind::kNone);
+  run.space = EmbeddingsOf(*model);
   run.has_space = true;
   run.scorer = std::make_unique<HybridEvalScorer>(model, data.train.graph);
   return run;

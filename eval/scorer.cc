@@ -9,6 +9,19 @@
 
 namespace vasgd {
 
+Embeddings EmbeddingsOf(const ModelVersion& m) {
+  Embeddings e;
+  e.dim = m.dim;
+  e.num_users = static_cast<int32_t>(m.user_ids.size());
+  e.num_products = static_cast<int32_t>(m.product_ids.size());
+  e.users = m.user_vectors;
+  e.products = m.product_vectors;
+  e.has_product.resize(m.product_kind.size());
+  for (size_t p = 0; p < m.product_kind.size(); ++p)
+    e.has_product[p] = m.product_kind[p] != static_cast<uint8_t>(ProductKind::kNone);
+  return e;
+}
+
 bool ParseScoreKind(const char* name, ScoreKind* kind) {
   if (std::strcmp(name, "dot") == 0) {
     *kind = ScoreKind::kDot;

@@ -7,6 +7,8 @@
 #include <memory>
 #include <vector>
 
+#include "model/model_version.h"
+
 namespace vasgd {
 
 class Scorer {
@@ -53,6 +55,9 @@ struct Embeddings {
   const float* product(int32_t p) const { return products.data() + static_cast<int64_t>(p) * dim; }
   bool HasProduct(int32_t p) const { return has_product.empty() || has_product[p] != 0; }
 };
+
+// A model version's user and product vectors as a space (products without a vector marked), copied.
+Embeddings EmbeddingsOf(const ModelVersion& model);
 
 // score(u, p) = <X_u, X_p> (kDot) or cos(X_u, X_p) (kCosine; a zero vector has cosine 0).
 // Products without a vector score -inf; users outside [0, num_users) score 0 (plus the bias).

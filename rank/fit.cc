@@ -118,16 +118,7 @@ void MergeManifest(ModelVersion* m, const char* key, json value) {
 
 // Holdout AUC of `m` over the held-out pairs; warm and cold pairs weighted by their counts.
 double MeasureHoldout(const ModelVersion& m, const HoldoutSplit& split, int threads) {
-  Embeddings e;
-  e.dim = m.dim;
-  e.num_users = static_cast<int32_t>(m.user_ids.size());
-  e.num_products = static_cast<int32_t>(m.product_ids.size());
-  e.users = m.user_vectors;
-  e.products = m.product_vectors;
-  e.has_product.resize(m.product_kind.size());
-  for (size_t p = 0; p < m.product_kind.size(); ++p) {
-    e.has_product[p] = m.product_kind[p] != static_cast<uint8_t>(ProductKind::kNone);
-  }
+  const Embeddings e = EmbeddingsOf(m);
   const ScoreKind kind = m.score == "dot" ? ScoreKind::kDot : ScoreKind::kCosine;
   std::unique_ptr<Scorer> scorer = MakeEmbeddingScorer(e, kind);
   std::vector<UserProduct> test(split.test_user.size());
