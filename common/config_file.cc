@@ -103,6 +103,7 @@ std::vector<Knob> Knobs(Config* c) {
   HybridOptions& hy = c->hybrid;
   LogOptions& lg = c->log;
   DashboardOptions& db = c->dashboard;
+  ClusterOptions& cl = c->cluster;
   return {
       Str("store", "data_dir", &st.data_dir),
       Bool("store", "sync_writes", &st.sync_writes),
@@ -213,6 +214,11 @@ std::vector<Knob> Knobs(Config* c) {
       Int("dashboard", "training_points", &db.training_points),
       Int("dashboard", "map_points", &db.map_points),
       Int("dashboard", "rejections_kept", &db.rejections_kept),
+
+      Str("cluster", "role", &cl.role),
+      Str("cluster", "shared_models", &cl.shared_models),
+      Int("cluster", "poll_interval_ms", &cl.poll_interval_ms),
+      Int("cluster", "shared_keep_versions", &cl.shared_keep_versions),
 
       Str("log", "level", &lg.level),
       Bool("log", "json", &lg.json),
@@ -383,6 +389,9 @@ Status ValidateConfig(const Config& c) {
   VASGD_RETURN_IF_ERROR(positive(c.dashboard.training_points, "dashboard.training_points"));
   VASGD_RETURN_IF_ERROR(positive(c.dashboard.map_points, "dashboard.map_points"));
   if (c.dashboard.rejections_kept < 0) return Status::InvalidArgument("config: dashboard.rejections_kept must be >= 0");
+  VASGD_RETURN_IF_ERROR(one_of(c.cluster.role, {"all", "trainer", "replica"}, "cluster.role"));
+  VASGD_RETURN_IF_ERROR(positive(c.cluster.poll_interval_ms, "cluster.poll_interval_ms"));
+  VASGD_RETURN_IF_ERROR(positive(c.cluster.shared_keep_versions, "cluster.shared_keep_versions"));
   VASGD_RETURN_IF_ERROR(one_of(c.log.level, {"debug", "info", "warn", "error"}, "log.level"));
   return Status::Ok();
 }

@@ -151,6 +151,15 @@ struct DashboardOptions {
   int rejections_kept = 20;      // last rejected events kept for the Ingestion panel
 };
 
+// [cluster]: one trainer publishing model versions to serving replicas through a shared
+// directory (docs/SCALE.md). `vasgd serve --role` and `--shared-models` override the first two.
+struct ClusterOptions {
+  std::string role = "all";        // all | trainer | replica: all = one process that trains and serves (publishes too when shared_models is set)
+  std::string shared_models = "";  // directory every node mounts: the trainer publishes there, replicas load from it; "" = none
+  int poll_interval_ms = 1000;     // replica: reads shared_models/current this often (polling: inotify misses other hosts' writes on NFS), ms; trainer: looks for a new local version to publish this often, ms
+  int shared_keep_versions = 3;    // versions kept in shared_models by the trainer (current and previous among them)
+};
+
 // [log]
 struct LogOptions {
   std::string level = "info";      // debug | info | warn | error
@@ -167,6 +176,7 @@ struct Config {
   HttpOptions http;
   RetrainOptions retrain;
   DashboardOptions dashboard;
+  ClusterOptions cluster;
   LogOptions log;
 };
 

@@ -1,5 +1,6 @@
 // vasgd serve: the daemon (daemon/daemon.h) until SIGTERM or SIGINT, then a graceful shutdown.
 // --demo: an empty store gets the demo shop, Kafka is off, and the curl calls are printed.
+// --role all|trainer|replica and --shared-models DIR override config [cluster] (docs/SCALE.md).
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -24,7 +25,8 @@ int Usage(const std::string& problem) {
   std::fprintf(stderr,
                "vasgd serve: %s\n"
                "usage: vasgd serve --config F [--demo] [--data-dir DIR] [--listen HOST:PORT]\n"
-               "                   [--kafka-brokers H:P[,..]] [--kafka-group NAME] [--topics a,b]\n",
+               "                   [--kafka-brokers H:P[,..]] [--kafka-group NAME] [--topics a,b]\n"
+               "                   [--role all|trainer|replica] [--shared-models DIR]\n",
                problem.c_str());
   return 2;
 }
@@ -59,6 +61,23 @@ int WaitForSignal(const sigset_t& set, int timeout_ms) {
   }
 }
 
+// --role and --shared-models over config [cluster], then what a role needs: a trainer and a
+// replica need the shared directory, and the demo is a single process.
+Status ApplyRoleFlags(const Flags& flags, bool demo, ClusterOptions* cluster) {
+  if (flags.Has("role")) cluster->role = flags.Get("role");
+  if (flags.Has("shared-models")) cluster->shared_models = flags.Get("shared-models");
+  const std::string& role = cluster->role;
+  if (role != "all" && role != "trainer" && role != "replica") {
+    return Status::InvalidArgument("--role must be all, trainer or replica, not \"" + role + "\"");
+  }
+  if (role != "all" && cluster->shared_models.empty()) {
+    return Status::InvalidArgument("--role " + role + " needs the shared model directory (--shared-models DIR or "
+                                   "cluster.shared_models)");
+  }
+  if (demo && role != "all") return Status::InvalidArgument("--demo runs one process: --role must be all");
+  return Status::Ok();
+}
+
 // The main thread's id, for ForwardToMainThread (a signal handler can reach nothing else).
 pid_t g_main_tid = 0;
 
@@ -80,11 +99,12 @@ void ForwardToMainThread(int sig) {
 }  // namespace
 
 int RunServe(const Args& args) {
-  auto flags = Flags::Parse(args, {}, {"demo"});
+  auto flags = Flags::Parse(args, {"role", "shared-models"}, {"demo"});
   if (!flags.ok()) return Usage(flags.status().message());
   DaemonOptions options;
   if (Status s = LoadConfig(*flags, &options.config); !s.ok()) return Usage(s.message());
   options.demo = flags->Has("demo");
+  if (Status s = ApplyRoleFlags(*flags, options.demo, &options.config.cluster); !s.ok()) return Usage(s.message());
   Config& config = options.config;
   ConfigureLogging(config.log);
 

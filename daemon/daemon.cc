@@ -12,7 +12,10 @@
 #include "daemon/demo.h"
 #include "daemon/model_registry.h"
 #include "daemon/retrainer.h"
+#include "daemon/role_api.h"
 #include "daemon/serving_state.h"
+#include "daemon/shared_model_follower.h"
+#include "daemon/shared_model_publisher.h"
 #include "dashboard/dashboard_service.h"
 #include "http/server.h"
 #include "store/graph_store.h"
@@ -62,6 +65,9 @@ Daemon::Daemon(DaemonOptions options) : options_(std::move(options)) {
   store_block_cache_ = metrics_.GetGauge(store_memory, store_memory_help, "part=\"block_cache\"");
   store_memtables_ = metrics_.GetGauge(store_memory, store_memory_help, "part=\"memtables\"");
   store_table_readers_ = metrics_.GetGauge(store_memory, store_memory_help, "part=\"table_readers\"");
+  model_age_ = metrics_.GetGauge("vasgd_model_age_seconds",
+                                 "Seconds since the served model version was trained (-1 = none served)");
+  model_age_->Set(-1);
 }
 
 Daemon::~Daemon() { Stop(); }
@@ -100,19 +106,30 @@ Status Daemon::Start() {
   api_ = std::make_unique<ApiImpl>(config, store_.get(), applier_.get(), serving_.get(), retrainer_.get(),
                                    ingester_.get(), &metrics_);
   status_api_ = std::make_unique<ConsumerStatusApi>(api_.get(), ingester_.get());
+  role_api_ = std::make_unique<RoleApi>(status_api_.get(), config.cluster.role, serving_.get());
+  const bool replica = config.cluster.role == "replica";
+  if (replica) {
+    follower_ = std::make_unique<SharedModelFollower>(config.cluster, serving_.get(), registry_.get(), &metrics_);
+  } else if (!config.cluster.shared_models.empty()) {
+    publisher_ = std::make_unique<SharedModelPublisher>(config.cluster, registry_.get(), &metrics_);
+    if (Status p = publisher_->Init(); !p.ok()) return p;
+  }
   if (config.dashboard.enabled) {
     dashboard_ = std::make_unique<DashboardService>(
         config.dashboard, DashboardSourcesOf(&metrics_, store_.get(), applier_.get(), serving_.get(), retrainer_.get(),
                                              registry_.get()));
   }
-  http_ = std::make_unique<HttpServer>(config.http, status_api_.get(), &metrics_, dashboard_.get());
+  http_ = std::make_unique<HttpServer>(config.http, role_api_.get(), &metrics_, dashboard_.get());
   {
     std::lock_guard<std::mutex> lock(mu_);
     started_ = true;  // from here on Stop() has something to stop
   }
   s = http_->Start();
   if (s.ok() && ingester_) s = ingester_->Start();
-  if (s.ok()) s = retrainer_->Start();
+  // A replica never trains: its versions come from the shared directory.
+  if (s.ok() && !replica) s = retrainer_->Start();
+  if (s.ok() && follower_) follower_->Start();
+  if (s.ok() && publisher_) publisher_->Start();
   if (s.ok() && dashboard_) dashboard_->Start();
   if (!s.ok()) {
     Stop();
@@ -120,7 +137,7 @@ Status Daemon::Start() {
   }
   housekeeping_ = std::thread([this] { Housekeeping(); });
   Log(LogLevel::kInfo, "serve.started",
-      {{"listen", config.http.listen}, {"port", static_cast<int64_t>(http_->port())},
+      {{"listen", config.http.listen}, {"port", static_cast<int64_t>(http_->port())}, {"role", config.cluster.role},
        {"kafka", config.kafka.brokers.empty() ? "off" : "on"}, {"model", ready() ? "loaded" : "none yet"},
        {"data_dir", config.store.data_dir}});
   return Status::Ok();
@@ -141,13 +158,18 @@ void Daemon::Stop() {
   http_->Stop();                   // no new requests; in-flight ones finish
   if (dashboard_) dashboard_->Stop();  // its sampler reads the parts stopped below
   if (ingester_) ingester_->Stop();  // commits what it consumed, leaves the group
+  if (follower_) follower_->Stop();    // a version being loaded is finished first
+  if (publisher_) publisher_->Stop();  // a publish in progress is finished first
   retrainer_->Stop();              // a running training child is terminated
   if (housekeeping_.joinable()) housekeeping_.join();
   const int64_t applied = store_->counters().events_applied;
   http_.reset();
   dashboard_.reset();
+  role_api_.reset();
   status_api_.reset();
   api_.reset();
+  follower_.reset();
+  publisher_.reset();
   ingester_.reset();
   retrainer_.reset();
   applier_.reset();
@@ -176,6 +198,8 @@ void Daemon::Housekeeping() {
     store_block_cache_->Set(static_cast<double>(m.block_cache));
     store_memtables_->Set(static_cast<double>(m.memtables));
     store_table_readers_->Set(static_cast<double>(m.table_readers));
+    std::shared_ptr<const ServingBundle> served = serving_->Current();
+    model_age_->Set(served ? ModelAgeSeconds(served->model->trained_at) : -1);
     cv_.wait_for(lock, std::chrono::seconds(1));
   }
 }

@@ -5,9 +5,13 @@
 // Start: open the store -> applier + serving listener -> (demo: load the demo shop into an empty
 // store) -> serve the last good model version at once (no retraining first) -> HTTP -> Kafka ->
 // retraining schedule (which trains at once when there are purchases but no model).
+// Roles (config [cluster], docs/SCALE.md): "all" is the above; "trainer" is the same and also
+// publishes every version it serves into cluster.shared_models (so does "all" when that is set);
+// a "replica" has no retraining schedule: it follows cluster.shared_models/current instead
+// (daemon/shared_model_follower.h) and refuses retrain and rollback (daemon/role_api.h).
 // Stop (SIGTERM/SIGINT in `vasgd serve`): stop accepting HTTP and finish in-flight requests ->
-// stop the consumer after committing its batch -> stop retraining (the child is terminated) ->
-// close RocksDB.
+// stop the consumer after committing its batch -> stop following / publishing shared versions ->
+// stop retraining (the child is terminated) -> close RocksDB.
 #pragma once
 
 #include <atomic>
@@ -33,7 +37,10 @@ class HttpServer;
 class KafkaIngester;
 class ModelRegistry;
 class Retrainer;
+class RoleApi;
 class ServingState;
+class SharedModelFollower;
+class SharedModelPublisher;
 
 struct DaemonOptions {
   Config config;
@@ -78,6 +85,9 @@ class Daemon {
   std::unique_ptr<KafkaIngester> ingester_;
   std::unique_ptr<ApiImpl> api_;
   std::unique_ptr<ConsumerStatusApi> status_api_;  // api_ with the consumer's assignment
+  std::unique_ptr<RoleApi> role_api_;              // status_api_ as the role shapes it (what HTTP serves)
+  std::unique_ptr<SharedModelPublisher> publisher_;  // trainer (or all with shared_models); else null
+  std::unique_ptr<SharedModelFollower> follower_;    // replica only; else null
   std::unique_ptr<DashboardService> dashboard_;   // null when dashboard.enabled is false
   std::unique_ptr<HttpServer> http_;
 
@@ -94,6 +104,7 @@ class Daemon {
   Gauge* store_block_cache_;
   Gauge* store_memtables_;
   Gauge* store_table_readers_;
+  Gauge* model_age_;
 };
 
 }  // namespace vasgd

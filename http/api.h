@@ -130,6 +130,11 @@ struct Readiness {
   std::string kafka;
   int64_t consumer_lag = -1;  // as in AdminStatus (the last known watermarks while disconnected)
   ConsumerAssignment assignment;
+  // The served version and its age (now - its trained_at), shown while ready: a replica whose
+  // trainer is down keeps serving its last version, and its age says how stale that has become.
+  std::string role;               // all | trainer | replica (config cluster.role); "" = not reported
+  std::string model_version;      // "" = not reported
+  double model_age_seconds = -1;  // < 0 = not reported
 };
 
 class Api {

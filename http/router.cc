@@ -387,6 +387,18 @@ HttpReply Router::Dispatch(Route route, const std::string& path_id, const HttpRe
       Readiness r = api_->Ready();
       if (!r.ready) return Error(503, (r.reason.empty() ? "not ready" : r.reason) + UnassignedNote(r.assignment));
       std::string body = "{\"ready\":true";
+      if (!r.role.empty()) {
+        body += ",\"role\":";
+        AppendJsonString(&body, r.role);
+      }
+      if (!r.model_version.empty()) {
+        body += ",\"model_version\":";
+        AppendJsonString(&body, r.model_version);
+      }
+      if (r.model_age_seconds >= 0) {
+        body += ",\"model_age_seconds\":";
+        AppendJsonNumber(&body, r.model_age_seconds);
+      }
       if (!r.kafka.empty()) {
         body += ",\"kafka\":";
         AppendJsonString(&body, r.kafka);

@@ -1,0 +1,44 @@
+#include "daemon/role_api.h"
+
+#include <chrono>
+#include <ctime>
+
+namespace vasgd {
+
+double ModelAgeSeconds(const std::string& trained_at) {
+  std::tm tm{};
+  if (!strptime(trained_at.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return -1;
+  const double trained = static_cast<double>(timegm(&tm));
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return now > trained ? now - trained : 0;
+}
+
+Result<RetrainJob> RoleApi::StartRetrain() {
+  if (replica()) {
+    return Status::FailedPrecondition(
+        "this daemon is a replica (cluster.role = replica): it serves the versions the trainer publishes in "
+        "cluster.shared_models and never trains; start the retraining on the trainer");
+  }
+  return inner_->StartRetrain();
+}
+
+Result<std::string> RoleApi::Rollback() {
+  if (replica()) {
+    return Status::FailedPrecondition(
+        "this daemon is a replica (cluster.role = replica): it serves whatever version the trainer's "
+        "cluster.shared_models/current names; roll back on the trainer and every replica follows");
+  }
+  return inner_->Rollback();
+}
+
+Readiness RoleApi::Ready() {
+  Readiness r = inner_->Ready();
+  r.role = role_;
+  if (std::shared_ptr<const ServingBundle> served = serving_->Current()) {
+    r.model_version = served->version();
+    r.model_age_seconds = ModelAgeSeconds(served->model->trained_at);
+  }
+  return r;
+}
+
+}  // namespace vasgd

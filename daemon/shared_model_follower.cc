@@ -1,0 +1,134 @@
+#include "daemon/shared_model_follower.h"
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+
+#include "common/log.h"
+#include "daemon/version_files.h"
+
+namespace vasgd {
+namespace fs = std::filesystem;
+
+SharedModelFollower::SharedModelFollower(const ClusterOptions& options, ServingState* serving, ModelRegistry* local,
+                                         MetricsRegistry* metrics)
+    : options_(options),
+      serving_(serving),
+      local_(local),
+      shared_(options.shared_models, options.shared_keep_versions) {
+  loaded_ = metrics->GetCounter("vasgd_shared_models_loaded_total",
+                                "Model versions this replica loaded from cluster.shared_models and serves");
+  const char* refused = "vasgd_shared_models_refused_total";
+  const char* refused_help =
+      "Versions named by cluster.shared_models/current that this replica refused, by reason (never served)";
+  refused_no_manifest_ = metrics->GetCounter(refused, refused_help, "reason=\"no_manifest\"");
+  refused_checksum_ = metrics->GetCounter(refused, refused_help, "reason=\"checksum\"");
+  refused_invalid_ = metrics->GetCounter(refused, refused_help, "reason=\"invalid\"");
+  fetch_failures_ = metrics->GetCounter("vasgd_shared_models_fetch_failures_total",
+                                        "Copies from cluster.shared_models that failed (retried at the next poll)");
+  last_check_ = metrics->GetGauge("vasgd_shared_models_last_check_timestamp_seconds",
+                                  "When this replica last read cluster.shared_models/current, seconds since the epoch");
+}
+
+SharedModelFollower::~SharedModelFollower() { Stop(); }
+
+void SharedModelFollower::Refuse(const std::string& version, const std::string& reason, const Status& why) {
+  refused_ = version;
+  (reason == "no_manifest" ? refused_no_manifest_ : reason == "checksum" ? refused_checksum_ : refused_invalid_)->Inc();
+  Log(LogLevel::kError, "shared.refused",
+      {{"version", version}, {"reason", reason}, {"dir", options_.shared_models}, {"error", why.ToString()}});
+}
+
+Status SharedModelFollower::Follow(const std::string& version, std::string* refusal) {
+  const std::string local_dir = local_->VersionDir(version);
+  std::error_code ec;
+  // Already here (fetched before a restart, or current pointed back at it): no copy.
+  const bool have = fs::is_regular_file(fs::path(local_dir) / "manifest.json", ec);
+  const std::string staging = have ? "" : local_->StagingDir("shared-" + version);
+  if (!have) {
+    Status copied = CopyVersionFiles(shared_.VersionDir(version), staging);
+    if (!copied.ok()) {
+      fs::remove_all(staging, ec);
+      return copied;
+    }
+  }
+  // The journal opens before the load: product events applied from here on are replayed.
+  const int64_t token = serving_->BeginJournal();
+  Result<std::shared_ptr<ServingBundle>> bundle = serving_->Load(have ? local_dir : staging);
+  Status s = bundle.ok() ? Status::Ok() : bundle.status();
+  if (!s.ok()) *refusal = s.code() == Code::kCorruption ? "checksum" : "invalid";
+  if (s.ok()) s = have ? local_->SetCurrent(version) : local_->Publish(staging, version);
+  if (!s.ok()) {
+    serving_->EndJournal(token);
+    if (!staging.empty()) fs::remove_all(staging, ec);
+    return s;
+  }
+  (*bundle)->dir = local_dir;
+  return serving_->Install(*bundle, token);
+}
+
+Status SharedModelFollower::CheckOnce() {
+  const std::string version = shared_.Current();
+  last_check_->Set(static_cast<double>(std::time(nullptr)));
+  if (version.empty()) {
+    if (!told_empty_) {
+      told_empty_ = true;
+      Log(LogLevel::kInfo, "shared.none", {{"dir", options_.shared_models}, {"reason", "no version published yet"}});
+    }
+    return Status::Ok();
+  }
+  std::shared_ptr<const ServingBundle> served = serving_->Current();
+  if ((served && served->version() == version) || version == refused_) return Status::Ok();
+  std::error_code ec;
+  if (!fs::is_regular_file(fs::path(shared_.VersionDir(version)) / "manifest.json", ec)) {
+    Status why = Status::NotFound("shared version " + version + " has no manifest.json");
+    Refuse(version, "no_manifest", why);
+    return why;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string refusal;
+  Status s = Follow(version, &refusal);
+  if (!s.ok()) {
+    if (!refusal.empty()) {
+      Refuse(version, refusal, s);
+    } else {
+      fetch_failures_->Inc();
+      LogOncePerKind(LogLevel::kWarn, "shared.fetch." + version, "shared.fetch_failed",
+                     {{"version", version}, {"error", s.ToString()}});
+    }
+    return s;
+  }
+  refused_.clear();
+  loaded_->Inc();
+  Log(LogLevel::kInfo, "shared.loaded",
+      {{"version", version}, {"previous", served ? served->version() : std::string()},
+       {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
+  return Status::Ok();
+}
+
+void SharedModelFollower::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (thread_.joinable() || stop_) return;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void SharedModelFollower::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void SharedModelFollower::Loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    lock.unlock();
+    (void)CheckOnce();  // refusals and failed copies are logged and counted there
+    lock.lock();
+    cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_interval_ms), [this] { return stop_; });
+  }
+}
+
+}  // namespace vasgd
