@@ -77,8 +77,11 @@ Status SharedModelFollower::CheckOnce() {
     }
     return Status::Ok();
   }
-  std::shared_ptr<const ServingBundle> served = serving_->Current();
-  if ((served && served->version() == version) || version == refused_) return Status::Ok();
+  // Only the name is kept: a reference to the served bundle held across Install would make it
+  // wait for the old bundle's last user (see ServingState::Install).
+  std::string served;
+  if (std::shared_ptr<const ServingBundle> bundle = serving_->Current()) served = bundle->version();
+  if (served == version || version == refused_) return Status::Ok();
   std::error_code ec;
   if (!fs::is_regular_file(fs::path(shared_.VersionDir(version)) / "manifest.json", ec)) {
     Status why = Status::NotFound("shared version " + version + " has no manifest.json");
@@ -101,7 +104,7 @@ Status SharedModelFollower::CheckOnce() {
   refused_.clear();
   loaded_->Inc();
   Log(LogLevel::kInfo, "shared.loaded",
-      {{"version", version}, {"previous", served ? served->version() : std::string()},
+      {{"version", version}, {"previous", served},
        {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
   return Status::Ok();
 }

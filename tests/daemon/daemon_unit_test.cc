@@ -1,5 +1,5 @@
 // The daemon's pieces on their own: the model registry's switching and pruning on a real
-// directory, the holdout split, the training child's process plumbing, and the config the
+// directory, publishing versions into a shared model directory, the holdout split, the training child's process plumbing, and the config the
 // daemon hands to its training child.
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -13,7 +13,10 @@
 
 #include "common/config_file.h"
 #include "daemon/child_process.h"
+#include "common/metrics.h"
 #include "daemon/model_registry.h"
+#include "daemon/shared_model_publisher.h"
+#include "daemon/version_files.h"
 #include "daemon/train_job.h"
 #include "model/synthetic.h"
 #include "model/tsv.h"
@@ -214,6 +217,78 @@ INSTANTIATE_TEST_SUITE_P(BothPicks, SplitHoldoutGrowth, ::testing::Values(Holdou
                          [](const ::testing::TestParamInfo<HoldoutPick>& i) {
                            return std::string(i.param == HoldoutPick::kNewest ? "Newest" : "Random");
                          });
+
+// A local version as a retraining leaves it: a few files and the manifest.
+void PublishLocal(ModelRegistry* local, const std::string& version) {
+  const std::string dir = local->StagingDir("job-" + version);
+  fs::create_directories(dir);
+  std::ofstream(dir + "/products.f32") << "vectors of " << version;
+  std::ofstream(dir + "/hnsw.bin") << "index of " << version;
+  std::ofstream(dir + "/manifest.json") << "{\"version\":\"" << version << "\"}";
+  ASSERT_TRUE(local->Publish(dir, version).ok());
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(VersionFiles, CopiesEveryFileAndRefusesADirectoryWithoutManifest) {
+  TempDir tmp;
+  fs::create_directories(tmp.file("from"));
+  std::ofstream(tmp.file("from/a.bin")) << "aaa";
+  EXPECT_EQ(CopyVersionFiles(tmp.file("from"), tmp.file("to")).code(), Code::kNotFound);
+  EXPECT_FALSE(fs::exists(tmp.file("to")));
+  std::ofstream(tmp.file("from/manifest.json")) << "{}";
+  ASSERT_TRUE(CopyVersionFiles(tmp.file("from"), tmp.file("to")).ok());
+  EXPECT_EQ(ReadAll(tmp.file("to/a.bin")), "aaa");
+  EXPECT_EQ(ReadAll(tmp.file("to/manifest.json")), "{}");
+  // The target must not exist: a copy never mixes into another version.
+  EXPECT_EQ(CopyVersionFiles(tmp.file("from"), tmp.file("to")).code(), Code::kIoError);
+}
+
+TEST(SharedModelPublisher, PublishesTheLocalCurrentFollowsRollbackAndPrunes) {
+  TempDir tmp;
+  ModelRegistry local(tmp.file("data/models"), 5);
+  ASSERT_TRUE(local.Init().ok());
+  ClusterOptions options;
+  options.role = "trainer";
+  options.shared_models = tmp.file("shared");
+  options.shared_keep_versions = 2;
+  MetricsRegistry metrics;
+  SharedModelPublisher publisher(options, &local, &metrics);
+  ASSERT_TRUE(publisher.Init().ok());
+  ModelRegistry shared(options.shared_models, 2);  // read only, as a replica reads it
+  ASSERT_TRUE(publisher.PublishCurrent().ok());    // nothing local yet: nothing to do
+  EXPECT_EQ(shared.Current(), "");
+
+  ASSERT_NO_FATAL_FAILURE(PublishLocal(&local, "v1"));
+  ASSERT_TRUE(publisher.PublishCurrent().ok());
+  EXPECT_EQ(shared.Current(), "v1");
+  EXPECT_EQ(ReadAll(options.shared_models + "/v1/products.f32"), "vectors of v1");
+  EXPECT_EQ(ReadAll(options.shared_models + "/v1/hnsw.bin"), "index of v1");
+  EXPECT_TRUE(fs::is_empty(options.shared_models + "/.staging"));
+  for (const char* v : {"v2", "v3"}) {
+    ASSERT_NO_FATAL_FAILURE(PublishLocal(&local, v));
+    ASSERT_TRUE(publisher.PublishCurrent().ok());
+  }
+  EXPECT_EQ(shared.Current(), "v3");
+  EXPECT_EQ(shared.Previous(), "v2");
+  EXPECT_EQ(shared.Versions(), (std::vector<std::string>{"v2", "v3"}));  // shared_keep_versions = 2
+  // A rollback on the trainer: the version is there already and is only pointed to.
+  ASSERT_TRUE(local.SetCurrent("v2").ok());
+  ASSERT_TRUE(publisher.PublishCurrent().ok());
+  EXPECT_EQ(shared.Current(), "v2");
+  EXPECT_NE(metrics.RenderText().find("vasgd_shared_models_published_total{result=\"ok\"} 4"), std::string::npos)
+      << metrics.RenderText();
+  // A local version that lost its manifest is not published; the shared current stays.
+  ASSERT_NO_FATAL_FAILURE(PublishLocal(&local, "v4"));
+  fs::remove(local.VersionDir("v4") + "/manifest.json");
+  EXPECT_FALSE(publisher.PublishCurrent().ok());
+  EXPECT_EQ(shared.Current(), "v2");
+  EXPECT_FALSE(fs::exists(options.shared_models + "/v4"));
+  EXPECT_NE(metrics.RenderText().find("vasgd_shared_models_published_total{result=\"failed\"} 1"), std::string::npos);
+}
 
 TEST(ChildProcess, PipesLinesAndReportsHowItEnded) {
   Result<ChildProcess> child = SpawnWithPipe(
