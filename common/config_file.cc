@@ -113,6 +113,8 @@ std::vector<Knob> Knobs(Config* c) {
       Int("store", "max_id_bytes", &st.max_id_bytes),
 
       Str("kafka", "brokers", &kf.brokers),
+      Str("kafka", "partitions", &kf.partitions),
+      Int("kafka", "partition_refresh_ms", &kf.partition_refresh_ms),
       Str("kafka", "group", &kf.group),
       List("kafka", "topics", &kf.topics),
       Str("kafka", "dead_letter_topic", &kf.dead_letter_topic),
@@ -378,6 +380,8 @@ Status ValidateConfig(const Config& c) {
   if (c.kafka.fetch_max_kb < 977 || c.kafka.fetch_max_kb > 97000 || c.kafka.partition_fetch_max_kb > c.kafka.fetch_max_kb) {
     return Status::InvalidArgument("config: kafka.fetch_max_kb must be in [977, 97000] and >= kafka.partition_fetch_max_kb");
   }
+  VASGD_RETURN_IF_ERROR(one_of(c.kafka.partitions, {"all", "group"}, "kafka.partitions"));
+  VASGD_RETURN_IF_ERROR(positive(c.kafka.partition_refresh_ms, "kafka.partition_refresh_ms"));
   VASGD_RETURN_IF_ERROR(one_of(c.kafka.assignment_strategy, {"range", "roundrobin", "cooperative-sticky"},
                                "kafka.assignment_strategy"));
   VASGD_RETURN_IF_ERROR(GroupInstanceIdValid(c.kafka.group_instance_id));

@@ -23,7 +23,14 @@ struct StoreOptions {
 // [kafka]: ingestion from a consumer group. Empty brokers = no Kafka (HTTP ingestion only).
 struct KafkaOptions {
   std::string brokers = "";                              // host:port[,host:port]
-  std::string group = "vasgd";                           // consumer group id
+  // all: this daemon reads every partition of `topics` itself (rd_kafka_assign; no group
+  // membership): each daemon keeps the whole graph in its own store, with its own offsets, so
+  // splitting partitions among daemons is never wanted, and a restart after kill -9 consumes at
+  // once instead of waiting for a dead member's session. group: a consumer group on `group`
+  // (static membership, partitions split among its members). stream/kafka_ingester.h.
+  std::string partitions = "all";                        // all | group
+  int partition_refresh_ms = 10000;                      // "all": the topics' partitions are re-read this often (added partitions, topics created later), ms
+  std::string group = "vasgd";                           // consumer group id ("group": the group joined; "all": only names the client)
   std::vector<std::string> topics = {"vasgd-events"};    // topics consumed
   std::string dead_letter_topic = "vasgd-dead-letter";   // rejected events go here; "" = none
   int batch_max_events = 16384;                          // events per RocksDB write batch (at most)

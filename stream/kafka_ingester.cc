@@ -44,10 +44,14 @@ constexpr int kMaxStoreBackoffMs = 5000;
 
 KafkaIngester::KafkaIngester(const KafkaOptions& options, EventApplier* applier, MetricsRegistry* metrics)
     : options_(options),
-      instance_id_(ResolveGroupInstanceId(options.group_instance_id, applier->store()->options().data_dir)),
+      // Without a group there is no membership to keep.
+      instance_id_(options.partitions == "all"
+                       ? std::string()
+                       : ResolveGroupInstanceId(options.group_instance_id, applier->store()->options().data_dir)),
       metrics_(metrics),
       applier_(applier),
-      parser_(applier->Limits(options.max_message_bytes)) {
+      parser_(applier->Limits(options.max_message_bytes)),
+      all_partitions_(options.partitions == "all") {
   lag_gauge_ = metrics->GetGauge("vasgd_consumer_lag_events",
                                  "Messages behind the high watermarks of the assigned partitions");
   kafka_errors_ = metrics->GetCounter("vasgd_kafka_errors_total", "Errors reported by the Kafka client");
@@ -147,16 +151,24 @@ Status KafkaIngester::Start() {
     dead_letters_ = std::move(producer).value();
   }
 
-  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(static_cast<int>(options_.topics.size()));
-  for (const std::string& t : options_.topics) {
-    rd_kafka_topic_partition_list_add(topics, t.c_str(), RD_KAFKA_PARTITION_UA);
-  }
-  rd_kafka_resp_err_t e = rd_kafka_subscribe(consumer_, topics);
-  rd_kafka_topic_partition_list_destroy(topics);
-  if (e) {
-    rd_kafka_destroy(consumer_);
-    consumer_ = nullptr;
-    return Status::InvalidArgument(std::string("subscribe: ") + rd_kafka_err2str(e));
+  if (all_partitions_) {
+    // No subscription: librdkafka never joins the group (group.id only names the client, and
+    // rd_kafka_poll_set_consumer needs one); the watcher finds the partitions, Run assigns them.
+    watcher_ = std::make_unique<PartitionWatcher>(consumer_, options_.topics,
+                                                  std::chrono::milliseconds(options_.partition_refresh_ms));
+  } else {
+    rd_kafka_topic_partition_list_t* topics =
+        rd_kafka_topic_partition_list_new(static_cast<int>(options_.topics.size()));
+    for (const std::string& t : options_.topics) {
+      rd_kafka_topic_partition_list_add(topics, t.c_str(), RD_KAFKA_PARTITION_UA);
+    }
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(consumer_, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (e) {
+      rd_kafka_destroy(consumer_);
+      consumer_ = nullptr;
+      return Status::InvalidArgument(std::string("subscribe: ") + rd_kafka_err2str(e));
+    }
   }
 
   for (Batch& b : batches_) {
@@ -168,13 +180,15 @@ Status KafkaIngester::Start() {
   stop_ = false;
   writer_exit_ = false;
   started_ = true;
-  cooperative_ = options_.assignment_strategy == "cooperative-sticky";
+  cooperative_ = !all_partitions_ && options_.assignment_strategy == "cooperative-sticky";
   assignment_seen_ = false;
   unassigned_since_ns_.store(SteadyNs(Clock::now()), std::memory_order_relaxed);
   writer_ = std::thread(&KafkaIngester::WriterLoop, this);
   thread_ = std::thread(&KafkaIngester::Run, this);
+  if (watcher_) watcher_->Start();
   Log(LogLevel::kInfo, "kafka.started",
-      {{"group", options_.group}, {"topics", static_cast<int64_t>(options_.topics.size())},
+      {{"partitions", options_.partitions}, {"group", options_.group},
+       {"topics", static_cast<int64_t>(options_.topics.size())},
        {"strategy", options_.assignment_strategy},
        {"group_instance_id", instance_id_.empty() ? "(dynamic membership)" : instance_id_},
        {"librdkafka", rd_kafka_version_str()}});
@@ -189,6 +203,7 @@ Status KafkaIngester::Start() {
 void KafkaIngester::Stop() {
   if (!started_) return;
   stop_ = true;
+  if (watcher_) watcher_->Stop();  // it uses the consumer handle; at most one metadata request's wait
   thread_.join();  // everything consumed is committed (or abandoned) by now
   {
     std::lock_guard<std::mutex> lock(writer_mu_);
@@ -207,6 +222,7 @@ void KafkaIngester::Stop() {
     rd_kafka_destroy(consumer_);
   }
   consumer_ = nullptr;
+  watcher_.reset();
   dead_letters_.reset();
   started_ = false;
   unassigned_since_ns_.store(0, std::memory_order_relaxed);
@@ -224,6 +240,7 @@ void KafkaIngester::Run() {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(batch_deadline - Clock::now()).count();
       timeout_ms = static_cast<int>(std::clamp<int64_t>(left, 0, 100));
     }
+    if (watcher_ && watcher_->has_new()) AssignFound();
     if (rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_, timeout_ms)) {
       const size_t before = filling_->size;
       Consume(m);
@@ -239,8 +256,12 @@ void KafkaIngester::Run() {
     }
   }
   FlushPending();
-  if (!fatal_.load()) LeaveGroup();
-  rd_kafka_consumer_close(consumer_);  // a dynamic member leaves here if it has not yet
+  if (!fatal_.load() && !all_partitions_) LeaveGroup();
+  rd_kafka_consumer_close(consumer_);  // a dynamic member leaves here if it has not yet; "all": unassigns
+  // "all" (or a fatal error): no revocation said so; the partitions are not this consumer's any more.
+  for (const Assigned& a : assigned_) MarkUnassigned(a);
+  assigned_.clear();
+  SetAssignedCount();
   UpdateLag();
 }
 
@@ -579,22 +600,7 @@ void KafkaIngester::OnRebalance(rd_kafka_t* rk, int err, rd_kafka_topic_partitio
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     assignment_seen_ = true;
     const Clock::time_point now = Clock::now();
-    for (int i = 0; i < partitions->cnt; ++i) {
-      rd_kafka_topic_partition_t& p = partitions->elems[i];
-      const int64_t next = applier_->store()->NextOffset(p.topic, p.partition);
-      p.offset = next >= 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
-      Gauge* age = metrics_->GetGauge(
-          "vasgd_consumer_last_message_age_seconds",
-          "Seconds since a message of the partition was last consumed and committed (since its assignment if none; -1: not assigned)",
-          "topic=\"" + std::string(p.topic) + "\",partition=\"" + std::to_string(p.partition) + "\"");
-      age->Set(0);
-      Gauge* lag = metrics_->GetGauge(
-          "vasgd_consumer_partition_lag_events",
-          "Messages behind the partition's high watermark (-1: not assigned or not known yet)",
-          "topic=\"" + std::string(p.topic) + "\",partition=\"" + std::to_string(p.partition) + "\"");
-      lag->Set(-1);
-      assigned_.push_back({p.topic, p.partition, next, now, age, lag});
-    }
+    for (int i = 0; i < partitions->cnt; ++i) AddAssigned(&partitions->elems[i], now);
     if (cooperative) {
       if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, partitions)) {
         Log(LogLevel::kError, "kafka.assign_failed", {{"error", rd_kafka_error_string(e)}});
@@ -635,6 +641,45 @@ void KafkaIngester::OnRebalance(rd_kafka_t* rk, int err, rd_kafka_topic_partitio
     rd_kafka_assign(rk, nullptr);
   }
   SetAssignedCount();
+}
+
+void KafkaIngester::AddAssigned(rd_kafka_topic_partition_t* p, Clock::time_point now) {
+  const int64_t next = applier_->store()->NextOffset(p->topic, p->partition);
+  p->offset = next >= 0 ? next : RD_KAFKA_OFFSET_BEGINNING;  // never seen: from its first message
+  const std::string labels =
+      "topic=\"" + std::string(p->topic) + "\",partition=\"" + std::to_string(p->partition) + "\"";
+  Gauge* age = metrics_->GetGauge(
+      "vasgd_consumer_last_message_age_seconds",
+      "Seconds since a message of the partition was last consumed and committed (since its assignment if none; -1: not assigned)",
+      labels);
+  age->Set(0);
+  Gauge* lag = metrics_->GetGauge("vasgd_consumer_partition_lag_events",
+                                  "Messages behind the partition's high watermark (-1: not assigned or not known yet)", labels);
+  lag->Set(-1);
+  assigned_.push_back({p->topic, p->partition, next, now, age, lag});
+}
+
+// Partitions are only ever added here (Kafka never removes one from a topic), so an incremental
+// assignment suffices: the partitions already fetching keep their position and their prefetched
+// messages. librdkafka allows it without a group (no rebalance protocol is in force).
+void KafkaIngester::AssignFound() {
+  const std::vector<TopicPartition> found = watcher_->TakeNew();
+  if (found.empty()) return;
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(found.size()));
+  const Clock::time_point now = Clock::now();
+  for (const TopicPartition& tp : found) {
+    AddAssigned(rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition), now);
+  }
+  if (rd_kafka_error_t* e = rd_kafka_incremental_assign(consumer_, list)) {
+    kafka_errors_->Inc();
+    Log(LogLevel::kError, "kafka.assign_failed", {{"error", rd_kafka_error_string(e)}});
+    rd_kafka_error_destroy(e);
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  SetAssignedCount();
+  Log(LogLevel::kInfo, "kafka.assigned",
+      {{"partitions", static_cast<int64_t>(found.size())}, {"total", static_cast<int64_t>(assigned_.size())},
+       {"mode", "all"}});
 }
 
 void KafkaIngester::MarkUnassigned(const Assigned& a) {

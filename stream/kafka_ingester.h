@@ -1,5 +1,14 @@
-// KafkaIngester: a consumer-group member that applies events from KafkaOptions.topics to the
-// graph store, exactly once.
+// KafkaIngester: a Kafka consumer that applies events from KafkaOptions.topics to the graph
+// store, exactly once.
+//
+// Partitions (KafkaOptions.partitions): "all" (the default) assigns this consumer every partition
+// of the topics itself (rd_kafka_incremental_assign; a PartitionWatcher re-reads the topics'
+// partitions every partition_refresh_ms and adds the new ones) and joins no group. Why: every
+// daemon keeps the whole graph in its own store, with the offsets committed in it, so splitting
+// the partitions among daemons is never what vasgd wants, and a group costs a restart after
+// kill -9 the dead member's session timeout (librdkafka 2.0.2's mock cluster ignores static
+// membership; so do brokers before Kafka 2.3). "group" joins KafkaOptions.group, which splits the
+// partitions among its members (below).
 //
 // Offsets live in the store, not in Kafka (enable.auto.commit=false): on every assignment the
 // partitions start at the store's next offsets, and each batch commits its graph changes and its
@@ -11,7 +20,7 @@
 // loop never stops on them. A store write failure keeps the batch and retries it with backoff.
 // Whether the brokers are reachable comes from librdkafka's statistics (every second).
 //
-// Membership: static (KIP-345) when options.group_instance_id is set ("auto" = derived from the
+// Membership ("group" only): static (KIP-345) when options.group_instance_id is set ("auto" = derived from the
 // host name and the store's directory), so a daemon restarted after a crash takes its partitions
 // back at once; a stop leaves the group all the same, so a stopped daemon's partitions move to
 // the other members at once. A broker that fences this member (another consumer joined with the
@@ -33,12 +42,14 @@
 #include "common/status.h"
 #include "stream/event.h"
 #include "stream/event_applier.h"
+#include "stream/partition_watcher.h"
 
 typedef struct rd_kafka_s rd_kafka_t;
 typedef struct rd_kafka_message_s rd_kafka_message_t;
 typedef struct rd_kafka_topic_s rd_kafka_topic_t;
 typedef struct rd_kafka_queue_s rd_kafka_queue_t;
 typedef struct rd_kafka_topic_partition_list_s rd_kafka_topic_partition_list_t;
+typedef struct rd_kafka_topic_partition_s rd_kafka_topic_partition_t;
 namespace simdjson::dom {
 class element;
 }
@@ -56,11 +67,12 @@ class KafkaIngester {
   KafkaIngester(const KafkaIngester&) = delete;
   KafkaIngester& operator=(const KafkaIngester&) = delete;
 
-  // Creates the consumer (and the dead-letter producer), subscribes and starts the consuming
-  // thread. InvalidArgument when options.brokers is empty or librdkafka refuses the settings.
+  // Creates the consumer (and the dead-letter producer), subscribes ("group") or starts watching
+  // the topics' partitions ("all"), and starts the consuming thread. InvalidArgument when
+  // options.brokers is empty or librdkafka refuses the settings.
   Status Start();
 
-  // Applies what was consumed, leaves the group (which revokes and flushes), joins the thread.
+  // Applies what was consumed, leaves the group ("group": which revokes and flushes), joins the thread.
   // Safe to call more than once, and at any moment after Start (before the group join, during
   // it, before the first assignment, mid-batch).
   void Stop();
@@ -69,7 +81,7 @@ class KafkaIngester {
   int64_t lag() const { return lag_.load(std::memory_order_relaxed); }
   // Messages taken from Kafka (valid or not) and committed to the store since Start.
   int64_t committed_messages() const { return committed_.load(std::memory_order_relaxed); }
-  // Number of partitions currently assigned to this member.
+  // Number of partitions currently assigned to this consumer (by the group, or "all": found).
   int assigned_partitions() const { return assigned_count_.load(std::memory_order_relaxed); }
   // Brokers the client is connected to (librdkafka state UP) and brokers it knows (those learned
   // from the cluster, or the bootstrap ones before that); both -1 until the first statistics.
@@ -82,7 +94,7 @@ class KafkaIngester {
   // queue's length, refreshed every second, also while the thread waits for the writer); -1
   // until known.
   int64_t prefetched_messages() const { return prefetched_messages_.load(std::memory_order_relaxed); }
-  // The static membership id in use ("" = dynamic membership).
+  // The static membership id in use ("" = dynamic membership, or no group: partitions "all").
   const std::string& group_instance_id() const { return instance_id_; }
   // Why the consumer stopped for good (e.g. fenced by another member with the same instance
   // id); "" while it runs. The daemon exits non-zero on it.
@@ -128,6 +140,10 @@ class KafkaIngester {
   void OnStatistics(const char* json, size_t size);
   void UpdateBrokerStates(const simdjson::dom::element& doc);
   void OnRebalance(rd_kafka_t* rk, int err, rd_kafka_topic_partition_list_t* partitions);
+  // Records a partition given to this consumer and sets its start offset (the store's next).
+  void AddAssigned(rd_kafka_topic_partition_t* p, Clock::time_point now);
+  // "all": assigns the partitions the watcher found since the last call.
+  void AssignFound();
   void OnError(int err, const char* reason);
   void OnFatal();
   void SetAssignedCount();
@@ -143,6 +159,8 @@ class KafkaIngester {
   rd_kafka_t* consumer_ = nullptr;
   rd_kafka_queue_t* consumer_queue_ = nullptr;  // the consumer queue (for its length)
   std::unique_ptr<KafkaProducer> dead_letters_;
+  const bool all_partitions_;                  // options_.partitions == "all"
+  std::unique_ptr<PartitionWatcher> watcher_;  // "all" only
   std::thread thread_;   // polls and parses
   std::thread writer_;   // commits batches to the store, one at a time, in order
   std::atomic<bool> stop_{false};

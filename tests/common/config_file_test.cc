@@ -76,6 +76,20 @@ TEST(ConfigFile, KafkaGroupInstanceIdIsAutoEmptyOrALegalBrokerId) {
   }
 }
 
+TEST(ConfigFile, KafkaPartitionsIsAllOrGroup) {
+  for (const char* ok : {"all", "group"}) {
+    Config c;
+    EXPECT_TRUE(LoadConfigText(std::string("[kafka]\npartitions = \"") + ok + "\"\n", &c).ok()) << ok;
+    EXPECT_EQ(c.kafka.partitions, ok);
+  }
+  Config c;
+  Status st = LoadConfigText("[kafka]\npartitions = \"some\"\n", &c);
+  EXPECT_EQ(st.code(), Code::kInvalidArgument);
+  EXPECT_NE(st.message().find("kafka.partitions"), std::string::npos) << st.message();
+  Config d;
+  EXPECT_FALSE(LoadConfigText("[kafka]\npartition_refresh_ms = 0\n", &d).ok());
+}
+
 TEST(ConfigFile, SecretsComeFromEnvironmentAndAreRedacted) {
   Config c;
   setenv("VASGD_ADMIN_TOKEN", "s3cret-admin", 1);

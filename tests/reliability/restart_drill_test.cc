@@ -1,27 +1,29 @@
-// A daemon restarted at a supervisor's rhythm (issue 12): VASGD_RESTART_KILLS (20) times `vasgd
-// serve` is started and killed with SIGKILL at a random moment in its first 4 s (many before the
-// group has assigned it anything); VASGD_RESTART_CLEAN_KILLS (5) times started, killed with
-// SIGKILL once it consumes and started again at once; then VASGD_RESTART_STOPS (10) times started
-// and stopped with SIGTERM 2-5 s after its start; all while a feeder keeps producing events of
-// every kind (and bad ones) to librdkafka's mock cluster. Checked:
-//   - no start ends in an abort or an assertion (librdkafka 2.0.2's cooperative-sticky close
-//     before the first assignment did: #4312), in its exit status or its log;
-//   - every SIGTERM exits 0 (a graceful stop: offsets and graph committed, the member leaves);
-//   - a start after a SIGTERM that stopped a consuming daemon consumes its first event within
-//     3 s: the stopped member left the group, so the group rebalances at once (the mock elects
-//     (session timeout - 1 s) = 2 s after the leave);
-//   - at the end the store equals the reference graph of the valid events: nothing lost, nothing
-//     applied twice, across 36 restarts.
+// A daemon restarted at a supervisor's rhythm (issue 12), in both kafka.partitions modes.
+//
+// "all" (the default: every partition assigned directly, no group): VASGD_RESTART_KILLS (20)
+// times `vasgd serve` is started and killed with SIGKILL at a random moment in its first 4 s;
+// VASGD_RESTART_CLEAN_KILLS (5) times started, killed with SIGKILL once it consumes and started
+// again at once; then VASGD_RESTART_STOPS (10) times started and stopped with SIGTERM 2-5 s after
+// its start; all while a feeder keeps producing events of every kind (and bad ones) to
+// librdkafka's mock cluster. Every start that lives 3 s, or consumes, must consume its first event
+// within 3 s of its spawn, whatever ended the one before (no group: no dead member to wait for).
+//
+// "group" (a consumer group with static membership): VASGD_RESTART_GROUP_KILLS (3) kills at
+// random in the first 4 s, then VASGD_RESTART_GROUP_STOPS (6) SIGTERMs 2-5 s after the start; a
+// start after a SIGTERM that stopped a consuming daemon consumes its first event within 3 s: the
+// stopped member left the group, so the group rebalances at once (the mock elects (session
+// timeout - 1 s) = 2 s after the leave). After a kill -9 the dead member stays in the group until
+// its session times out: with a Kafka broker (>= 2.3) static membership replaces it at once, but
+// librdkafka 2.0.2's mock cluster ignores group.instance.id (rdkafka_mock_cgrp.c), so in group
+// mode those times are printed, not bounded.
+//
+// Checked in both: no start ends in an abort or an assertion (librdkafka 2.0.2's
+// cooperative-sticky close before the first assignment did: #4312), in its exit status or its
+// log; every SIGTERM exits 0 (a graceful stop: offsets and graph committed); at the end the store
+// equals the reference graph of the valid events: nothing lost, nothing applied twice.
 // Printed: every start's time to its first event, p50 and max per kind of restart.
 //
-// After a kill -9 the dead member stays in the group until its session times out. With static
-// membership (kafka.group_instance_id) a Kafka broker (>= 2.3) replaces it by the restarted
-// daemon with the same id at once; librdkafka 2.0.2's mock cluster does not implement static
-// membership (rdkafka_mock_cgrp.c reads the JoinGroup's instance id and ignores it), so here a
-// restart after a kill waits for the dead member's session (3 s) and the rebalances after it:
-// those times are printed, not bounded by 3 s.
-//
-//   ctest -L restart            (alone; VASGD_RESTART_KILLS / VASGD_RESTART_STOPS / VASGD_DRILL_SEED)
+//   ctest -L restart            (alone; the counts above / VASGD_DRILL_SEED)
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
 
@@ -70,22 +72,32 @@ struct StartRecord {
   int exit_status = 0;         // as ServeProcess::Stop returns it
 };
 
-class RestartDrill : public ::testing::Test {
+// The drill's cycles in one kafka.partitions mode (the test's parameter).
+class RestartDrill : public ::testing::TestWithParam<std::string> {
  protected:
+  bool all_partitions() const { return GetParam() == "all"; }
+
   void SetUp() override {
-    kills_ = std::max(0, EnvInt("VASGD_RESTART_KILLS", 20));
-    clean_kills_ = std::max(0, EnvInt("VASGD_RESTART_CLEAN_KILLS", 5));
-    stops_ = std::max(0, EnvInt("VASGD_RESTART_STOPS", 10));
+    if (all_partitions()) {
+      kills_ = std::max(0, EnvInt("VASGD_RESTART_KILLS", 20));
+      clean_kills_ = std::max(0, EnvInt("VASGD_RESTART_CLEAN_KILLS", 5));
+      stops_ = std::max(0, EnvInt("VASGD_RESTART_STOPS", 10));
+    } else {
+      kills_ = std::max(0, EnvInt("VASGD_RESTART_GROUP_KILLS", 3));
+      clean_kills_ = 0;
+      stops_ = std::max(0, EnvInt("VASGD_RESTART_GROUP_STOPS", 6));
+    }
     const int seed = EnvInt("VASGD_DRILL_SEED", static_cast<int>(std::random_device()() & 0x7fffffff));
     rng_.seed(static_cast<uint32_t>(seed));
     RecordProperty("seed", seed);
-    std::printf("restart drill seed %d (VASGD_DRILL_SEED=%d reruns it), %d kills, %d SIGTERMs\n", seed, seed, kills_,
-                stops_);
+    std::printf("restart drill (partitions = %s) seed %d (VASGD_DRILL_SEED=%d reruns it), %d + %d kills, %d SIGTERMs\n",
+                GetParam().c_str(), seed, seed, kills_, clean_kills_, stops_);
     cluster_ = StartCluster(1, kPartitions);
     ASSERT_NE(cluster_, nullptr);
     data_ = dir_.path() + "/data";
     ConfigMap c = DrillConfig(data_, cluster_->bootstrap());
     c["kafka"]["session_timeout_ms"] = std::to_string(kSessionTimeoutMs);
+    c["kafka"]["partitions"] = "\"" + GetParam() + "\"";
     config_ = testing_daemon::WriteConfig(dir_.path() + "/vasgd.toml", c);
     // Enough for the whole drill at the feeder's rate (about 8 s per start at most), then the
     // rest is produced at once. The mock keeps 5 MiB per partition: this stays far below.
@@ -119,7 +131,18 @@ class RestartDrill : public ::testing::Test {
     r.lived_s = std::chrono::duration<double>(Clock::now() - t0).count();
     r.exit_status = serve->Stop(sig);
     records_.push_back(r);
+    if (all_partitions()) ExpectFirstEventWithin3s(r, index);
     return r;
+  }
+
+  // "all": a start consumes within 3 s of its spawn, whatever ended the one before.
+  void ExpectFirstEventWithin3s(const StartRecord& r, int index) {
+    if (r.first_event_s >= 0) {
+      EXPECT_LE(r.first_event_s, 3.0) << "start " << index << " after " << r.kind;
+    } else {
+      EXPECT_LT(r.lived_s, 3.0) << "start " << index << " after " << r.kind << " consumed nothing in " << r.lived_s
+                                << " s";
+    }
   }
 
   double RandomSeconds(double lo, double hi) { return std::uniform_real_distribution<double>(lo, hi)(rng_); }
@@ -134,7 +157,7 @@ class RestartDrill : public ::testing::Test {
   std::vector<StartRecord> records_;
 };
 
-TEST_F(RestartDrill, KilledAndStoppedAtAnyMomentNeverStallsNeverAbortsLosesNothing) {
+TEST_P(RestartDrill, KilledAndStoppedAtAnyMomentNeverStallsNeverAbortsLosesNothing) {
   Feeder feeder(cluster_->bootstrap(), &messages_, 0, messages_.size(), kEventsPerSecond);
 
   std::string previous = "first";
@@ -155,7 +178,7 @@ TEST_F(RestartDrill, KilledAndStoppedAtAnyMomentNeverStallsNeverAbortsLosesNothi
     const StartRecord r = RunOnce(previous, RandomSeconds(2, 5), SIGTERM);
     EXPECT_EQ(r.exit_status, 0) << "SIGTERM must be a graceful stop (start " << starts_ - 1 << "):\n"
                                 << ServeProcess::ReadLog(LogPath(starts_ - 1));
-    if (previous == "sigterm" && previous_consumed && r.lived_s >= 3.0) {
+    if (!all_partitions() && previous == "sigterm" && previous_consumed && r.lived_s >= 3.0) {
       EXPECT_GE(r.first_event_s, 0) << "start " << starts_ - 1 << " consumed nothing in " << r.lived_s << " s";
       EXPECT_LE(r.first_event_s, 3.0) << "start " << starts_ - 1 << " after a graceful stop";
     }
@@ -174,6 +197,7 @@ TEST_F(RestartDrill, KilledAndStoppedAtAnyMomentNeverStallsNeverAbortsLosesNothi
   ASSERT_TRUE(WaitFor([&] { return EventsSeen(*serve) > 0; }, 60)) << serve->Log();
   final_start.first_event_s = std::chrono::duration<double>(Clock::now() - t0).count();
   records_.push_back(final_start);
+  if (all_partitions()) ExpectFirstEventWithin3s(final_start, last);
   const int64_t total = static_cast<int64_t>(messages_.size());
   ASSERT_TRUE(WaitFor([&] { return StoredMessages(data_, kPartitions) == total; }, 180))
       << "stored " << StoredMessages(data_, kPartitions) << " of " << total << "\n" << serve->Log();
@@ -215,13 +239,16 @@ TEST_F(RestartDrill, KilledAndStoppedAtAnyMomentNeverStallsNeverAbortsLosesNothi
     }
   }
   for (const auto& [kind, k] : kinds) {
-    std::printf("FIRST EVENT after a start that followed %s: %zu starts with an event, p50 %.2f s, max %.2f s; "
+    std::printf("FIRST EVENT (partitions = %s) after a start that followed %s: %zu starts with an event, p50 %.2f s, max %.2f s; "
                 "within 3 s: %d, not within 3 s: %d, signalled before 3 s without one: %d\n",
-                kind.c_str(), k.first.size(), Percentile(k.first, 0.5), Percentile(k.first, 1.0), k.met, k.late,
+                GetParam().c_str(), kind.c_str(), k.first.size(), Percentile(k.first, 0.5), Percentile(k.first, 1.0), k.met, k.late,
                 k.censored);
   }
   std::printf("%d of %zu starts were signalled before their first event\n", before_first_event, records_.size());
 }
+
+INSTANTIATE_TEST_SUITE_P(Partitions, RestartDrill, ::testing::Values("all", "group"),
+                         [](const auto& info) { return info.param; });
 
 // The daemon's side of group membership, through the real `vasgd serve`: /readyz and
 // /v1/admin/status say when the consumer has no partition and for how long, /metrics has the age
@@ -234,6 +261,7 @@ class ConsumerMembership : public ::testing::Test {
     ASSERT_NE(cluster_, nullptr);
     data_ = dir_.path() + "/data";
     ConfigMap c = DrillConfig(data_, cluster_->bootstrap());
+    c["kafka"]["partitions"] = "\"group\"";
     c["kafka"]["group_instance_id"] = "\"shop-1\"";
     config_ = testing_daemon::WriteConfig(dir_.path() + "/vasgd.toml", c);
     messages_ = testing_stream::GenerateStream(3000, 300, 400, kDim, 5, &ref_, kMaxMessageBytes);
@@ -279,6 +307,25 @@ TEST_F(ConsumerMembership, StatusSaysWhileTheConsumerHasNoPartitionAndForHowLong
   }
   EXPECT_EQ(serve->Metric("vasgd_consumer_unassigned_seconds"), -1);
   EXPECT_EQ(serve->Stop(SIGTERM), 0);
+}
+
+// partitions = "all": the daemon assigns itself every partition at once, and says so in
+// /v1/admin/status, with no group and no membership id.
+TEST_F(ConsumerMembership, AllPartitionsDaemonReportsEveryPartitionAssigned) {
+  ConfigMap c = DrillConfig(data_, cluster_->bootstrap());
+  c["kafka"]["partitions"] = "\"all\"";
+  const std::string config = testing_daemon::WriteConfig(dir_.path() + "/all.toml", c);
+  Feeder feeder(cluster_->bootstrap(), &messages_, 0, messages_.size(), 0);
+  ASSERT_EQ(feeder.Join(), 0);
+  auto serve = ServeProcess::Start(config, dir_.path() + "/serve-all.log");
+  ASSERT_NE(serve, nullptr);
+  ASSERT_TRUE(WaitFor([&] { return serve->StatusJson()["assigned_partitions"] == kPartitions; }, 10))
+      << serve->StatusJson().dump();
+  EXPECT_TRUE(serve->StatusJson()["unassigned_seconds"].is_null());
+  ASSERT_TRUE(WaitFor([&] { return StoredMessages(data_, kPartitions) == static_cast<int64_t>(messages_.size()); }, 60));
+  EXPECT_EQ(serve->Metric("vasgd_consumer_rebalances_total"), 0) << "no group";
+  EXPECT_EQ(serve->Stop(SIGTERM), 0);
+  ExpectStoreHoldsExactly(data_, ref_, testing_stream::CountValid(messages_));
 }
 
 TEST_F(ConsumerMembership, FencedDaemonExitsOneNamingItsInstanceId) {

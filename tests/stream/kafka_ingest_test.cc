@@ -1,6 +1,7 @@
 // KafkaIngester against librdkafka's mock cluster (the real Kafka protocol on loopback) and a
-// real RocksDB store: every event kind, bad events to the dead-letter topic, rebalances (eager
-// and cooperative), and broker errors; afterwards the store equals the reference graph.
+// real RocksDB store: every event kind, bad events to the dead-letter topic, in both partition
+// modes ("all": every partition, no group; "group"), rebalances (eager and cooperative), topics
+// found after the start, and broker errors; afterwards the store equals the reference graph.
 #include "stream/kafka_ingester.h"
 
 #include <gtest/gtest.h>
@@ -95,8 +96,10 @@ class KafkaIngestTest : public ::testing::Test {
     applier_ = std::make_unique<EventApplier>(store_.get(), &metrics_);
   }
 
+  // A consumer group member (kafka.partitions = "group").
   KafkaOptions Options(const std::string& strategy = "cooperative-sticky", const std::string& instance_id = "") {
     KafkaOptions o;
+    o.partitions = "group";
     o.brokers = cluster_->bootstrap();
     o.group = "vasgd-test";
     o.topics = {"events"};
@@ -155,13 +158,23 @@ class KafkaIngestTest : public ::testing::Test {
   std::unique_ptr<EventApplier> applier_;
 };
 
-TEST_F(KafkaIngestTest, EveryEventKindWithBadEventsGoesToStoreAndDeadLetters) {
+// Both partition modes: "group" (a cooperative-sticky member) and "all" (every partition, no group).
+class KafkaModesTest : public KafkaIngestTest, public ::testing::WithParamInterface<std::string> {
+ protected:
+  KafkaOptions ModeOptions() {
+    KafkaOptions o = Options();
+    o.partitions = GetParam();
+    return o;
+  }
+};
+
+TEST_P(KafkaModesTest, EveryEventKindWithBadEventsGoesToStoreAndDeadLetters) {
   RefGraph ref;
   std::vector<Message> messages = testing_stream::GenerateStream(6000, 300, 400, kDim, 1, &ref, kMaxMessageBytes);
   Produce(messages, 0, messages.size());
 
   applier_->KeepRecentRejections(5);  // as the daemon does for its dashboard
-  KafkaIngester ingester(Options(), applier_.get(), &metrics_);
+  KafkaIngester ingester(ModeOptions(), applier_.get(), &metrics_);
   ASSERT_TRUE(ingester.Start().ok());
   ASSERT_TRUE(WaitFor([&] { return StoredMessages() == static_cast<int64_t>(messages.size()); }, 60))
       << "stored " << StoredMessages() << " of " << messages.size();
@@ -208,13 +221,84 @@ TEST_F(KafkaIngestTest, EveryEventKindWithBadEventsGoesToStoreAndDeadLetters) {
     EXPECT_TRUE(is_prefix_of_a_bad_value) << r.excerpt;
   }
 
-  // Restarting the group consumes nothing twice.
-  KafkaIngester again(Options(), applier_.get(), &metrics_);
+  // Restarting consumes nothing twice.
+  KafkaIngester again(ModeOptions(), applier_.get(), &metrics_);
   ASSERT_TRUE(again.Start().ok());
   ASSERT_TRUE(WaitFor([&] { return again.assigned_partitions() == kPartitions && again.lag() == 0; }, 30));
   again.Stop();
   EXPECT_EQ(store_->counters().events_applied, valid);
   testing_stream::ExpectStoreEquals(*store_, ref);
+  // Only a group hands out partitions by rebalancing; "all" assigns them itself.
+  if (GetParam() == "all") {
+    EXPECT_EQ(Metric("vasgd_consumer_rebalances_total", ""), 0);
+    EXPECT_EQ(again.group_instance_id(), "") << "no group, no membership";
+  } else {
+    EXPECT_GT(Metric("vasgd_consumer_rebalances_total", ""), 0);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Partitions, KafkaModesTest, ::testing::Values("group", "all"),
+                         [](const auto& info) { return info.param; });
+
+// "all": a configured topic that does not exist yet is found once it is created (the watcher
+// re-reads the topics every partition_refresh_ms), from its first message; until then the
+// consumer reports how long it has had no partition; its partitions report their lag and age
+// while assigned and -1 once it stops.
+TEST_F(KafkaIngestTest, AllPartitionsFindsATopicCreatedAfterTheStart) {
+  KafkaOptions o = Options();
+  o.partitions = "all";
+  o.topics = {"events", "later"};
+  o.partition_refresh_ms = 300;
+  KafkaIngester ingester(o, applier_.get(), &metrics_);
+  ASSERT_TRUE(ingester.Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return ingester.assigned_partitions() == kPartitions; }, 10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // three refreshes without "later"
+  EXPECT_EQ(ingester.assigned_partitions(), kPartitions);
+
+  ASSERT_TRUE(cluster_->CreateTopic("later", 3).ok());
+  RefGraph ref;
+  std::vector<Message> messages = testing_stream::GenerateStream(900, 300, 400, kDim, 21, &ref, kMaxMessageBytes);
+  {
+    auto producer = KafkaProducer::Create(cluster_->bootstrap(), {{"linger.ms", "5"}});
+    ASSERT_TRUE(producer.ok());
+    for (const Message& m : messages) ASSERT_TRUE((*producer)->Produce("later", -1, m.key, m.value).ok());
+    ASSERT_TRUE((*producer)->Flush(30000).ok());
+  }
+  ASSERT_TRUE(WaitFor([&] { return ingester.assigned_partitions() == kPartitions + 3; }, 10))
+      << ingester.assigned_partitions();
+  auto stored_later = [&] {
+    int64_t n = 0;
+    for (int p = 0; p < 3; ++p) n += std::max<int64_t>(0, store_->NextOffset("later", p));
+    return n;
+  };
+  ASSERT_TRUE(WaitFor([&] { return stored_later() == static_cast<int64_t>(messages.size()); }, 30)) << stored_later();
+  ASSERT_TRUE(WaitFor([&] { return ingester.lag() == 0; }, 10)) << ingester.lag();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // one refresh of the gauges
+  EXPECT_EQ(GaugeValue("vasgd_consumer_partition_lag_events", "topic=\"later\",partition=\"2\""), 0);
+  EXPECT_GE(GaugeValue("vasgd_consumer_last_message_age_seconds", "topic=\"later\",partition=\"2\""), 0);
+  ingester.Stop();
+  testing_stream::ExpectStoreEquals(*store_, ref);
+  EXPECT_EQ(store_->counters().events_applied, testing_stream::CountValid(messages));
+  EXPECT_EQ(GaugeValue("vasgd_consumer_partition_lag_events", "topic=\"later\",partition=\"2\""), -1);
+  EXPECT_EQ(GaugeValue("vasgd_consumer_last_message_age_seconds", "topic=\"later\",partition=\"2\""), -1);
+}
+
+// "all" with no topic there yet: no partition, and for how long, as in a group before its
+// first assignment.
+TEST_F(KafkaIngestTest, AllPartitionsWithoutTopicsReportsTimeWithoutPartitions) {
+  KafkaOptions o = Options();
+  o.partitions = "all";
+  o.topics = {"not-yet"};
+  o.partition_refresh_ms = 200;
+  KafkaIngester ingester(o, applier_.get(), &metrics_);
+  ASSERT_TRUE(ingester.Start().ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  EXPECT_EQ(ingester.assigned_partitions(), 0);
+  EXPECT_GE(ingester.unassigned_seconds(), 1.0);
+  ASSERT_TRUE(cluster_->CreateTopic("not-yet", 2).ok());
+  ASSERT_TRUE(WaitFor([&] { return ingester.assigned_partitions() == 2; }, 10));
+  EXPECT_EQ(ingester.unassigned_seconds(), -1);
+  ingester.Stop();
 }
 
 class KafkaRebalanceTest : public KafkaIngestTest, public ::testing::WithParamInterface<std::string> {};
