@@ -32,6 +32,27 @@ TEST(ConfigFile, ShippedFileNamesEveryKnob) {
   }
 }
 
+// The example deployment's configs (docs/deploy/) stay loadable as the knobs change.
+TEST(ConfigFile, DeploymentExamplesLoad) {
+  for (const char* role : {"trainer", "replica"}) {
+    Config c;
+    Status st = LoadConfigFile(std::string(VASGD_SOURCE_DIR) + "/docs/deploy/" + role + ".toml", &c);
+    ASSERT_TRUE(st.ok()) << role << ": " << st.ToString();
+    EXPECT_EQ(c.cluster.role, role);
+    EXPECT_EQ(c.cluster.shared_models, "/mnt/vasgd-models");
+    EXPECT_FALSE(c.kafka.brokers.empty());
+  }
+}
+
+TEST(ConfigFile, ClusterRoleIsChecked) {
+  Config c;
+  Status st = LoadConfigText("[cluster]\nrole = \"leader\"\n", &c);
+  EXPECT_EQ(st.code(), Code::kInvalidArgument);
+  EXPECT_NE(st.message().find("cluster.role"), std::string::npos);
+  Config d;
+  EXPECT_EQ(LoadConfigText("[cluster]\npoll_interval_ms = 0\n", &d).code(), Code::kInvalidArgument);
+}
+
 TEST(ConfigFile, UnknownKeyIsAnError) {
   Config c;
   Status st = LoadConfigText("[train]\ndimm = 3\n", &c);
