@@ -3,7 +3,13 @@
 // rate for a fixed time while keeping the reference graph, then compares a store with it.
 //
 //   soak_feeder --rate 1000 --seconds 1800 [--partitions 8] [--users 20000] [--products 5000]
-//               [--dim 16] [--seed 1] [--verify-only DATA_DIR]
+//               [--dim 16] [--seed 1] [--linger-ms 100] [--verify-only DATA_DIR]
+// --linger-ms: the producer's linger.ms. librdkafka 2.0.2's mock broker finds a fetch's offset by
+// walking the partition's message sets from the oldest (rd_kafka_mock_msgset_find), so its CPU per
+// fetch grows with the number of sets it keeps (up to its 5 MiB per partition): at 5 ms, 1,000
+// events/s over 8 partitions made sets of ~1 message and the mock's thread ran at 87-100 % of a
+// core within minutes (docs/RELIABILITY.md); 100 ms makes ~12 messages a set, as a busy real
+// producer's batches would be, and delays each event by at most 0.1 s.
 // stdout, one line each: the bootstrap address at once; "produced N valid V" when done; then it
 // reads commands on stdin: "verify DATA_DIR" (the daemon must be stopped) prints one JSON line
 // {"produced","valid","events_applied","edges","reference_edges","missing_edges","extra_edges",
@@ -36,6 +42,7 @@ struct Args {
   int products = 5000;
   int dim = 16;
   uint64_t seed = 1;
+  int linger_ms = 100;
   std::string verify_only;  // a stopped daemon's data dir: regenerate the stream, compare, exit
 };
 
@@ -124,6 +131,7 @@ int main(int argc, char** argv) {
     else if (flag == "--products") a.products = std::atoi(v.c_str());
     else if (flag == "--dim") a.dim = std::atoi(v.c_str());
     else if (flag == "--seed") a.seed = std::strtoull(v.c_str(), nullptr, 10);
+    else if (flag == "--linger-ms") a.linger_ms = std::atoi(v.c_str());
     else if (flag == "--verify-only") a.verify_only = v;
     else return Usage("unknown flag " + flag);
   }
@@ -154,7 +162,7 @@ int main(int argc, char** argv) {
   std::printf("%s\n", (*cluster)->bootstrap().c_str());
   std::fflush(stdout);
 
-  auto producer = vasgd::KafkaProducer::Create((*cluster)->bootstrap(), {{"linger.ms", "5"}});
+  auto producer = vasgd::KafkaProducer::Create((*cluster)->bootstrap(), {{"linger.ms", std::to_string(a.linger_ms)}});
   if (!producer.ok()) return Usage(producer.status().ToString());
   RefGraph ref;
   int64_t produced = 0, valid = 0;
