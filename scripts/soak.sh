@@ -147,7 +147,7 @@ FIVE_START=$(sum_5xx)
   done ) >"$WORK/lag.log" &
 SAMPLER_PID=$!
 # The largest lag sampled since epoch second $1 ("?" when none), and in seconds of stream.
-max_lag_since() { awk -v t0="$1" -v rate="$RATE" '$1 >= t0 && $2 ~ /^[0-9]+$/ && $2 + 0 > m { m = $2 + 0; n = 1 }
+max_lag_since() { awk -v t0="$1" -v rate="$RATE" '$1 >= t0 && $2 ~ /^[0-9]+$/ { n = 1; if ($2 + 0 > m) m = $2 + 0 }
   END { if (n) printf "%d (%.1f s)", m, m / rate; else printf "?" }' "$WORK/lag.log"; }
 for w in $(seq 1 "$WINDOWS"); do
   WINDOW_START=$(date +%s)
