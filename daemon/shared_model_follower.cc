@@ -56,6 +56,17 @@ Status SharedModelFollower::Follow(const std::string& version, std::string* refu
   const int64_t token = serving_->BeginJournal();
   Result<std::shared_ptr<ServingBundle>> bundle = serving_->Load(have ? local_dir : staging);
   Status s = bundle.ok() ? Status::Ok() : bundle.status();
+  if (!s.ok() && have) {
+    // This replica's own copy fails its checks (its disk, not the trainer's publish): drop it
+    // (out of sight first, as the registry prunes); the next poll copies the shared one, which is
+    // then judged on its own.
+    serving_->EndJournal(token);
+    Log(LogLevel::kWarn, "shared.local_copy_dropped", {{"version", version}, {"error", s.ToString()}});
+    const std::string doomed = local_->StagingDir("damaged-" + version);
+    fs::rename(local_dir, doomed, ec);
+    fs::remove_all(doomed, ec);
+    return s;
+  }
   if (!s.ok()) *refusal = s.code() == Code::kCorruption ? "checksum" : "invalid";
   if (s.ok()) s = have ? local_->SetCurrent(version) : local_->Publish(staging, version);
   if (!s.ok()) {
@@ -81,7 +92,9 @@ Status SharedModelFollower::CheckOnce() {
   // wait for the old bundle's last user (see ServingState::Install).
   std::string served;
   if (std::shared_ptr<const ServingBundle> bundle = serving_->Current()) served = bundle->version();
-  if (served == version || version == refused_) return Status::Ok();
+  // followed_: a directory whose manifest names the version otherwise (renamed by hand) is not
+  // loaded again at every poll.
+  if (served == version || version == followed_ || version == refused_) return Status::Ok();
   std::error_code ec;
   if (!fs::is_regular_file(fs::path(shared_.VersionDir(version)) / "manifest.json", ec)) {
     Status why = Status::NotFound("shared version " + version + " has no manifest.json");
@@ -102,6 +115,7 @@ Status SharedModelFollower::CheckOnce() {
     return s;
   }
   refused_.clear();
+  followed_ = version;
   loaded_->Inc();
   Log(LogLevel::kInfo, "shared.loaded",
       {{"version", version}, {"previous", served},

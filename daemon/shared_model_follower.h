@@ -18,7 +18,10 @@
 // symlink not yet renamed over `current`) is never loaded. A refused version is logged and
 // counted once (vasgd_shared_models_refused_total{reason}) and not tried again while `current`
 // names it; a copy that fails (the trainer pruned the version meanwhile, the mount is away) is
-// counted in vasgd_shared_models_fetch_failures_total and retried at the next poll.
+// counted in vasgd_shared_models_fetch_failures_total and retried at the next poll. A version this
+// replica already holds in data_dir/models (a restart, or `current` moved back to it) is loaded
+// from there; if that local copy fails its checks it is deleted and the next poll copies the
+// shared one afresh.
 #pragma once
 
 #include <condition_variable>
@@ -60,6 +63,7 @@ class SharedModelFollower {
   ModelRegistry* local_;
   const ModelRegistry shared_;  // read only: Current() and VersionDir()
   std::string refused_;         // the version refused last; not tried again while current names it
+  std::string followed_;        // the version (directory name) loaded last from the shared directory
   bool told_empty_ = false;     // "nothing published yet" logged
 
   std::mutex mu_;

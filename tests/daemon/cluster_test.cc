@@ -13,7 +13,9 @@
 //      (/readyz model_age_seconds and vasgd_model_age_seconds), growing;
 //   4. a half-published version is never loaded: `current` naming a directory without a
 //      manifest, or one whose file fails its checksum (refused, logged, counted), or a complete
-//      directory behind a symlink that was never renamed over `current` (ignored).
+//      directory behind a symlink that was never renamed over `current` (ignored);
+//   5. `current` moved back to the first version (a rollback on the trainer): every replica
+//      serves it again; one whose own copy was damaged drops it and copies the shared one.
 #include <sys/stat.h>
 
 #include <array>
@@ -158,6 +160,21 @@ bool Contains(const json& items, const std::string& product) {
   return false;
 }
 
+// Flips one byte in the middle of `file` (after its checksum was recorded).
+void FlipAByte(const std::string& file) {
+  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+  ASSERT_TRUE(f.good()) << file;
+  f.seekg(0, std::ios::end);
+  const std::streamoff middle = f.tellg() / 2;
+  char byte = 0;
+  f.seekg(middle);
+  f.read(&byte, 1);
+  byte = static_cast<char>(byte ^ 0x5a);
+  f.seekp(middle);
+  f.write(&byte, 1);
+  ASSERT_TRUE(f.good()) << file;
+}
+
 // A copy of the version directory `from` named `to` in the same parent.
 void CopyVersion(const std::string& from, const std::string& to) {
   std::error_code ec;
@@ -299,20 +316,7 @@ TEST_F(Cluster, OneTrainerThreeReplicas) {
   // (b) `current` names a directory whose product vectors were damaged after the manifest.
   const std::string damaged = "29991231T000001Z";
   ASSERT_NO_FATAL_FAILURE(CopyVersion(shared_ + "/" + v2, shared_ + "/" + damaged));
-  {
-    const std::string file = shared_ + "/" + damaged + "/products.f32";
-    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
-    ASSERT_TRUE(f.good()) << file;
-    f.seekg(0, std::ios::end);
-    const std::streamoff middle = f.tellg() / 2;
-    char byte = 0;
-    f.seekg(middle);
-    f.read(&byte, 1);
-    byte = static_cast<char>(byte ^ 0x5a);
-    f.seekp(middle);
-    f.write(&byte, 1);
-    ASSERT_TRUE(f.good());
-  }
+  ASSERT_NO_FATAL_FAILURE(FlipAByte(shared_ + "/" + damaged + "/products.f32"));
   ASSERT_NO_FATAL_FAILURE(PointCurrent(damaged));
   for (Node& r : replicas) {
     EXPECT_TRUE(WaitFor([&] { return r.Counter("vasgd_shared_models_refused_total{reason=\"checksum\"}") == 1; }, 10))
@@ -336,6 +340,20 @@ TEST_F(Cluster, OneTrainerThreeReplicas) {
     EXPECT_NE(r.p().Log().find("\"shared.refused\""), std::string::npos) << r.name;
     EXPECT_EQ(r.Recommend(user)["__status"], 200) << r.name;
   }
+
+  // --- 5. `current` back on v1 (what a rollback on the trainer publishes): every replica serves
+  // v1 again from its own copy; one whose copy was damaged on its own disk drops it and copies
+  // the shared one (a failed fetch, not a refusal of the version). ---
+  ASSERT_NO_FATAL_FAILURE(FlipAByte(dir_.path() + "/replica-0/models/" + v1 + "/products.f32"));
+  ASSERT_NO_FATAL_FAILURE(PointCurrent(v1));
+  for (Node& r : replicas) {
+    EXPECT_TRUE(WaitFor([&] { return r.Version() == v1; }, 15)) << r.name << ": " << r.p().Log();
+  }
+  EXPECT_EQ(replicas[0].Counter("vasgd_shared_models_fetch_failures_total"), 1);
+  EXPECT_EQ(replicas[0].Counter("vasgd_shared_models_refused_total{reason=\"checksum\"}"), 1);
+  EXPECT_NE(replicas[0].p().Log().find("\"shared.local_copy_dropped\""), std::string::npos);
+  EXPECT_EQ(replicas[2].Counter("vasgd_shared_models_fetch_failures_total"), 0);
+  EXPECT_TRUE(SameTop20(replicas[2], {&replicas[0], &replicas[1]}, sample));
   for (Node& r : replicas) EXPECT_EQ(r.process->Stop(SIGTERM), 0) << r.name;
 }
 
