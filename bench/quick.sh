@@ -13,7 +13,9 @@
 # Each figure is printed beside the one recorded in docs/BENCHMARKS.md ("Quick check" table),
 # with the noise measured there (run-to-run spread on a quiet machine). A figure worse than its
 # record by more than that noise is flagged DROP and the script exits 1. The load average is
-# printed beside each stage: figures taken at load >= 1.5 are not comparable (flagged BUSY).
+# printed beside each stage (at its start and end): a stage that starts at load >= 1.5 is not
+# comparable (flagged BUSY). The end load is printed, not judged: each stage saturates the 2 cores
+# itself (the serve stage ends at 1.6-2.0 on a quiet machine), so judging it flagged every run.
 #
 #   bench/quick.sh [BUILD_DIR]
 #     env: QUALITY (0; 1 runs stage 3, minutes more), TIKTOK (the split, ../shared/data/tiktok),
@@ -58,7 +60,7 @@ compare() {
   verdict=$(awk -v v="$value" -v r="$recorded" -v e="$noise" -v b="$better" 'BEGIN {
     change = (v - r) / r * 100; worse = (b == "higher") ? -change : change
     printf "%+.1f%% %s", change, (worse > e ? "DROP" : "ok") }')
-  if awk -v a="$l0" -v b="$l1" 'BEGIN { exit !(a >= 1.5 || b >= 1.5) }'; then
+  if awk -v a="$l0" 'BEGIN { exit !(a >= 1.5) }'; then  # the end load is the stage's own
     verdict="$verdict BUSY"
   elif [[ "$verdict" == *DROP* ]]; then
     FAILED=1
@@ -111,5 +113,5 @@ if [[ " $SKIP " != *" quality "* ]]; then
   fi
 fi
 
-echo "# $(( $(date +%s) - START )) s; DROP = worse than recorded by more than the noise; BUSY = load >= 1.5, not compared"
+echo "# $(( $(date +%s) - START )) s; DROP = worse than recorded by more than the noise; BUSY = load >= 1.5 at the stage's start, not compared"
 exit "$FAILED"
