@@ -116,7 +116,7 @@ struct HybridOptions {
   std::vector<double> cold_visual_weights = {0, 0.25, 0.5, 1, 2};  // w_c tried
   std::vector<double> similar_list_weights = {0, 0.25, 0.5, 1, 2, 1000};  // similar: w_l tried (rank/similar.h; 0 = VASG alone)
   int choice_candidates = 300;     // per term, products scored per held-out pair when choosing (rank/weight_choice.h)
-  int serve_candidates = 50;       // above index.exact_below products: nearest by V and most popular scored per query, each
+  int serve_candidates = 50;       // above index.exact_below products: nearest by V, newest, and the prior's best (walked on while they can matter, up to 4x) scored per query, each (docs/BENCHMARKS.md)
 };
 
 // [http]: the Boost.Beast server.

@@ -155,6 +155,11 @@ class ProductIndex {
   void CosineAll(const float* query, const SearchFilter& filter, float* out, int64_t* labels) const;
   // The same for the listed labels only (unknown labels score -infinity).
   void CosineOf(const float* query, const SearchFilter& filter, const int32_t* labels, int64_t n, float* out) const;
+  // Appends to `out` the first `want` labels of `order` (n labels, best first) that are eligible
+  // under `filter`, under one lock; returns how many labels of `order` it read (where to go on).
+  // The hybrid walks its prior order with it (rank/hybrid_ranker.cc).
+  int64_t TakeEligible(const int32_t* order, int64_t n, const SearchFilter& filter, int64_t want,
+                       std::vector<int32_t>* out) const;
   // FoldIn over labels: the mean of the unit vectors of those with one; returns how many.
   int FoldInLabels(const int32_t* labels, int64_t n, float* out) const;
   // The product id of a label ("" for an unknown label).

@@ -350,6 +350,20 @@ void ProductIndex::CosineOf(const float* query, const SearchFilter& filter, cons
   }
 }
 
+int64_t ProductIndex::TakeEligible(const int32_t* order, int64_t n, const SearchFilter& filter, int64_t want,
+                                   std::vector<int32_t>* out) const {
+  std::shared_lock<WriterFirstLock> lock(mu_);
+  const int64_t known = static_cast<int64_t>(flags_.size());
+  int64_t taken = 0, read = 0;
+  for (; read < n && taken < want; ++read) {
+    const int32_t label = order[read];
+    if (label < 0 || label >= known || !EligibleLocked(label, filter)) continue;
+    out->push_back(label);
+    ++taken;
+  }
+  return read;
+}
+
 int ProductIndex::FoldInLabels(const int32_t* labels, int64_t n, float* out) const {
   std::shared_lock<WriterFirstLock> lock(mu_);
   const int64_t known = static_cast<int64_t>(flags_.size());

@@ -88,6 +88,22 @@ HybridTables::HybridTables(std::shared_ptr<const ModelVersion> model, const Hybr
   }
   visual_ = m.visual;
   similar_list_weight_ = SimilarListWeight(m);
+  OrderByPrior();
+}
+
+void HybridTables::set_weights(const HybridWeights& w) {
+  weights_ = w;
+  OrderByPrior();
+}
+
+void HybridTables::OrderByPrior() {
+  const int32_t n = static_cast<int32_t>(model_->product_ids.size());
+  std::vector<float>& prior = prior_score_;
+  prior.resize(n);
+  for (int32_t p = 0; p < n; ++p) prior[p] = weights_.popularity * prior_[p] + weights_.freshness * fresh_[p];
+  by_prior_.resize(n);
+  for (int32_t p = 0; p < n; ++p) by_prior_[p] = p;
+  std::stable_sort(by_prior_.begin(), by_prior_.end(), [&](int32_t a, int32_t b) { return prior[a] > prior[b]; });
 }
 
 Result<std::unique_ptr<HybridTables>> HybridTables::FromModel(std::shared_ptr<const ModelVersion> model) {

@@ -66,7 +66,7 @@ class HybridTables {
   static Result<std::unique_ptr<HybridTables>> FromModel(std::shared_ptr<const ModelVersion> model);
   // The same with weights given (the weight choice tries many on one model).
   HybridTables(std::shared_ptr<const ModelVersion> model, const HybridWeights& weights);
-  void set_weights(const HybridWeights& w) { weights_ = w; }
+  void set_weights(const HybridWeights& w);
 
   const ModelVersion& model() const { return *model_; }
   std::shared_ptr<const ModelVersion> shared_model() const { return model_; }
@@ -83,6 +83,14 @@ class HybridTables {
 
   bool IsCold(int32_t label) const;
 
+  // The model's products by their prior w_p·pop(p) + w_f·fresh(p), highest first (ties: lower
+  // label): the part of the formula that is the same for every user, so its best products are
+  // candidates for every user (rank/hybrid_ranker.cc). Products added since the model are not in
+  // it: they all share pop 0 and fresh 1. Fixed after construction or set_weights.
+  const std::vector<int32_t>& ByPrior() const { return by_prior_; }
+  // w_p·pop(p) + w_f·fresh(p) of a label of ByPrior() (a model product).
+  float PriorScore(int32_t label) const { return prior_score_[label]; }
+
  private:
   friend class HybridScorer;
   std::shared_ptr<const ModelVersion> model_;
@@ -94,6 +102,10 @@ class HybridTables {
   std::vector<float> fresh_;           // fresh(p) per label
   std::vector<uint8_t> cold_;          // cold(p) per label
   std::vector<float> visual_;          // label × visual_dim_, unit length (zeros = none)
+  std::vector<int32_t> by_prior_;      // the model's labels, ByPrior()
+  std::vector<float> prior_score_;     // PriorScore per model label
+
+  void OrderByPrior();
 };
 
 // One user's query, in labels. `purchased` may name labels without lists (ignored by N, E).

@@ -4,11 +4,12 @@
 // Catalogues the index searches exactly (fewer live products than index.exact_below) are scored
 // exhaustively, every eligible product by the full formula: the same scores the evaluation ranks
 // by (tests/daemon check it on a served model). Larger ones are scored on candidates: every
-// product the user's lists reach, the `candidates` nearest by V from the HNSW graph, the
-// `candidates` most popular and (when w_f > 0) the `candidates` newest; a product outside them has
-// no list score, a V below the graph's best, little popularity and an older arrival, so it rarely
-// belongs on the first pages (what this costs is
-// measured by bench/serve_bench against the exhaustive answer).
+// product the user's lists reach, the `candidates` nearest by V from the HNSW graph, with w_f > 0
+// the `candidates` newest products added since the model, and the products of the
+// user-independent prior w_p·pop + w_f·fresh (HybridTables::ByPrior) walked in order until no
+// product further down can reach the page: what a product the lists and the graph did not bring
+// can add to its prior is bounded (rank/hybrid_ranker.cc). bench/serve_bench measures the cost
+// and the agreement with the exhaustive answer.
 //
 // cold_share: when the top offset+k hold fewer than cold_share cold products, the best-scoring
 // cold products not in it replace the lowest non-cold entries (reason new-visual-match), so a
