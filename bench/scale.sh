@@ -220,7 +220,7 @@ def g(d, *ks):
         d = d[k]
     return d
 print("\n| size | import rows/s (features, purchases) | store MiB | first model s | checkpoint + export s | "
-      "train setup s | VASG stage 1 s | VASG stage 2 + export s | after train s | neighbours s | weights s | validate + write s | index s | "
+      "train setup s | VASG stage 1 s | VASG stage 2 + export s | after train s | neighbours s | weights + refit s | validate + write s | index s | "
       "trainer pairs/s (gensim pairs/s) | daemon / child peak RSS MiB | recs p50/p99 ms | similar p50/p99 ms | "
       "recs p99 while retraining ms | new product ms | load |")
 print("|" + "---|" * 20)
@@ -228,10 +228,14 @@ for r in rows:
     s = r["retrain1_stages_s"]
     add = lambda *ks: round(sum(s.get(k, 0) or 0 for k in ks), 2)
     gen = g(r, "gensim_peer", "pairs_per_second")
+    mine = g(s, "trainer_pairs_per_second")
+    ratio = f", x{mine / gen:.2f}" if isinstance(gen, float) and isinstance(mine, (int, float)) else ""
+    gen = f"{gen:,.0f}" if isinstance(gen, float) else gen
+    mine = f"{mine:,.0f}" if isinstance(mine, (int, float)) else mine
     print(f"| {r['size']} | {g(r,'import','features','rows_per_second')}, {g(r,'import','interactions','rows_per_second')} | "
           f"{r['store_bytes'] / 2**20:.0f} | {r['first_model_s']} | {add('checkpoint', 'snapshot_export')} | "
           f"{g(s,'train_setup')} | {g(s,'vasg_stage1')} | {g(s,'vasg_stage2_and_export')} | {g(s,'after_train')} | {g(s,'neighbours')} | "
-          f"{g(s,'weights')} | {add('validate', 'write')} | {g(s,'index')} | {g(s,'trainer_pairs_per_second')} ({gen}) | "
+          f"{add('weights', 'refit')} | {add('validate', 'write')} | {g(s,'index')} | {mine} ({gen}{ratio}) | "
           f"{r['daemon_peak_rss_mib']} / {r['child_peak_rss_mib_sampled']} | "
           f"{r['recommendations']['p50_ms']:.2f}/{r['recommendations']['p99_ms']:.2f} | "
           f"{r['similar']['p50_ms']:.2f}/{r['similar']['p99_ms']:.2f} | {r['recommendations_while_retraining']['p99_ms']:.2f} | "
