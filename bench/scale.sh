@@ -21,6 +21,9 @@
 #   bench/scale.sh SIZE...
 #     env: BUILD (build) VASGD ($BUILD/daemon/vasgd) SHOP ($BUILD/bench/make_shop) WORK (temp dir) PORT (18290) DURATION (10 s per wrk run) CONNECTIONS (8)
 #          SEED (1) GENSIM (1: run the peer) KEEP (0: the work directory is removed at the end)
+#          WAIT_RETRAIN2 (1; 0 halves a large size's time: the second retraining is measured only as
+#          the load under which wrk runs, its stages are null and the child's peak RSS is over the first
+#          and the part of the second that ran)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 1 ] || { echo "usage: bench/scale.sh SIZE... (e.g. 10kx10kx100k)" >&2; exit 2; }
@@ -30,6 +33,7 @@ DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-8}"
 SEED="${SEED:-1}"
 GENSIM="${GENSIM:-1}"
+WAIT_RETRAIN2="${WAIT_RETRAIN2:-1}"  # 0: stop the daemon once wrk has run during the second retraining
 WORK="${WORK:-$(mktemp -d /tmp/vasgd-scale-XXXXXX)}"
 mkdir -p "$WORK"
 VASGD="${VASGD:-$BUILD/daemon/vasgd}"  # VASGD=path runs another build's daemon
@@ -172,11 +176,14 @@ EOF
   wrk_similar=$(wrk_run "$dir/similar.lua")
   curl -sf -X POST -H "Authorization: Bearer $VASGD_ADMIN_TOKEN" "$URL/v1/admin/retrain" >/dev/null
   wrk_users_retraining=$(wrk_run "$dir/users.lua")
-  while [ "$(retrain_count "$dir/serve.log")" -lt 2 ] && ! grep -q '"event":"retrain.failed"' "$dir/serve.log"; do
-    kill -0 "$DAEMON" 2>/dev/null || { echo "vasgd serve exited during the second retraining" >&2; exit 1; }
-    sleep 1
-  done
-  stages2=$(stages_json "$dir/serve.log" 2)
+  stages2=null
+  if [ "$WAIT_RETRAIN2" = 1 ]; then
+    while [ "$(retrain_count "$dir/serve.log")" -lt 2 ] && ! grep -q '"event":"retrain.failed"' "$dir/serve.log"; do
+      kill -0 "$DAEMON" 2>/dev/null || { echo "vasgd serve exited during the second retraining" >&2; exit 1; }
+      sleep 1
+    done
+    stages2=$(stages_json "$dir/serve.log" 2)
+  fi
   new_product=$(new_product_ms)
   daemon_hwm_kib=$(hwm_kib "$DAEMON")
   kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null || true; SAMPLER=""
@@ -193,6 +200,7 @@ EOF
   load_end=$(load1)
   line=$(/usr/bin/python3 - <<PY
 import json
+null, true, false = None, True, False  # the shell pastes JSON values below
 print(json.dumps({"size": "$size", "users": $U, "products": $P, "purchases": $N, "shop": $shop,
   "shop_bytes": $shop_bytes, "import": json.loads('''$(cat "$dir/import.json")'''),
   "import_wall_s": $import_wall, "import_peak_rss_mib": round($import_rss_kib / 1024),
