@@ -6,6 +6,7 @@
 //   ingest_bench [--events 1000000] [--users 100000] [--products 100000] [--partitions 32]
 //                [--runs 3] [--batch 16384] [--tiktok DIR] [--tmp DIR] [--prefetch-held 1]
 //                [--prefetch-kb N] [--prefetch-batches N] [--fetch-kb N] [--partition-fetch-kb N]
+//                [--kafka-partitions all|group]
 //
 // The --prefetch-*/--fetch-* flags set the ingester's kafka.* knobs of the same names (defaults:
 // common/options.h), for A/B runs. Fourth (--prefetch-held 1): the memory prefetching holds when
@@ -505,6 +506,7 @@ int main(int argc, char** argv) {
     else if (k == "--prefetch-batches") f.kafka.prefetch_max_batches = std::atoi(v.c_str());
     else if (k == "--fetch-kb") f.kafka.fetch_max_kb = std::atoi(v.c_str());
     else if (k == "--partition-fetch-kb") f.kafka.partition_fetch_max_kb = std::atoi(v.c_str());
+    else if (k == "--kafka-partitions") f.kafka.partitions = v;
     else {
       std::fprintf(stderr, "unknown flag %s\n", k.c_str());
       return 2;
