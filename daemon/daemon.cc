@@ -106,7 +106,7 @@ Status Daemon::Start() {
   api_ = std::make_unique<ApiImpl>(config, store_.get(), applier_.get(), serving_.get(), retrainer_.get(),
                                    ingester_.get(), &metrics_);
   status_api_ = std::make_unique<ConsumerStatusApi>(api_.get(), ingester_.get());
-  role_api_ = std::make_unique<RoleApi>(status_api_.get(), config.cluster.role, serving_.get());
+  role_api_ = std::make_unique<RoleApi>(status_api_.get(), config.cluster.role, serving_.get(), !config.kafka.brokers.empty());
   const bool replica = config.cluster.role == "replica";
   if (replica) {
     follower_ = std::make_unique<SharedModelFollower>(config.cluster, serving_.get(), registry_.get(), &metrics_);

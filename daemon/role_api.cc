@@ -13,6 +13,15 @@ double ModelAgeSeconds(const std::string& trained_at) {
   return now > trained ? now - trained : 0;
 }
 
+Result<std::vector<EventOutcome>> RoleApi::Ingest(const std::vector<std::string>& events) {
+  if (replica() && events_from_kafka_) {
+    return Status::FailedPrecondition(
+        "this daemon is a replica fed by Kafka (cluster.role = replica): an event posted here would reach this "
+        "replica alone; produce it to the Kafka topics every replica consumes");
+  }
+  return inner_->Ingest(events);
+}
+
 Result<RetrainJob> RoleApi::StartRetrain() {
   if (replica()) {
     return Status::FailedPrecondition(

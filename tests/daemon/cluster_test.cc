@@ -202,6 +202,9 @@ TEST_F(Cluster, OneTrainerThreeReplicas) {
     EXPECT_EQ(refused["__status"], 409) << r.name;
     EXPECT_NE(refused.dump().find("replica"), std::string::npos) << refused.dump();
     EXPECT_EQ(r.p().PostJson("/v1/admin/rollback", "", kAdminToken)["__status"], 409) << r.name;
+    // Events come from the topics: one posted to a replica would reach it alone.
+    json posted = r.p().PostJson("/v1/events", "[" + PurchaseEvent("u0", "p0") + "]");
+    EXPECT_EQ(posted["__status"], 409) << r.name << " " << posted.dump();
   }
   ASSERT_TRUE(WaitFor([&] { return trainer.CaughtUp(edges); }, 60)) << trainer.p().StatusJson().dump();
   for (Node& r : replicas) ASSERT_TRUE(WaitFor([&] { return r.CaughtUp(edges); }, 60)) << r.p().StatusJson().dump();
