@@ -43,6 +43,10 @@ Result<Flags> Flags::Parse(const std::vector<std::string>& args, const std::set<
       name = name.substr(0, eq);
       has_value = true;
     }
+    if (flags.values_.count(name)) {
+      return Status::InvalidArgument("--" + name + " given twice (give it once" +
+                                     (name == "set" ? std::string(": join settings with ';')") : std::string(")")));
+    }
     if (switches.count(name)) {
       if (has_value) return Status::InvalidArgument("--" + name + " takes no value");
       flags.values_[name] = "true";

@@ -16,7 +16,8 @@ class Flags {
  public:
   // Parses "--name value", "--name=value" and bare switches listed in `switches`. Every flag must
   // be in `known` or `switches` (the shared config flags are always known); anything else is an
-  // InvalidArgument naming it.
+  // InvalidArgument naming it, and so is a flag given twice (the second would silently replace
+  // the first: `vasgd eval --set a=1 --set b=2` applied only b).
   static Result<Flags> Parse(const std::vector<std::string>& args, const std::set<std::string>& known,
                              const std::set<std::string>& switches = {});
 
