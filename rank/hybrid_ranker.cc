@@ -30,6 +30,21 @@ Scratch& ThreadScratch() {
   return s;
 }
 
+// A user without a vector has V = 0 for every product, but the index still decides eligibility:
+// the cosine is taken with an axis vector (`query` when there is one), then ZeroFinite keeps only
+// which products are eligible (finite) and sets their V to 0.
+const float* QueryOrAxis(const ProductIndex& index, const float* query, Scratch& s) {
+  if (query != nullptr) return query;
+  s.zero.assign(index.dim(), 0.f);
+  s.zero[0] = 1.f;
+  return s.zero.data();
+}
+
+void ZeroFinite(float* v, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    if (std::isfinite(v[i])) v[i] = 0.f;
+}
+
 // Every eligible product by the formula; fills s.ranked (unsorted).
 void ScoreExhaustively(const ProductIndex& index, const HybridScorer& scorer, const SearchFilter& filter,
                        const float* query, Scratch& s, HybridStats* stats) {
@@ -37,16 +52,8 @@ void ScoreExhaustively(const ProductIndex& index, const HybridScorer& scorer, co
   s.v.resize(capacity);
   s.scores.resize(capacity);
   int64_t n = 0;
-  if (query != nullptr) {
-    index.CosineAll(query, filter, s.v.data(), &n);
-  } else {
-    // No vector to compare with: V is 0, eligibility still from the index.
-    std::vector<float> zero(index.dim(), 0.f);
-    zero[0] = 1.f;
-    index.CosineAll(zero.data(), filter, s.v.data(), &n);
-    for (int64_t p = 0; p < n; ++p)
-      if (std::isfinite(s.v[p])) s.v[p] = 0.f;
-  }
+  index.CosineAll(QueryOrAxis(index, query, s), filter, s.v.data(), &n);
+  if (query == nullptr) ZeroFinite(s.v.data(), n);
   scorer.ScoreAll(s.v.data(), n, s.scores.data(), s.means);
   s.ranked.clear();
   for (int64_t p = 0; p < n; ++p)
@@ -62,16 +69,8 @@ void ScoreBatch(const ProductIndex& index, const HybridScorer& scorer, const Sea
   const int64_t n = static_cast<int64_t>(s.candidates.size() - from);
   const int32_t* labels = s.candidates.data() + from;
   s.v.resize(n);
-  if (query != nullptr) {
-    index.CosineOf(query, filter, labels, n, s.v.data());
-  } else {
-    std::vector<float>& zero = s.zero;  // no vector to compare with: V is 0, eligibility still from the index
-    zero.assign(index.dim(), 0.f);
-    zero[0] = 1.f;
-    index.CosineOf(zero.data(), filter, labels, n, s.v.data());
-    for (float& v : s.v)
-      if (std::isfinite(v)) v = 0.f;
-  }
+  index.CosineOf(QueryOrAxis(index, query, s), filter, labels, n, s.v.data());
+  if (query == nullptr) ZeroFinite(s.v.data(), n);
   s.kept.clear();
   s.kept_v.clear();
   for (int64_t i = 0; i < n; ++i) {
