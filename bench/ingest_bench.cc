@@ -282,9 +282,7 @@ StoreBatches BuildStoreBatches(const BenchFlags& f) {
     auto [w, created] = weights.emplace((uint64_t{static_cast<uint32_t>(u)} << 32) | static_cast<uint32_t>(p), 0.0f);
     w->second += 1.0f;
     counters[keys::kEdges] += created;
-    ++counters[keys::kApplied];
-    value.clear();
-    keys::PutFixed<float>(&value, w->second);
+    keys::PutEdgeValue(&value, w->second, ++counters[keys::kApplied]);
     keys::PairKey(keys::kEdge, u, p, &key);
     batch.Put(key, value);
     keys::PairKey(keys::kReverseEdge, p, u, &key);

@@ -165,6 +165,7 @@ std::vector<Knob> Knobs(Config* c) {
       Int("index", "ef_construction", &ix.ef_construction),
       Int("index", "ef_search", &ix.ef_search),
       Int("index", "exact_below", &ix.exact_below),
+      Bool("index", "walk_fp16", &ix.walk_fp16),
 
       Int("neighbours", "top_k", &nb.top_k),
       Int("neighbours", "max_user_degree", &nb.max_user_degree),
@@ -359,7 +360,7 @@ Status ValidateConfig(const Config& c) {
   if (!(c.train.cold_profile_weight >= 0 && c.train.cold_profile_weight <= 1))
     return Status::InvalidArgument("config: train.cold_profile_weight must be in [0, 1]");
   VASGD_RETURN_IF_ERROR(one_of(c.train.contexts, {"all", "cross"}, "train.contexts"));
-  VASGD_RETURN_IF_ERROR(one_of(c.retrain.holdout_pick, {"newest", "random"}, "retrain.holdout_pick"));
+  VASGD_RETURN_IF_ERROR(one_of(c.retrain.holdout_pick, {"last", "newest", "random"}, "retrain.holdout_pick"));
   VASGD_RETURN_IF_ERROR(ValidateRanking(c.neighbours, c.hybrid));
   VASGD_RETURN_IF_ERROR(positive(c.index.hnsw_m, "index.hnsw_m"));
   VASGD_RETURN_IF_ERROR(positive(c.index.ef_construction, "index.ef_construction"));

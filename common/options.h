@@ -88,6 +88,7 @@ struct IndexOptions {
   int ef_construction = 200;       // build-time beam width
   int ef_search = 64;              // query-time beam width (>= k + offset; filtered: + k + offset + excluded), by measurement
   int64_t exact_below = 20000;     // fewer candidate products (catalogue or category) are searched exactly
+  bool walk_fp16 = true;           // graph search walks fp16 copies of the vectors (+2 bytes per dimension per product), its beam rescored in float (docs/BENCHMARKS.md)
 };
 
 // [neighbours]: item-to-item lists trained beside VASG at every retraining (model/neighbours.h,
@@ -143,7 +144,7 @@ struct RetrainOptions {
   double min_holdout_auc = 0.55;   // a new version whose served ranking scores below this AUC on the holdout is not served
   double holdout_fraction = 0.25;  // share of users with one purchase (chosen by a hash of the ids) held out; the hybrid's weights are chosen on them
   int64_t holdout_max_users = 5000;  // held-out users at most (the weight choice's cost grows with them)
-  std::string holdout_pick = "newest";  // newest | random: which purchase of a held-out user (model/holdout.h); "newest" favours freshness on any shop: "random" where catalogue order carries no time (docs/EVALUATION.md)
+  std::string holdout_pick = "last";  // last | newest | random: which purchase of a held-out user (model/holdout.h); "last" = their latest in time
   bool refit_vasg = false;         // retrain VASG with the held-out purchases once the weights are chosen (2x VASG time)
   int timeout_s = 21600;           // a training child still running after this is killed and the job fails, s; 0 = no limit
 };

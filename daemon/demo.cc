@@ -1,6 +1,8 @@
 #include "daemon/demo.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <numeric>
 #include <vector>
 
 #include "common/log.h"
@@ -69,17 +71,24 @@ Status LoadDemoShop(EventApplier* applier) {
     batch.push_back(std::move(e));
     if (batch.size() == kBatch) VASGD_RETURN_IF_ERROR(Flush(applier, &batch));
   }
-  for (int32_t u = 0; u < d.graph.num_users; ++u) {
-    for (int64_t i = d.graph.user_offsets[u]; i < d.graph.user_offsets[u + 1]; ++i) {
-      Event e;
-      e.type = UpdateType::kPurchase;
-      e.user = d.user_ids[u];
-      e.product = d.product_ids[d.graph.product_index[i]];
-      e.weight = d.graph.weight[i];
-      e.ts = now;
-      batch.push_back(std::move(e));
-      if (batch.size() == kBatch) VASGD_RETURN_IF_ERROR(Flush(applier, &batch));
-    }
+  // Purchases in the order the shop made them, so the store's sequence (the holdout's "last") is
+  // the shop's and not the CSR's product order.
+  const InteractionGraph& g = d.graph;
+  std::vector<int32_t> user_of(g.num_edges());
+  for (int32_t u = 0; u < g.num_users; ++u)
+    std::fill(user_of.begin() + g.user_offsets[u], user_of.begin() + g.user_offsets[u + 1], u);
+  std::vector<int64_t> order(g.num_edges());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return g.sequence_of(a) < g.sequence_of(b); });
+  for (int64_t i : order) {
+    Event e;
+    e.type = UpdateType::kPurchase;
+    e.user = d.user_ids[user_of[i]];
+    e.product = d.product_ids[g.product_index[i]];
+    e.weight = g.weight[i];
+    e.ts = now;
+    batch.push_back(std::move(e));
+    if (batch.size() == kBatch) VASGD_RETURN_IF_ERROR(Flush(applier, &batch));
   }
   VASGD_RETURN_IF_ERROR(Flush(applier, &batch));
   Log(LogLevel::kInfo, "demo.loaded",

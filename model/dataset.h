@@ -18,8 +18,13 @@ struct InteractionGraph {
   std::vector<int64_t> user_offsets;    // size num_users + 1; row u is [offsets[u], offsets[u+1])
   std::vector<int32_t> product_index;   // size offsets[num_users]; product dense id per edge
   std::vector<float> weight;            // size offsets[num_users]; summed purchase weight per edge
+  // Per edge: when it was last bought, as an ordinal (larger = later; the store's count of applied
+  // updates, a file's row number). Empty, or 0 for an edge, where the source kept no order.
+  std::vector<int64_t> sequence;
 
   int64_t num_edges() const { return user_offsets.empty() ? 0 : user_offsets.back(); }
+  // The ordinal of edge e, or 0 where the graph keeps none.
+  int64_t sequence_of(int64_t e) const { return sequence.empty() ? 0 : sequence[e]; }
 };
 
 // Product feature vectors, row-major num_products × dim. Rows of products without features

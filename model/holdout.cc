@@ -15,9 +15,10 @@ uint64_t StableHash(uint64_t seed, const std::string& id) {
 
 
 Result<HoldoutPick> ParseHoldoutPick(const std::string& name) {
+  if (name == "last") return HoldoutPick::kLast;
   if (name == "newest") return HoldoutPick::kNewest;
   if (name == "random") return HoldoutPick::kRandom;
-  return Status::InvalidArgument("retrain.holdout_pick must be newest or random, not '" + name + "'");
+  return Status::InvalidArgument("retrain.holdout_pick must be last, newest or random, not '" + name + "'");
 }
 
 HoldoutSplit SplitHoldout(const TrainingData& data, double fraction, uint64_t seed, int64_t max_users, HoldoutPick pick) {
@@ -40,13 +41,16 @@ HoldoutSplit SplitHoldout(const TrainingData& data, double fraction, uint64_t se
   std::vector<int64_t> drop(graph.num_users, -1);  // edge index held out per chosen user
   for (size_t i = 0; i < want; ++i) {
     const int32_t u = eligible[i].second;
-    uint64_t best = 0;
+    // The edge with the largest key; keys are pairs so that kLast's ties go to the newest product.
+    std::pair<uint64_t, uint64_t> best{0, 0};
     for (int64_t e = graph.user_offsets[u]; e < graph.user_offsets[u + 1]; ++e) {
-      const uint64_t h = pick == HoldoutPick::kNewest
-                             ? static_cast<uint64_t>(graph.product_index[e])
-                             : StableHash(seed ^ StableHash(0, data.user_ids[u]), data.product_ids[graph.product_index[e]]);
-      if (drop[u] < 0 || h > best) {
-        best = h;
+      const uint64_t newest = static_cast<uint64_t>(graph.product_index[e]);
+      std::pair<uint64_t, uint64_t> key{newest, 0};
+      if (pick == HoldoutPick::kLast) key = {static_cast<uint64_t>(graph.sequence_of(e)), newest};
+      if (pick == HoldoutPick::kRandom)
+        key = {StableHash(seed ^ StableHash(0, data.user_ids[u]), data.product_ids[graph.product_index[e]]), 0};
+      if (drop[u] < 0 || key > best) {
+        best = key;
         drop[u] = e;
       }
     }
@@ -57,6 +61,7 @@ HoldoutSplit SplitHoldout(const TrainingData& data, double fraction, uint64_t se
   split.train.user_offsets.reserve(graph.num_users + 1);
   split.train.product_index.reserve(graph.product_index.size());
   split.train.weight.reserve(graph.weight.size());
+  if (!graph.sequence.empty()) split.train.sequence.reserve(graph.sequence.size());
   for (int32_t u = 0; u < graph.num_users; ++u) {
     for (int64_t e = graph.user_offsets[u]; e < graph.user_offsets[u + 1]; ++e) {
       if (e == drop[u]) {
@@ -66,6 +71,7 @@ HoldoutSplit SplitHoldout(const TrainingData& data, double fraction, uint64_t se
       }
       split.train.product_index.push_back(graph.product_index[e]);
       split.train.weight.push_back(graph.weight[e]);
+      if (!graph.sequence.empty()) split.train.sequence.push_back(graph.sequence[e]);
     }
     split.train.user_offsets.push_back(static_cast<int64_t>(split.train.product_index.size()));
   }

@@ -135,10 +135,12 @@ InteractionGraph BuildInteractionGraph(int32_t num_users, int32_t num_products,
     const int64_t e = order[k];
     if (k > 0 && users[order[k - 1]] == users[e] && products[order[k - 1]] == products[e]) {
       g.weight.back() += weights[e];
+      g.sequence.back() = std::max(g.sequence.back(), e);
       continue;
     }
     g.product_index.push_back(products[e]);
     g.weight.push_back(weights[e]);
+    g.sequence.push_back(e);
     ++g.user_offsets[users[e] + 1];
   }
   for (int32_t u = 0; u < num_users; ++u) g.user_offsets[u + 1] += g.user_offsets[u];

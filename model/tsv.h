@@ -47,12 +47,14 @@ Status ForEachInteraction(const std::string& path,
 // matrix whose row i belongs to product id "i" (decimal). With features, products "0".."n-1" get
 // dense ids 0..n-1 (warm or cold); products only seen in the TSV follow without features. Users
 // and remaining products are numbered in order of first appearance. A repeated (user, item) pair
-// becomes one edge with the summed weight. Bad lines are skipped and reported in `stats`.
+// becomes one edge with the summed weight; rows are taken in time order (an edge's sequence is
+// its last row's position). Bad lines are skipped and reported in `stats`.
 Result<TrainingData> LoadTrainingData(const std::string& interactions_tsv,
                                       const std::string& features_npy, TsvReadStats* stats = nullptr,
                                       int max_id_bytes = 256);
 
 // Builds the CSR graph from (user, product, weight) triples over dense ids; duplicates summed.
+// The triples are taken as given in time order: an edge's sequence is its last triple's index.
 InteractionGraph BuildInteractionGraph(int32_t num_users, int32_t num_products,
                                        const std::vector<int32_t>& users,
                                        const std::vector<int32_t>& products,

@@ -233,7 +233,9 @@ Status GraphStore::LoadCaches() {
   Status bad;
   VASGD_RETURN_IF_ERROR(ScanPrefix(db_.get(), ro, std::string(1, keys::kEdge),
                                    [&](const rocksdb::Slice& k, const rocksdb::Slice& v) {
-    if (k.size() != 9 || v.size() != 4) {
+    float weight;
+    int64_t sequence;
+    if (k.size() != 9 || !keys::GetEdgeValue(v.data(), v.size(), &weight, &sequence)) {
       bad = Status::Corruption("bad edge record");
       return false;
     }
@@ -243,7 +245,7 @@ Status GraphStore::LoadCaches() {
       bad = Status::Corruption("edge to an unknown product");
       return false;
     }
-    w.edges.Insert(EdgeMap::Key(u, p), keys::GetFixed<float>(v.data()));
+    w.edges.Insert(EdgeMap::Key(u, p), weight);
     ++w.product_degree[p];
     return true;
   }));
@@ -462,8 +464,7 @@ Status GraphStore::Apply(const GraphUpdate* updates, size_t n,
           ++c[keys::kEdges];
           if (w.product_degree[out.product]++ == 0) ++c[keys::kWarm];
         }
-        w.value.clear();
-        keys::PutFixed<float>(&w.value, weight);
+        keys::PutEdgeValue(&w.value, weight, c[keys::kApplied] + 1);
         keys::PairKey(keys::kEdge, out.user, out.product, &w.key);
         w.batch.Put(w.key, w.value);
         keys::PairKey(keys::kReverseEdge, out.product, out.user, &w.key);
@@ -674,8 +675,10 @@ Status ListNeighbours(rocksdb::DB* db, char prefix, int32_t id, std::vector<Prod
   std::string key;
   keys::IdKey(prefix, id, &key);
   return ScanPrefix(db, rocksdb::ReadOptions(), key, [&](const rocksdb::Slice& k, const rocksdb::Slice& v) {
-    if (k.size() == 9 && v.size() == 4) {
-      out->push_back({static_cast<int32_t>(keys::GetBe32(k.data() + 5)), keys::GetFixed<float>(v.data())});
+    float weight;
+    int64_t sequence;
+    if (k.size() == 9 && keys::GetEdgeValue(v.data(), v.size(), &weight, &sequence)) {
+      out->push_back({static_cast<int32_t>(keys::GetBe32(k.data() + 5)), weight});
     }
     return true;
   });
@@ -777,9 +780,11 @@ Status GraphStore::ForEachEdge(const std::function<bool(int32_t, int32_t, float)
   ro.snapshot = snap.get();
   ro.fill_cache = false;
   return ScanPrefix(db_.get(), ro, std::string(1, keys::kEdge), [&](const rocksdb::Slice& k, const rocksdb::Slice& v) {
-    if (k.size() != 9 || v.size() != 4) return true;
-    return fn(static_cast<int32_t>(keys::GetBe32(k.data() + 1)),
-              static_cast<int32_t>(keys::GetBe32(k.data() + 5)), keys::GetFixed<float>(v.data()));
+    float weight;
+    int64_t sequence;
+    if (k.size() != 9 || !keys::GetEdgeValue(v.data(), v.size(), &weight, &sequence)) return true;
+    return fn(static_cast<int32_t>(keys::GetBe32(k.data() + 1)), static_cast<int32_t>(keys::GetBe32(k.data() + 5)),
+              weight);
   });
 }
 
@@ -813,7 +818,9 @@ Result<TrainingData> GraphStore::ExportSnapshot() const {
   g.user_offsets.assign(g.num_users + 1, 0);
   VASGD_RETURN_IF_ERROR(ScanPrefix(db_.get(), ro, std::string(1, keys::kEdge),
                                    [&](const rocksdb::Slice& k, const rocksdb::Slice& v) {
-    if (k.size() != 9 || v.size() != 4) {
+    float weight;
+    int64_t sequence;
+    if (k.size() != 9 || !keys::GetEdgeValue(v.data(), v.size(), &weight, &sequence)) {
       bad = Status::Corruption("bad edge record");
       return false;
     }
@@ -825,7 +832,8 @@ Result<TrainingData> GraphStore::ExportSnapshot() const {
     }
     ++g.user_offsets[u + 1];  // counts first; keys arrive sorted by (user, product)
     g.product_index.push_back(p);
-    g.weight.push_back(keys::GetFixed<float>(v.data()));
+    g.weight.push_back(weight);
+    g.sequence.push_back(sequence);
     return true;
   }));
   VASGD_RETURN_IF_ERROR(bad);

@@ -6,8 +6,8 @@
 //   'O' topic '\0' be32(partition)    -> next offset to consume, int64
 //   'u' user-id  / 'U' be32(user)      -> dense user id (int32) / the string id
 //   'p' product-id / 'P' be32(product) -> dense product id / the string id
-//   'e' be32(user) be32(product)      -> summed weight (float32), user -> product adjacency
-//   'r' be32(product) be32(user)      -> the same weight, product -> user adjacency
+//   'e' be32(user) be32(product)      -> EdgeValue: summed weight, when last bought; user -> product
+//   'r' be32(product) be32(user)      -> the same value, product -> user adjacency
 //   'f' be32(product)                 -> features, float32 × dim, little-endian
 //   'g' be32(product)                 -> categories: (varint32 length, bytes)*
 //   'a' be32(product)                 -> 0 when hidden (absent = available)
@@ -63,6 +63,23 @@ inline T GetFixed(const char* p) {
   T v;
   std::memcpy(&v, p, sizeof(T));
   return v;
+}
+
+// An edge's value: the summed weight (float32), then the sequence of its latest purchase (int64:
+// the store's count of applied updates including this one, so 1 or more). Stores written before the sequence
+// existed hold the weight alone; such edges read as sequence 0.
+inline void PutEdgeValue(std::string* out, float weight, int64_t sequence) {
+  out->clear();
+  PutFixed<float>(out, weight);
+  PutFixed<int64_t>(out, sequence);
+}
+
+// False when `size` bytes are no edge value.
+inline bool GetEdgeValue(const char* p, size_t size, float* weight, int64_t* sequence) {
+  if (size != sizeof(float) && size != sizeof(float) + sizeof(int64_t)) return false;
+  *weight = GetFixed<float>(p);
+  *sequence = size == sizeof(float) ? 0 : GetFixed<int64_t>(p + sizeof(float));
+  return true;
 }
 
 // Builders reuse *key's capacity.

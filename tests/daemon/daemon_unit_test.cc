@@ -124,29 +124,53 @@ TEST(SplitHoldout, HoldsOutOnePurchaseOfEnoughUsersAndKeepsTheRest) {
   EXPECT_EQ(SplitHoldout(data, 1e-9, 42).test_user.size(), 20u);
 }
 
-TEST(SplitHoldout, NewestHoldsOutThePurchaseOfTheProductThatArrivedLast) {
+TEST(SplitHoldout, EachPickHoldsOutItsPurchase) {
   SyntheticShopOptions o;
   o.num_users = 500;
   o.num_products = 100;
   o.feature_dim = 0;
   const TrainingData data = MakeSyntheticShop(o).train;
   const InteractionGraph& g = data.graph;
-  const HoldoutSplit newest = SplitHoldout(data, 0.2, 42);  // the default pick
+  ASSERT_EQ(g.sequence.size(), g.product_index.size()) << "the shop's purchases carry their order";
+  const HoldoutSplit last = SplitHoldout(data, 0.2, 42);  // the default pick
+  const HoldoutSplit newest = SplitHoldout(data, 0.2, 42, INT64_MAX, HoldoutPick::kNewest);
   const HoldoutSplit random = SplitHoldout(data, 0.2, 42, INT64_MAX, HoldoutPick::kRandom);
-  ASSERT_FALSE(newest.test_user.empty());
-  EXPECT_EQ(newest.test_user, random.test_user) << "the pick changes the purchase, not the users";
-  int64_t differ = 0;
-  for (size_t i = 0; i < newest.test_user.size(); ++i) {
-    const int32_t u = newest.test_user[i];
-    const int32_t last = *std::max_element(g.product_index.begin() + g.user_offsets[u],
-                                           g.product_index.begin() + g.user_offsets[u + 1]);
-    EXPECT_EQ(newest.test_product[i], last) << "user " << u;
-    differ += random.test_product[i] != last;
+  ASSERT_FALSE(last.test_user.empty());
+  EXPECT_EQ(newest.test_user, last.test_user) << "the pick changes the purchase, not the users";
+  EXPECT_EQ(random.test_user, last.test_user);
+  int64_t last_not_newest = 0, random_not_newest = 0;
+  for (size_t i = 0; i < last.test_user.size(); ++i) {
+    const int32_t u = last.test_user[i];
+    const int64_t b = g.user_offsets[u], e = g.user_offsets[u + 1];
+    const int32_t newest_product = *std::max_element(g.product_index.begin() + b, g.product_index.begin() + e);
+    const int64_t latest = std::max_element(g.sequence.begin() + b, g.sequence.begin() + e) - g.sequence.begin();
+    EXPECT_EQ(newest.test_product[i], newest_product) << "user " << u;
+    EXPECT_EQ(last.test_product[i], g.product_index[latest]) << "user " << u;
+    last_not_newest += last.test_product[i] != newest_product;
+    random_not_newest += random.test_product[i] != newest_product;
   }
-  EXPECT_GT(differ, 0) << "the random pick always chose the newest product: the test checks nothing";
+  EXPECT_GT(last_not_newest, 0) << "the latest purchase was always of the newest product: the test checks nothing";
+  EXPECT_GT(random_not_newest, 0) << "the random pick always chose the newest product: the test checks nothing";
+  // The held-out edge leaves the training graph together with its sequence.
+  EXPECT_EQ(last.train.sequence.size(), last.train.product_index.size());
+  EXPECT_EQ(ParseHoldoutPick("last").value(), HoldoutPick::kLast);
   EXPECT_EQ(ParseHoldoutPick("newest").value(), HoldoutPick::kNewest);
   EXPECT_EQ(ParseHoldoutPick("random").value(), HoldoutPick::kRandom);
-  EXPECT_EQ(ParseHoldoutPick("last").status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(ParseHoldoutPick("latest").status().code(), Code::kInvalidArgument);
+}
+
+TEST(SplitHoldout, LastFallsBackToTheNewestProductWithoutOrder) {
+  SyntheticShopOptions o;
+  o.num_users = 300;
+  o.num_products = 80;
+  o.feature_dim = 0;
+  TrainingData data = MakeSyntheticShop(o).train;
+  data.graph.sequence.clear();  // a graph from a source that kept no order
+  const HoldoutSplit last = SplitHoldout(data, 0.3, 5, INT64_MAX, HoldoutPick::kLast);
+  const HoldoutSplit newest = SplitHoldout(data, 0.3, 5, INT64_MAX, HoldoutPick::kNewest);
+  ASSERT_FALSE(last.test_user.empty());
+  EXPECT_EQ(last.test_product, newest.test_product);
+  EXPECT_TRUE(last.train.sequence.empty());
 }
 
 class SplitHoldoutGrowth : public ::testing::TestWithParam<HoldoutPick> {};
@@ -198,24 +222,30 @@ TEST_P(SplitHoldoutGrowth, KeepsTheSamePairsWhenTheGraphGrows) {
   }
   // Every old user held out before is held out again (users whose degree went 1 -> 2 may join).
   EXPECT_EQ(same_user, static_cast<int64_t>(held_before.size()));
-  if (GetParam() == HoldoutPick::kNewest) {
+  if (GetParam() == HoldoutPick::kLast) {
+    // Every old user's new purchase came last, so it is what each of them holds out now.
+    for (const auto& [u, p] : held_before) EXPECT_EQ(held_after[u], (u * 37) % 100) << "user " << u;
+  } else if (GetParam() == HoldoutPick::kNewest) {
     // The pair changes exactly where the new purchase is of a newer product.
     for (const auto& [u, p] : held_before) EXPECT_EQ(held_after[u], std::max(p, (u * 37) % 100)) << "user " << u;
   } else {
     // The pair changes only where the new purchase hashes higher: for most users it stays.
     EXPECT_GT(same_pair, static_cast<int64_t>(0.5 * held_before.size()));
   }
-  // A previously trained pair (not held out before) that is held out now must be a new edge:
-  // never an edge the earlier model trained on... unless the user just became eligible.
+  // A previously trained pair (not held out before) that is held out now must be the new
+  // purchase: never an edge the earlier model trained on unless the user bought it again.
   for (const auto& [u, p] : held_after) {
     if (u >= before.graph.num_users || !held_before.count(u) || held_before[u] == p) continue;
     EXPECT_EQ(p, (u * 37) % 100) << "user " << u << " now holds out an edge an earlier model trained on";
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(BothPicks, SplitHoldoutGrowth, ::testing::Values(HoldoutPick::kNewest, HoldoutPick::kRandom),
+INSTANTIATE_TEST_SUITE_P(EveryPick, SplitHoldoutGrowth,
+                         ::testing::Values(HoldoutPick::kLast, HoldoutPick::kNewest, HoldoutPick::kRandom),
                          [](const ::testing::TestParamInfo<HoldoutPick>& i) {
-                           return std::string(i.param == HoldoutPick::kNewest ? "Newest" : "Random");
+                           return std::string(i.param == HoldoutPick::kLast     ? "Last"
+                                              : i.param == HoldoutPick::kNewest ? "Newest"
+                                                                                : "Random");
                          });
 
 // A local version as a retraining leaves it: a few files and the manifest.

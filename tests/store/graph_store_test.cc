@@ -13,7 +13,10 @@
 #include <random>
 #include <thread>
 
+#include <rocksdb/db.h>
+
 #include "store/edge_map.h"
+#include "store/store_keys.h"
 #include "tests/test_support.h"
 
 namespace vasgd {
@@ -343,6 +346,60 @@ TEST_F(GraphStoreTest, FailedWriteChangesNothingAndCanBeRetried) {
   EXPECT_EQ(store->counters().edges, 2);
   EXPECT_EQ(store->counters().feature_dim, 2);
   EXPECT_EQ(store->NextOffset("t", 0), 4);
+}
+
+TEST_F(GraphStoreTest, ExportSnapshotCarriesWhenEachEdgeWasLastBought) {
+  auto store = OpenStore();
+  ApplyOk(store.get(), {Purchase("u0", "p0"), Purchase("u0", "p1"), Purchase("u1", "p1")});
+  ApplyOk(store.get(), {Purchase("u0", "p0")});  // bought again: p0 is now u0's latest purchase
+  auto d = store->ExportSnapshot();
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  const InteractionGraph& g = d->graph;
+  ASSERT_EQ(g.product_index, (std::vector<int32_t>{0, 1, 1}));
+  ASSERT_EQ(g.sequence.size(), 3u);
+  EXPECT_GT(g.sequence[0], g.sequence[1]) << "u0's repeat purchase of p0 came after p1";
+  EXPECT_GT(g.sequence[2], g.sequence[1]);
+  EXPECT_LT(g.sequence[2], g.sequence[0]);
+  EXPECT_EQ(g.weight, (std::vector<float>{2.0f, 1.0f, 1.0f}));
+  // The order survives a restart (the caches are rebuilt from the same records).
+  store.reset();
+  store = OpenStore();
+  ApplyOk(store.get(), {Purchase("u1", "p0")});
+  auto again = store->ExportSnapshot();
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again->graph.product_index, (std::vector<int32_t>{0, 1, 0, 1}));
+  EXPECT_EQ(again->graph.sequence[0], g.sequence[0]);
+  EXPECT_GT(again->graph.sequence[2], g.sequence[0]) << "u1 -> p0 was bought after the restart";
+}
+
+TEST_F(GraphStoreTest, ReadsEdgesWrittenBeforeTheSequenceExisted) {
+  auto store = OpenStore();
+  ApplyOk(store.get(), {Purchase("u0", "p0", 2.0f), Purchase("u0", "p1")});
+  store.reset();
+  {  // Rewrite u0 -> p0 as an older store held it: the weight alone.
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir_.path() + "/graph", &raw).ok());
+    std::string key, value;
+    keys::PairKey(keys::kEdge, 0, 0, &key);
+    keys::PutFixed<float>(&value, 2.0f);
+    ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), key, value).ok());
+    delete raw;
+  }
+  store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  auto old = store->ExportSnapshot();
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_EQ(old->graph.weight, (std::vector<float>{2.0f, 1.0f}));
+  EXPECT_EQ(old->graph.sequence[0], 0) << "an edge without a sequence reads as the earliest";
+  EXPECT_GT(old->graph.sequence[1], 0);
+  ApplyOk(store.get(), {Purchase("u0", "p0", 0.5f)});  // the cached weight is the old record's
+  auto d = store->ExportSnapshot();
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->graph.weight, (std::vector<float>{2.5f, 1.0f}));
+  EXPECT_GT(d->graph.sequence[0], d->graph.sequence[1]) << "the new purchase rewrote the record with its sequence";
+  std::vector<ProductWeight> bought;
+  ASSERT_TRUE(store->UserPurchases(0, &bought).ok());
+  EXPECT_EQ(bought.size(), 2u);
 }
 
 TEST_F(GraphStoreTest, ExportSnapshotIsConsistentWhileIngesting) {

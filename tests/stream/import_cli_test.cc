@@ -88,6 +88,19 @@ TEST(ImportCliTest, TikTokTrainSplitAndImageFeatures) {
   EXPECT_EQ(snap->features.dim, direct->features.dim);
   EXPECT_EQ(snap->features.present, direct->features.present);
   EXPECT_TRUE(snap->features.values == direct->features.values);
+  // The store keeps the file's order of purchases (each edge's sequence), as the loader does.
+  ASSERT_EQ(snap->graph.sequence.size(), direct->graph.sequence.size());
+  int64_t out_of_order = 0, unnumbered = 0;
+  for (int32_t u = 0; u < snap->graph.num_users; ++u) {
+    for (int64_t e = snap->graph.user_offsets[u]; e < snap->graph.user_offsets[u + 1]; ++e) {
+      unnumbered += snap->graph.sequence[e] <= 0;
+      if (e == snap->graph.user_offsets[u]) continue;
+      const bool store_later = snap->graph.sequence[e] > snap->graph.sequence[e - 1];
+      out_of_order += store_later != (direct->graph.sequence[e] > direct->graph.sequence[e - 1]);
+    }
+  }
+  EXPECT_EQ(unnumbered, 0);
+  EXPECT_EQ(out_of_order, 0);
 
   // A checkpoint is a store of its own with the same counts.
   RunResult cp = Vasgd("checkpoint " + common + " --out " + dir.path() + "/cp");
