@@ -15,7 +15,8 @@ SharedModelFollower::SharedModelFollower(const ClusterOptions& options, ServingS
     : options_(options),
       serving_(serving),
       local_(local),
-      shared_(options.shared_models, options.shared_keep_versions) {
+      shared_(options.shared_models, options.shared_keep_versions),
+      poller_(std::chrono::milliseconds(options.poll_interval_ms)) {
   loaded_ = metrics->GetCounter("vasgd_shared_models_loaded_total",
                                 "Model versions this replica loaded from cluster.shared_models and serves");
   const char* refused = "vasgd_shared_models_refused_total";
@@ -124,28 +125,9 @@ Status SharedModelFollower::CheckOnce() {
 }
 
 void SharedModelFollower::Start() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (thread_.joinable() || stop_) return;
-  thread_ = std::thread([this] { Loop(); });
+  poller_.Start([this] { (void)CheckOnce(); });  // refusals and failed copies are logged and counted there
 }
 
-void SharedModelFollower::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void SharedModelFollower::Loop() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stop_) {
-    lock.unlock();
-    (void)CheckOnce();  // refusals and failed copies are logged and counted there
-    lock.lock();
-    cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_interval_ms), [this] { return stop_; });
-  }
-}
+void SharedModelFollower::Stop() { poller_.Stop(); }
 
 }  // namespace vasgd

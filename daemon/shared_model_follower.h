@@ -24,13 +24,11 @@
 // shared one afresh.
 #pragma once
 
-#include <condition_variable>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "common/metrics.h"
 #include "common/options.h"
+#include "common/periodic_thread.h"
 #include "common/status.h"
 #include "daemon/model_registry.h"
 #include "daemon/serving_state.h"
@@ -53,7 +51,6 @@ class SharedModelFollower {
   void Stop();  // idempotent
 
  private:
-  void Loop();
   // Steps 2-4 for `version`; `*refusal` is set to the reason when the version itself is bad.
   Status Follow(const std::string& version, std::string* refusal);
   void Refuse(const std::string& version, const std::string& reason, const Status& why);
@@ -66,17 +63,13 @@ class SharedModelFollower {
   std::string followed_;        // the version (directory name) loaded last from the shared directory
   bool told_empty_ = false;     // "nothing published yet" logged
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
-
   Counter* loaded_;
   Counter* refused_no_manifest_;
   Counter* refused_checksum_;
   Counter* refused_invalid_;
   Counter* fetch_failures_;
   Gauge* last_check_;
+  PeriodicThread poller_;  // last: stopped before the members its task uses go
 };
 
 }  // namespace vasgd

@@ -11,7 +11,10 @@ namespace fs = std::filesystem;
 
 SharedModelPublisher::SharedModelPublisher(const ClusterOptions& options, const ModelRegistry* local,
                                            MetricsRegistry* metrics)
-    : options_(options), local_(local), shared_(options.shared_models, options.shared_keep_versions) {
+    : options_(options),
+      local_(local),
+      shared_(options.shared_models, options.shared_keep_versions),
+      poller_(std::chrono::milliseconds(options.poll_interval_ms)) {
   const char* name = "vasgd_shared_models_published_total";
   const char* help = "Model versions published into cluster.shared_models by this trainer, by result";
   published_ok_ = metrics->GetCounter(name, help, "result=\"ok\"");
@@ -62,28 +65,9 @@ Status SharedModelPublisher::PublishCurrent() {
 }
 
 void SharedModelPublisher::Start() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (thread_.joinable() || stop_) return;
-  thread_ = std::thread([this] { Loop(); });
+  poller_.Start([this] { (void)PublishCurrent(); });  // failures are logged and counted there, retried next time
 }
 
-void SharedModelPublisher::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void SharedModelPublisher::Loop() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stop_) {
-    lock.unlock();
-    (void)PublishCurrent();  // failures are logged and counted there, and retried next time
-    lock.lock();
-    cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_interval_ms), [this] { return stop_; });
-  }
-}
+void SharedModelPublisher::Stop() { poller_.Stop(); }
 
 }  // namespace vasgd

@@ -17,14 +17,13 @@
 // (vasgd_shared_models_published_total{result="failed"}) and retried at the next poll.
 #pragma once
 
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "common/metrics.h"
 #include "common/options.h"
+#include "common/periodic_thread.h"
 #include "common/status.h"
 #include "daemon/model_registry.h"
 
@@ -48,7 +47,6 @@ class SharedModelPublisher {
   void Stop();  // idempotent
 
  private:
-  void Loop();
   Status Publish(const std::string& version);
 
   const ClusterOptions options_;
@@ -57,13 +55,9 @@ class SharedModelPublisher {
   std::mutex publish_mu_;          // one publish at a time (the thread, and Start's first call)
   std::string last_failed_;        // the version whose failure was logged last ("" = none)
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
-
   Counter* published_ok_;
   Counter* published_failed_;
+  PeriodicThread poller_;  // last: stopped before the members its task uses go
 };
 
 }  // namespace vasgd

@@ -31,34 +31,16 @@ DashboardService::DashboardService(const DashboardOptions& options, DashboardSou
     : options_(options),
       sources_(std::move(sources)),
       history_(sources_.metrics, static_cast<size_t>(options.history_samples)),
-      curve_(static_cast<size_t>(options.training_points)) {}
+      curve_(static_cast<size_t>(options.training_points)),
+      sampler_(std::chrono::seconds(1)) {}
 
 DashboardService::~DashboardService() { Stop(); }
 
 void DashboardService::Start() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (sampler_.joinable() || stop_) return;
-  sampler_ = std::thread([this] { SamplerLoop(); });
+  sampler_.Start([this] { SampleNow(NowSeconds()); });
 }
 
-void DashboardService::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (sampler_.joinable()) sampler_.join();
-}
-
-void DashboardService::SamplerLoop() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stop_) {
-    lock.unlock();
-    SampleNow(NowSeconds());
-    lock.lock();
-    cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; });
-  }
-}
+void DashboardService::Stop() { sampler_.Stop(); }
 
 void DashboardService::SampleNow(double now) {
   if (last_history_sample_ < 0 || now - last_history_sample_ >= options_.history_interval_s - 0.5) {

@@ -8,15 +8,14 @@
 //     last rejected events (the applier's RejectionLog).
 #pragma once
 
-#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "common/metrics.h"
 #include "common/options.h"
+#include "common/periodic_thread.h"
 #include "dashboard/metrics_history.h"
 #include "dashboard/model_list.h"
 #include "dashboard/training_curve.h"
@@ -65,7 +64,6 @@ class DashboardService : public DashboardApi {
   void SampleNow(double now);
 
  private:
-  void SamplerLoop();
   TrainingFigures Figures() const;
   std::string BuildMap(const ModelVersion& model) const;
 
@@ -80,10 +78,7 @@ class DashboardService : public DashboardApi {
   std::string map_version_;
   std::string map_json_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread sampler_;
+  PeriodicThread sampler_;  // last: stopped before the members its task uses go
 };
 
 }  // namespace vasgd
