@@ -7,9 +7,10 @@
 # Targets: >= 5,000 requests/s, p99 < 5 ms, recall@20 >= 0.95.
 #
 #   bench/serve_bench.sh [BUILD_DIR]
-#     env: PRODUCTS USERS DURATION CONNECTIONS RATE EF MEASURE_EF RUNS TASKSET WORK DATA PORT KEEP
+#     env: PRODUCTS USERS DURATION CONNECTIONS RATE EF FP16 MEASURE_EF RUNS TASKSET WORK DATA PORT KEEP
 # EF: the served index.ef_search (default: the project default, config/vasgd.toml); MEASURE_EF:
-# further beam widths whose recall is measured in process; RUNS: wrk rounds (each: users,
+# further beam widths whose recall is measured in process; FP16: index.walk_fp16 (true|false, default:
+# the project default); RUNS: wrk rounds (each: users,
 # similar, /healthz), medians reported. The load average is recorded beside every wrk run.
 # TASKSET="taskset -c 0,1" pins the daemon, wrk and the ingester to two cores on a larger machine.
 set -euo pipefail
@@ -22,6 +23,7 @@ CONNECTIONS="${CONNECTIONS:-16}"
 RATE="${RATE:-1000}"
 RUNS="${RUNS:-3}"
 EF="${EF:-$(awk '/^\[index\]/ {i = 1} i && $1 == "ef_search" {print $3; exit}' config/vasgd.toml)}"
+FP16="${FP16:-$(awk '/^\[index\]/ {i = 1} i && $1 == "walk_fp16" {print $3; exit}' config/vasgd.toml)}"
 MEASURE_EF="${MEASURE_EF:-16,32,64,128}"
 EF_LIST=$(echo "$EF,$MEASURE_EF" | tr ',' '\n' | awk 'NF && !seen[$0]++' | paste -sd, -)  # the served one first
 TASKSET="${TASKSET:-}"
@@ -40,6 +42,7 @@ data_dir = "$DATA"
 sync_writes = true
 [index]
 ef_search = $EF
+walk_fp16 = $FP16
 [http]
 listen = "127.0.0.1:$PORT"
 threads = 2
@@ -116,7 +119,7 @@ run() {  # name lua-script|"" path -> one JSON line, while ingesting
   echo "{\"endpoint\":\"$name\",\"wrk\":$out,\"daemon_cpu_seconds\":$(awk -v a="$cpu0" -v b="$cpu1" "BEGIN {printf \"%.2f\", b - a}"),\"load1\":[$load0,$(load1)],\"ingest\":$(cat "$WORK/ingest-$name.json")}"
 }
 
-echo "# index.ef_search $EF; $RUNS rounds of wrk -t2 -c$CONNECTIONS -d${SECONDS_RUN}s per endpoint, ingesting $RATE events/s over HTTP meanwhile" >&2
+echo "# index.ef_search $EF, index.walk_fp16 $FP16; $RUNS rounds of wrk -t2 -c$CONNECTIONS -d${SECONDS_RUN}s per endpoint, ingesting $RATE events/s over HTTP meanwhile" >&2
 RESULTS="$WORK/runs.jsonl"
 : >"$RESULTS"
 for round in $(seq 1 "$RUNS"); do

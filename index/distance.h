@@ -14,6 +14,23 @@ float Dot(const float* a, const float* b, int32_t dim);
 // contiguous, row-major. Faster than n calls to Dot: each query load serves four rows.
 void DotRows(const float* query, const float* rows, int64_t n, int32_t dim, float* out);
 
+// out[r] = Dot(query, rows[r], dim) for r in [0, n), bitwise the same value, for rows that lie
+// anywhere (a graph node's neighbours): DotRows' four-rows-per-query-load kernel over pointers.
+void DotGather(const float* query, const float* const* rows, int64_t n, int32_t dim, float* out);
+
+// Half-precision (IEEE fp16) rows for a graph walk that reads half the bytes per neighbour. A
+// half row of a `dim`-float vector holds HalfRowLength(dim) values: the vector, zero-padded to a
+// multiple of 8. Supported only where the CPU converts in hardware (F16C with AVX2+FMA); elsewhere
+// callers keep float rows.
+bool HalfRowsSupported();
+int32_t HalfRowLength(int32_t dim);
+// out[0, HalfRowLength(dim)) = v rounded to nearest fp16, then zeros. Requires HalfRowsSupported().
+void ToHalfRow(const float* v, int32_t dim, uint16_t* out);
+// out[r] = the dot product of `query` (HalfRowLength(dim) floats, zero-padded like a half row) with
+// rows[r] (half rows), summed in float. Within fp16 rounding (about 2^-11 relative per
+// coordinate) of the float Dot. Requires HalfRowsSupported().
+void DotHalfGather(const float* query, const uint16_t* const* rows, int64_t n, int32_t dim, float* out);
+
 // Scales v to unit L2 norm in place and returns the norm it had; a zero vector stays zero.
 float NormalizeInPlace(float* v, int32_t dim);
 

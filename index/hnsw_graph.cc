@@ -49,9 +49,28 @@ using Queue = std::priority_queue<std::pair<float, tableint>, std::vector<std::p
 }  // namespace
 
 struct HnswGraph::Impl {
-  explicit Impl(int32_t dim) : space(dim) {}
+  Impl(int32_t dim, bool half_walk)
+      : space(dim), dim(dim), half_length(half_walk && HalfRowsSupported() ? HalfRowLength(dim) : 0) {}
+  ~Impl() { std::free(half); }
   DotSpace space;  // must outlive the graph, which keeps pointers into it
   std::unique_ptr<Hnsw> hnsw;
+  int32_t dim;
+  // fp16 copies of the elements' vectors, by internal id, for Search's layer-0 walk: capacity ×
+  // half_length values (half_length 0: none, the walk reads the float vectors).
+  int32_t half_length;
+  uint16_t* half = nullptr;
+  uint16_t* HalfRow(uint16_t* rows, tableint id) const { return rows + static_cast<size_t>(id) * half_length; }
+  // Rows for the graph's capacity, filled from the elements it holds.
+  Status AllocateHalfRows() {
+    if (half_length == 0) return Status::Ok();
+    half = static_cast<uint16_t*>(std::malloc(hnsw->max_elements_ * half_length * sizeof(uint16_t)));
+    if (!half) return Status::ResourceExhausted("hnsw graph: cannot allocate the fp16 rows");
+    for (size_t id = 0; id < hnsw->cur_element_count; ++id) {
+      const tableint t = static_cast<tableint>(id);
+      ToHalfRow(reinterpret_cast<const float*>(hnsw->getDataByInternalId(t)), dim, HalfRow(half, t));
+    }
+    return Status::Ok();
+  }
 };
 
 struct HnswGraph::PendingAdd {
@@ -63,6 +82,7 @@ struct HnswGraph::PendingAdd {
     std::vector<int> levels;
     std::vector<std::mutex> locks;
     hnswlib::VisitedListPool* visited = nullptr;
+    uint16_t* half = nullptr;  // Impl::half's rows, when the graph has them
 
     Arrays() = default;
     Arrays(const Arrays&) = delete;
@@ -70,9 +90,11 @@ struct HnswGraph::PendingAdd {
     ~Arrays() {
       std::free(level0);
       std::free(link_lists);
+      std::free(half);
       delete visited;
     }
-    void SwapWith(Hnsw& h) {
+    void SwapWith(Hnsw& h, uint16_t** graph_half) {
+      std::swap(*graph_half, half);
       std::swap(h.max_elements_, max_elements);
       std::swap(h.data_level0_memory_, level0);
       std::swap(h.linkLists_, link_lists);
@@ -111,8 +133,13 @@ using Arrays = HnswGraph::PendingAdd::Arrays;
 using ListEdit = HnswGraph::PendingAdd::ListEdit;
 
 // Copies of h's arrays with room for `max_elements`; what a search reads is only read here.
-Status CopyGrown(const Hnsw& h, size_t max_elements, Arrays* out) {
+Status CopyGrown(const Hnsw& h, const uint16_t* half, size_t half_length, size_t max_elements, Arrays* out) {
   const size_t used = h.cur_element_count;
+  if (half_length > 0) {
+    out->half = static_cast<uint16_t*>(std::malloc(max_elements * half_length * sizeof(uint16_t)));
+    if (!out->half) return Status::ResourceExhausted("hnsw graph: cannot grow to " + std::to_string(max_elements) + " elements");
+    std::memcpy(out->half, half, used * half_length * sizeof(uint16_t));
+  }
   out->max_elements = max_elements;
   out->level0 = static_cast<char*>(std::malloc(max_elements * h.size_data_per_element_));
   out->link_lists = static_cast<char**>(std::malloc(max_elements * sizeof(char*)));
@@ -225,7 +252,7 @@ Result<std::unique_ptr<HnswGraph>> HnswGraph::Create(const Params& p) {
   if (p.dim <= 0 || p.m < 2 || p.ef_construction < 1 || p.capacity < 1) {
     return Status::InvalidArgument("hnsw graph: dim, capacity, m >= 2 and ef_construction must be positive");
   }
-  auto impl = std::make_unique<Impl>(p.dim);
+  auto impl = std::make_unique<Impl>(p.dim, p.half_walk);
   try {
     impl->hnsw = std::make_unique<Hnsw>(&impl->space, static_cast<size_t>(p.capacity),
                                         static_cast<size_t>(p.m),
@@ -233,13 +260,14 @@ Result<std::unique_ptr<HnswGraph>> HnswGraph::Create(const Params& p) {
   } catch (const std::exception& e) {
     return Status::ResourceExhausted(std::string("hnsw graph: ") + e.what());
   }
+  VASGD_RETURN_IF_ERROR(impl->AllocateHalfRows());
   return std::unique_ptr<HnswGraph>(new HnswGraph(std::move(impl)));
 }
 
-Result<std::unique_ptr<HnswGraph>> HnswGraph::Load(const std::string& path, int32_t dim) {
+Result<std::unique_ptr<HnswGraph>> HnswGraph::Load(const std::string& path, int32_t dim, bool half_walk) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return Status::NotFound("hnsw graph: no file " + path);
-  auto impl = std::make_unique<Impl>(dim);
+  auto impl = std::make_unique<Impl>(dim, half_walk);
   // hnswlib's loading constructor initialises nothing, and its destructor frees whatever the
   // fields hold: give them values under which destroying a half-loaded graph is safe.
   auto hnsw = std::make_unique<Hnsw>(&impl->space);
@@ -261,6 +289,7 @@ Result<std::unique_ptr<HnswGraph>> HnswGraph::Load(const std::string& path, int3
     return Status::Corruption("hnsw graph " + path + ": vectors are not of dimension " + std::to_string(dim));
   }
   impl->hnsw = std::move(hnsw);
+  VASGD_RETURN_IF_ERROR(impl->AllocateHalfRows());
   return std::unique_ptr<HnswGraph>(new HnswGraph(std::move(impl)));
 }
 
@@ -309,7 +338,8 @@ Result<HnswGraph::Pending> HnswGraph::PrepareAdd(const float* vector, int32_t la
   p->id = static_cast<tableint>(h.cur_element_count);
   if (h.cur_element_count >= h.max_elements_) {
     p->grows = true;
-    VASGD_RETURN_IF_ERROR(CopyGrown(h, h.max_elements_ + h.max_elements_ / 2 + 1, &p->arrays));
+    VASGD_RETURN_IF_ERROR(CopyGrown(h, impl_->half, static_cast<size_t>(impl_->half_length),
+                                    h.max_elements_ + h.max_elements_ / 2 + 1, &p->arrays));
   }
   // label_lookup_ is read by writers only (Search reads labels from the elements): making room
   // here keeps a rehash out of PublishAdd.
@@ -322,6 +352,7 @@ Result<HnswGraph::Pending> HnswGraph::PrepareAdd(const float* vector, int32_t la
   std::memset(p->slot + h.offsetLevel0_, 0, h.size_data_per_element_);
   std::memcpy(p->slot + h.label_offset_, &p->label, sizeof(hnswlib::labeltype));
   std::memcpy(p->slot + h.offsetData_, vector, h.data_size_);
+  if (impl_->half_length > 0) ToHalfRow(vector, impl_->dim, impl_->HalfRow(p->grows ? p->arrays.half : impl_->half, p->id));
   if (p->level > 0) {
     const size_t bytes = h.size_links_per_element_ * p->level + 1;
     p->upper_links = static_cast<char*>(std::malloc(bytes));
@@ -369,7 +400,7 @@ Result<HnswGraph::Pending> HnswGraph::PrepareAdd(const float* vector, int32_t la
 
 void HnswGraph::PublishAdd(PendingAdd* p) {
   Hnsw& h = *impl_->hnsw;
-  if (p->grows) p->arrays.SwapWith(h);  // the replaced arrays go with `p`, freed by its owner
+  if (p->grows) p->arrays.SwapWith(h, &impl_->half);  // the replaced arrays go with `p`, freed by its owner
   for (const ListEdit& edit : p->edits) {
     linklistsizeint* list = h.get_linklist_at_level(edit.element, edit.level);
     std::copy(edit.links.begin(), edit.links.end(), reinterpret_cast<tableint*>(list + 1));
@@ -422,6 +453,10 @@ struct LayerSearchScratch {
   std::vector<std::pair<float, tableint>> candidates;  // heap of (-distance, id): nearest on top
   std::vector<std::pair<float, tableint>> top;         // heap of (distance, id): farthest on top
   std::vector<tableint> fresh;                         // unvisited neighbours of the node expanded
+  std::vector<const float*> rows;                      // their vectors
+  std::vector<const uint16_t*> half_rows;              // or their fp16 rows
+  std::vector<float> dots;                             // then their distances from the query
+  std::vector<float> half_query;                       // the query padded to a half row
 };
 
 // Starts a new search over `elements` elements: a fresh epoch, tags wiped only when it wraps.
@@ -442,14 +477,48 @@ void PrefetchBytes(const char* p, size_t bytes) {
   for (size_t at = 0; at < bytes; at += 64) __builtin_prefetch(p + at, 0, 3);
 }
 
+// What a layer-0 walk reads: the float vectors (DotSpace's distance 1 - Dot, bitwise) or their
+// fp16 copies (half != nullptr) with the query padded to a half row.
+struct WalkRows {
+  const Hnsw& h;
+  int32_t dim;
+  const float* query;
+  const uint16_t* half = nullptr;
+  int32_t half_length = 0;
+  const float* half_query = nullptr;
+
+  const void* Row(tableint id) const {
+    return half ? static_cast<const void*>(half + static_cast<size_t>(id) * half_length) : h.getDataByInternalId(id);
+  }
+  size_t RowBytes() const { return half ? half_length * sizeof(uint16_t) : h.data_size_; }
+  // distances[j] = the distance of s->fresh[j] from the query.
+  void Distances(LayerSearchScratch* s) const {
+    const int64_t n = static_cast<int64_t>(s->fresh.size());
+    s->dots.resize(n);
+    if (half) {
+      s->half_rows.clear();
+      for (const tableint id : s->fresh) s->half_rows.push_back(static_cast<const uint16_t*>(Row(id)));
+      DotHalfGather(half_query, s->half_rows.data(), n, dim, s->dots.data());
+    } else {
+      s->rows.clear();
+      for (const tableint id : s->fresh) s->rows.push_back(static_cast<const float*>(Row(id)));
+      DotGather(query, s->rows.data(), n, dim, s->dots.data());
+    }
+    for (float& d : s->dots) d = 1.0f - d;
+  }
+};
+
 // hnswlib's searchBaseLayerST (same heaps with the same comparisons, fed in the same order, so
-// the same answer, tests/index/hnsw_graph_test.cc) with the memory stalls overlapped: the
-// vectors of a node's unvisited neighbours are prefetched all at once before any distance to
-// them is computed. A query spends most of its time waiting for those vectors (random rows of
-// the graph's memory), one at a time in hnswlib's loop without its SSE prefetches. Leaves the
-// nearest `beam` elements (fewer if fewer are reachable) in scratch.top as a heap.
+// the same answer on float rows, tests/index/hnsw_graph_test.cc) with the memory stalls
+// overlapped: the vectors of a node's unvisited neighbours are prefetched all at once, then their
+// distances computed in one call (each query load serves four rows; no call through hnswlib's
+// distance pointer per neighbour). A query spends most of its time waiting for those vectors
+// (random rows of the graph's memory), one at a time in hnswlib's loop without its SSE
+// prefetches. Leaves the nearest `beam` elements (fewer if fewer are reachable) in scratch.top as
+// a heap, keyed by the distance on the rows walked.
 template <bool kHasDeletions>
-void SearchLayer0(const Hnsw& h, tableint entry, const float* query, size_t beam, LayerSearchScratch* s) {
+void SearchLayer0(const WalkRows& rows, tableint entry, size_t beam, LayerSearchScratch* s) {
+  const Hnsw& h = rows.h;
   const Hnsw::CompareByFirst farther;
   auto push = [&](std::vector<std::pair<float, tableint>>* heap, float key, tableint id) {
     heap->emplace_back(key, id);
@@ -461,7 +530,9 @@ void SearchLayer0(const Hnsw& h, tableint entry, const float* query, size_t beam
   };
   float lower_bound;
   if (!kHasDeletions || !h.isMarkedDeleted(entry)) {
-    lower_bound = Distance(h, query, h.getDataByInternalId(entry));
+    s->fresh.assign(1, entry);
+    rows.Distances(s);
+    lower_bound = s->dots[0];
     push(&s->top, lower_bound, entry);
     push(&s->candidates, -lower_bound, entry);
   } else {
@@ -469,6 +540,7 @@ void SearchLayer0(const Hnsw& h, tableint entry, const float* query, size_t beam
     push(&s->candidates, -lower_bound, entry);
   }
   s->visited[entry] = s->epoch;
+  const size_t row_bytes = rows.RowBytes();
   while (!s->candidates.empty()) {
     const std::pair<float, tableint> current = s->candidates.front();
     if (-current.first > lower_bound && (s->top.size() == beam || !kHasDeletions)) break;
@@ -482,10 +554,12 @@ void SearchLayer0(const Hnsw& h, tableint entry, const float* query, size_t beam
       if (s->visited[id] == s->epoch) continue;
       s->visited[id] = s->epoch;
       s->fresh.push_back(id);
-      PrefetchBytes(h.getDataByInternalId(id), h.data_size_);
+      PrefetchBytes(static_cast<const char*>(rows.Row(id)), row_bytes);
     }
-    for (const tableint id : s->fresh) {
-      const float distance = Distance(h, query, h.getDataByInternalId(id));
+    rows.Distances(s);
+    for (size_t j = 0; j < s->fresh.size(); ++j) {
+      const tableint id = s->fresh[j];
+      const float distance = s->dots[j];
       if (s->top.size() < beam || lower_bound > distance) {
         push(&s->candidates, -distance, id);
         if (!kHasDeletions || !h.isMarkedDeleted(id)) push(&s->top, distance, id);
@@ -498,12 +572,34 @@ void SearchLayer0(const Hnsw& h, tableint entry, const float* query, size_t beam
   }
 }
 
+// The beam of an fp16 walk, rescored with the float vectors: (exact distance, label) ascending,
+// ties by label, the nearest `fetch` kept.
+void RescoreBeam(const Hnsw& h, int32_t dim, const float* query, int64_t fetch, LayerSearchScratch* s,
+                 std::vector<std::pair<float, int32_t>>* out) {
+  s->fresh.clear();
+  for (const auto& entry : s->top) s->fresh.push_back(entry.second);
+  s->rows.clear();
+  for (const tableint id : s->fresh) {
+    s->rows.push_back(reinterpret_cast<const float*>(h.getDataByInternalId(id)));
+    PrefetchBytes(reinterpret_cast<const char*>(s->rows.back()), h.data_size_);
+  }
+  s->dots.resize(s->fresh.size());
+  DotGather(query, s->rows.data(), static_cast<int64_t>(s->rows.size()), dim, s->dots.data());
+  out->clear();
+  for (size_t j = 0; j < s->fresh.size(); ++j) {
+    out->emplace_back(1.0f - s->dots[j], static_cast<int32_t>(h.getExternalLabel(s->fresh[j])));
+  }
+  const size_t keep = std::min(out->size(), static_cast<size_t>(fetch));
+  std::partial_sort(out->begin(), out->begin() + keep, out->end());
+  out->resize(keep);
+}
+
 }  // namespace
 
 // hnswlib's searchKnn, less two things: it bumps two shared atomic counters on every hop (cache
 // lines bouncing between query threads) and its beam width is a graph-wide setting. Same
 // algorithm: greedy descent through the upper layers, then a beam search of width `ef` in layer 0
-// (SearchLayer0).
+// (SearchLayer0), on fp16 rows then rescored when the graph has them.
 void HnswGraph::Search(const float* query, int64_t fetch, int64_t ef,
                        std::vector<std::pair<float, int32_t>>* out) const {
   out->clear();
@@ -529,10 +625,22 @@ void HnswGraph::Search(const float* query, int64_t fetch, int64_t ef,
   }
   const size_t beam = static_cast<size_t>(std::max(ef, fetch));
   LayerSearchScratch& s = StartLayerSearch(h.cur_element_count);
+  WalkRows rows{h, impl_->dim, query};
+  if (impl_->half_length > 0) {
+    rows.half = impl_->half;
+    rows.half_length = impl_->half_length;
+    s.half_query.assign(query, query + impl_->dim);
+    s.half_query.resize(impl_->half_length, 0.f);
+    rows.half_query = s.half_query.data();
+  }
   if (h.num_deleted_) {
-    SearchLayer0<true>(h, current, query, beam, &s);
+    SearchLayer0<true>(rows, current, beam, &s);
   } else {
-    SearchLayer0<false>(h, current, query, beam, &s);
+    SearchLayer0<false>(rows, current, beam, &s);
+  }
+  if (rows.half) {
+    RescoreBeam(h, impl_->dim, query, fetch, &s, out);
+    return;
   }
   const Hnsw::CompareByFirst farther;
   while (s.top.size() > static_cast<size_t>(fetch)) {
@@ -549,6 +657,7 @@ void HnswGraph::Search(const float* query, int64_t fetch, int64_t ef,
 
 int64_t HnswGraph::size() const { return static_cast<int64_t>(impl_->hnsw->label_lookup_.size()); }
 int64_t HnswGraph::capacity() const { return static_cast<int64_t>(impl_->hnsw->max_elements_); }
+bool HnswGraph::half_walk() const { return impl_->half_length > 0; }
 
 const float* HnswGraph::VectorOf(int32_t label) const {
   const Hnsw& h = *impl_->hnsw;

@@ -28,11 +28,16 @@ class HnswGraph {
     int64_t capacity = 0;  // elements before the graph grows (by half) on its own
     int m = 16;
     int ef_construction = 200;
+    // Layer-0 walk of Search on fp16 copies of the vectors (half the bytes per neighbour read),
+    // the final beam rescored exactly; false: float rows, hnswlib's searchKnn answer exactly.
+    // Ignored (float) where the CPU has no hardware fp16 conversion (HalfRowsSupported()).
+    bool half_walk = false;
   };
   static Result<std::unique_ptr<HnswGraph>> Create(const Params& params);
 
-  // Reads a graph written by Save. Corruption when the file is not a graph of `dim` floats.
-  static Result<std::unique_ptr<HnswGraph>> Load(const std::string& path, int32_t dim);
+  // Reads a graph written by Save (the file holds float vectors whatever `half_walk`: the fp16
+  // rows are made on loading). Corruption when the file is not a graph of `dim` floats.
+  static Result<std::unique_ptr<HnswGraph>> Load(const std::string& path, int32_t dim, bool half_walk = false);
 
   // Writes `path` via `path + ".tmp"` and a rename; IoError when the file is short or missing.
   Status Save(const std::string& path) const;
@@ -68,10 +73,13 @@ class HnswGraph {
 
   // The `fetch` nearest labels to `query`, nearest first, as (distance, label), from a beam of
   // width max(ef, fetch). Fewer when the graph holds fewer reachable undeleted elements.
+  // With half_walk, the beam is found on fp16 rows and then every element of it is rescored with
+  // the float vectors: the distances returned are exact (1 - Dot), ties by label.
   void Search(const float* query, int64_t fetch, int64_t ef, std::vector<std::pair<float, int32_t>>* out) const;
 
   int64_t size() const;      // labels held (tombstones not counted)
   int64_t capacity() const;  // elements (tombstones included) before the next growth
+  bool half_walk() const;    // whether Search walks fp16 rows
   // The stored vector of `label`, or nullptr when absent.
   const float* VectorOf(int32_t label) const;
   // Every label held, once each, in insertion order of their current elements.

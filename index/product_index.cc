@@ -121,6 +121,7 @@ Result<std::unique_ptr<ProductIndex>> ProductIndex::Build(const ModelVersion& mo
   params.capacity = InitialCapacity(static_cast<int64_t>(labels.size()));
   params.m = options.hnsw_m;
   params.ef_construction = options.ef_construction;
+  params.half_walk = options.walk_fp16;
 
   Result<std::unique_ptr<HnswGraph>> cosine = HnswGraph::Create(params);
   if (!cosine.ok()) return cosine.status();
@@ -145,7 +146,7 @@ Result<std::unique_ptr<ProductIndex>> ProductIndex::Load(const std::string& dir,
   // the very vector the model gives it (bitwise: normalisation is deterministic).
   auto load = [&](const char* file, const std::vector<float>& rows) -> Result<std::unique_ptr<HnswGraph>> {
     const std::string path = dir + "/" + file;
-    Result<std::unique_ptr<HnswGraph>> graph = HnswGraph::Load(path, index->dim_);
+    Result<std::unique_ptr<HnswGraph>> graph = HnswGraph::Load(path, index->dim_, options.walk_fp16);
     if (!graph.ok()) return graph.status();
     if ((*graph)->size() != index->num_with_vector_) {
       return Status::Corruption(path + ": holds " + std::to_string((*graph)->size()) + " products, the model " +

@@ -71,11 +71,32 @@ struct Scratch {
   std::vector<Candidate> heap;
   std::vector<Candidate> ranked;
   std::vector<std::pair<float, int32_t>> neighbours;
+  std::vector<const float*> rows;  // rows scored by DotScattered
+  std::vector<float> dots;
 };
 
 Scratch& ThreadScratch() {
   thread_local Scratch scratch;
   return scratch;
+}
+
+// out[i] = Dot(query, rows[i], dim) for i < n, bitwise, for rows scattered over a large array
+// (candidates of one query): each row is a cache miss, so the rows of the next chunk are asked
+// for while the current chunk is scored, instead of each miss waited out in turn.
+void DotScattered(const float* query, const float* const* rows, int64_t n, int32_t dim, float* out) {
+  constexpr int64_t kChunk = 16;
+  const size_t bytes = static_cast<size_t>(dim) * sizeof(float);
+  auto prefetch = [&](int64_t from, int64_t to) {
+    for (int64_t i = from; i < std::min(n, to); ++i) {
+      const char* p = reinterpret_cast<const char*>(rows[i]);
+      for (size_t at = 0; at < bytes; at += 64) __builtin_prefetch(p + at, 0, 3);
+    }
+  };
+  prefetch(0, kChunk);
+  for (int64_t start = 0; start < n; start += kChunk) {
+    prefetch(start + kChunk, start + 2 * kChunk);
+    DotGather(query, rows + start, std::min(kChunk, n - start), dim, out + start);
+  }
 }
 
 bool AllFinite(const float* v, int32_t n) {
@@ -211,11 +232,16 @@ bool ProductIndex::GraphSearchLocked(const HnswGraph& graph, const float* query,
     stats->graph_fetched = asked;
     std::vector<Candidate>& kept = scratch.ranked;
     kept.clear();
+    scratch.rows.clear();
     for (const auto& [distance, label] : scratch.neighbours) {
       if (!EligibleLocked(label, filter)) continue;
-      // Rescored with the exact kernel so both paths give a product the same score.
-      kept.push_back({Dot(query, rows + static_cast<int64_t>(label) * dim_, dim_), label});
+      kept.push_back({0.f, label});
+      scratch.rows.push_back(rows + static_cast<int64_t>(label) * dim_);
     }
+    // Rescored with the exact kernel so both paths give a product the same score.
+    scratch.dots.resize(kept.size());
+    DotScattered(query, scratch.rows.data(), static_cast<int64_t>(kept.size()), dim_, scratch.dots.data());
+    for (size_t i = 0; i < kept.size(); ++i) kept[i].score = scratch.dots[i];
     if (static_cast<int64_t>(kept.size()) >= need) {
       std::sort(kept.begin(), kept.end(), Better);
       kept.resize(need);
@@ -342,12 +368,18 @@ void ProductIndex::CosineOf(const float* query, const SearchFilter& filter, cons
   scratch.query.assign(query, query + dim_);
   NormalizeInPlace(scratch.query.data(), dim_);
   const int64_t known = static_cast<int64_t>(flags_.size());
+  scratch.rows.clear();
   for (int64_t i = 0; i < n; ++i) {
     const int32_t label = labels[i];
-    out[i] = label >= 0 && label < known && EligibleLocked(label, filter)
-                 ? Dot(scratch.query.data(), unit_.data() + static_cast<int64_t>(label) * dim_, dim_)
-                 : -std::numeric_limits<float>::infinity();
+    const bool eligible = label >= 0 && label < known && EligibleLocked(label, filter);
+    out[i] = eligible ? 0.f : -std::numeric_limits<float>::infinity();
+    if (eligible) scratch.rows.push_back(unit_.data() + static_cast<int64_t>(label) * dim_);
   }
+  scratch.dots.resize(scratch.rows.size());
+  DotScattered(scratch.query.data(), scratch.rows.data(), static_cast<int64_t>(scratch.rows.size()), dim_,
+               scratch.dots.data());
+  for (int64_t i = 0, next = 0; i < n; ++i)  // 0 marks an eligible product until now
+    if (out[i] == 0.f) out[i] = scratch.dots[next++];
 }
 
 int64_t ProductIndex::TakeEligible(const int32_t* order, int64_t n, const SearchFilter& filter, int64_t want,

@@ -21,6 +21,14 @@ TEST(DistanceTest, DotMatchesDoublePrecisionAndRowsMatchDotBitwise) {
     for (float& x : q) x = g(rng);
     for (float& x : rows) x = g(rng);
     DotRows(q.data(), rows.data(), n, dim, out.data());
+    // The gather kernel, over the rows in another order (as a graph node's neighbours lie).
+    std::vector<const float*> scattered(n);
+    for (int64_t r = 0; r < n; ++r) scattered[r] = rows.data() + ((r * 7) % n) * dim;
+    std::vector<float> gathered(n);
+    DotGather(q.data(), scattered.data(), n, dim, gathered.data());
+    for (int64_t r = 0; r < n; ++r) {
+      EXPECT_EQ(gathered[r], Dot(q.data(), scattered[r], dim)) << "dim " << dim << " row " << r;  // bitwise
+    }
     for (int64_t r = 0; r < n; ++r) {
       double exact = 0;
       for (int32_t d = 0; d < dim; ++d) exact += double(q[d]) * rows[r * dim + d];
@@ -57,6 +65,42 @@ TEST(DistanceTest, PortableKernelAgreesWithTheOneInUse) {
       EXPECT_NEAR(portable, exact, bound) << "dim " << dim;
       EXPECT_NEAR(portable, Dot(q.data(), row, dim), 2 * bound) << "dim " << dim;
       EXPECT_EQ(out[r], portable) << "dim " << dim << " row " << r;  // the row kernel: bitwise
+    }
+  }
+}
+
+// fp16 rows: each coordinate rounded to 11 significant bits, products summed in float, so the
+// dot product is within 2^-11 of sum |q_i r_i| of the exact one (plus float rounding).
+TEST(DistanceTest, HalfRowsDotWithinFp16RoundingOfTheExactDot) {
+  if (!HalfRowsSupported()) GTEST_SKIP() << "no hardware fp16 conversion on this CPU";
+  std::mt19937 rng(13);
+  std::normal_distribution<float> g;
+  for (int32_t dim : {1, 7, 8, 9, 16, 31, 100, 128}) {
+    const int32_t padded = HalfRowLength(dim);
+    ASSERT_EQ(padded % 8, 0);
+    ASSERT_GE(padded, dim);
+    ASSERT_LT(padded, dim + 8);
+    const int64_t n = 11;  // not a multiple of four: the tail rows too
+    std::vector<float> q(padded, 0.f), rows(n * dim), out(n);
+    for (int32_t d = 0; d < dim; ++d) q[d] = g(rng);
+    for (float& x : rows) x = g(rng);
+    std::vector<uint16_t> half(n * padded, 0xffff);  // NaNs where ToHalfRow must write zeros
+    std::vector<const uint16_t*> pointers(n);
+    for (int64_t r = 0; r < n; ++r) {
+      ToHalfRow(rows.data() + r * dim, dim, half.data() + r * padded);
+      pointers[r] = half.data() + ((r * 3) % n) * padded;
+    }
+    DotHalfGather(q.data(), pointers.data(), n, dim, out.data());
+    for (int64_t r = 0; r < n; ++r) {
+      const float* row = rows.data() + ((r * 3) % n) * dim;
+      double exact = 0, magnitude = 0;
+      for (int32_t d = 0; d < dim; ++d) {
+        exact += double(q[d]) * row[d];
+        magnitude += std::fabs(double(q[d]) * row[d]);
+      }
+      EXPECT_NEAR(out[r], exact, std::ldexp(magnitude, -11) + 2 * dim * std::ldexp(magnitude, -24) + 1e-6)
+          << "dim " << dim << " row " << r;
+      EXPECT_TRUE(std::isfinite(out[r])) << "dim " << dim;  // the padding is zeros, not the NaNs before
     }
   }
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -68,8 +69,9 @@ class HnswGraphTest : public ::testing::Test {
     dir_ = tmp_.path();
   }
 
-  static std::unique_ptr<HnswGraph> NewGraph(int64_t capacity) {
+  static std::unique_ptr<HnswGraph> NewGraph(int64_t capacity, bool half_walk = false) {
     HnswGraph::Params params;
+    params.half_walk = half_walk;
     params.dim = kDim;
     params.capacity = capacity;
     params.m = 8;
@@ -275,6 +277,78 @@ TEST_F(HnswGraphTest, ReplacingALabelLeavesATombstoneThatIsNeverReturned) {
   EXPECT_TRUE(std::equal(stored, stored + kDim, (*loaded)->VectorOf(7)));
   (*loaded)->Search(v.data() + 300 * kDim, 1000, 1000, &out);
   EXPECT_EQ(std::count_if(out.begin(), out.end(), [](const auto& h) { return h.second == 7; }), 1);
+}
+
+// Recall@10 of `graph` against brute force over v's first n rows, for queries v[n, n + queries).
+double RecallAt10(const HnswGraph& graph, const std::vector<float>& v, int64_t n, int64_t queries, int64_t ef) {
+  int64_t hits = 0;
+  std::vector<std::pair<float, int32_t>> out;
+  for (int64_t q = n; q < n + queries; ++q) {
+    const float* query = v.data() + q * kDim;
+    std::vector<std::pair<double, int32_t>> exact;
+    for (int64_t i = 0; i < n; ++i) {
+      double dot = 0;
+      for (int32_t d = 0; d < kDim; ++d) dot += double(query[d]) * v[i * kDim + d];
+      exact.emplace_back(-dot, static_cast<int32_t>(i));
+    }
+    std::partial_sort(exact.begin(), exact.begin() + 10, exact.end());
+    graph.Search(query, 10, ef, &out);
+    for (const auto& hit : out) {
+      hits += std::any_of(exact.begin(), exact.begin() + 10, [&](const auto& e) { return e.second == hit.second; });
+    }
+  }
+  return static_cast<double>(hits) / static_cast<double>(10 * queries);
+}
+
+// The fp16 walk (index.walk_fp16): answers carry exact float distances (1 - Dot with the stored
+// vector, bitwise), nearest first; it finds about what the float walk finds; its fp16 rows
+// follow growth (every element, old or added after a growth, is its own nearest) and are
+// remade when a saved graph is loaded.
+TEST_F(HnswGraphTest, HalfWalkAnswersWithExactDistancesAndTheFloatWalksRecall) {
+  if (!HalfRowsSupported()) GTEST_SKIP() << "no hardware fp16 conversion on this CPU";
+  const int64_t n = 3000, queries = 200;
+  const std::vector<float> v = UnitVectors(n + queries, 21);
+  std::unique_ptr<HnswGraph> half = NewGraph(1000, true);  // grows three times while built
+  std::unique_ptr<HnswGraph> full = NewGraph(1000, false);
+  ASSERT_TRUE(half->half_walk());
+  ASSERT_FALSE(full->half_walk());
+  for (int64_t i = 0; i < n; ++i) {
+    ASSERT_TRUE(half->Add(v.data() + i * kDim, static_cast<int32_t>(i)).ok());
+    ASSERT_TRUE(full->Add(v.data() + i * kDim, static_cast<int32_t>(i)).ok());
+  }
+  ASSERT_GT(half->capacity(), 1000);
+  std::vector<std::pair<float, int32_t>> out;
+  for (int64_t q = n; q < n + queries; ++q) {
+    const float* query = v.data() + q * kDim;
+    half->Search(query, 20, 40, &out);
+    ASSERT_EQ(out.size(), 20u);
+    for (size_t i = 0; i < out.size(); ++i) {
+      ASSERT_EQ(out[i].first, 1.0f - Dot(query, half->VectorOf(out[i].second), kDim)) << "query " << q;
+      if (i > 0) {
+        ASSERT_LE(out[i - 1].first, out[i].first);
+      }
+    }
+  }
+  const double half_recall = RecallAt10(*half, v, n, queries, 20);
+  const double full_recall = RecallAt10(*full, v, n, queries, 20);
+  std::printf("recall@10 at ef 20: fp16 walk %.4f, float walk %.4f\n", half_recall, full_recall);
+  EXPECT_GE(half_recall, full_recall - 0.01);
+  EXPECT_GE(half_recall, 0.9);
+  for (int64_t i = 0; i < n; ++i) {
+    half->Search(v.data() + i * kDim, 1, 20, &out);
+    ASSERT_EQ(out.size(), 1u);
+    ASSERT_EQ(out[0].second, i) << "element " << i << ": its fp16 row is not its vector";
+  }
+  ASSERT_TRUE(half->Save((dir_ / "h.hnsw").string()).ok());
+  Result<std::unique_ptr<HnswGraph>> loaded = HnswGraph::Load((dir_ / "h.hnsw").string(), kDim, true);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  ASSERT_TRUE((*loaded)->half_walk());
+  std::vector<std::pair<float, int32_t>> again;
+  for (int64_t q = n; q < n + queries; ++q) {
+    half->Search(v.data() + q * kDim, 20, 40, &out);
+    (*loaded)->Search(v.data() + q * kDim, 20, 40, &again);
+    ASSERT_EQ(out, again) << "query " << q;
+  }
 }
 
 }  // namespace
