@@ -40,6 +40,15 @@ Result<std::string> RoleApi::Rollback() {
   return inner_->Rollback();
 }
 
+AdminStatus RoleApi::GetStatus() {
+  AdminStatus s = inner_->GetStatus();
+  s.role = role_;
+  if (std::shared_ptr<const ServingBundle> served = serving_->Current()) {
+    s.model_age_seconds = ModelAgeSeconds(served->model->trained_at);
+  }
+  return s;
+}
+
 Readiness RoleApi::Ready() {
   Readiness r = inner_->Ready();
   r.role = role_;

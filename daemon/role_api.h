@@ -7,8 +7,9 @@
 //   - on a replica fed by Kafka, POST /v1/events answers 409: the replicas each apply the topics
 //     into their own store, so an event posted to one of them would reach that replica alone and
 //     its answers would drift from the others' (post to the topics, or to the trainer);
-//   - GET /readyz carries the role, the served version and its age (now - its trained_at), so a
-//     load balancer or an operator sees a replica that serves an old version (its trainer down).
+//   - GET /readyz and GET /v1/admin/status carry the role, the served version and its age (now -
+//     its trained_at), so a load balancer or an operator sees a replica that serves an old version
+//     (its trainer down).
 #pragma once
 
 #include <string>
@@ -36,7 +37,7 @@ class RoleApi : public Api {
   Result<std::vector<EventOutcome>> Ingest(const std::vector<std::string>& events) override;
   Result<RetrainJob> StartRetrain() override;
   Result<std::string> Rollback() override;
-  AdminStatus GetStatus() override { return inner_->GetStatus(); }
+  AdminStatus GetStatus() override;
   Readiness Ready() override;
 
  private:

@@ -109,8 +109,10 @@ struct ConsumerAssignment {
 };
 
 struct AdminStatus {
+  std::string role;           // all | trainer | replica (cluster.role); "" = not known to the Api
   std::string model_version;  // "" = no model loaded
   std::string trained_at;
+  double model_age_seconds = -1;  // now - trained_at; < 0 = no model (or not known)
   TrainingProgress training;
   int64_t users = 0;
   int64_t products = 0;

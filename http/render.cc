@@ -159,7 +159,13 @@ void AppendAssignment(std::string* out, const ConsumerAssignment& a) {
 }
 
 std::string RenderStatus(const AdminStatus& s) {
-  std::string out = "{\"model_version\":";
+  std::string out = "{\"role\":";
+  if (s.role.empty()) {
+    out += "null";
+  } else {
+    AppendJsonString(&out, s.role);
+  }
+  out += ",\"model_version\":";
   if (s.model_version.empty()) {
     out += "null";
   } else {
@@ -170,6 +176,12 @@ std::string RenderStatus(const AdminStatus& s) {
     out += "null";
   } else {
     AppendJsonString(&out, s.trained_at);
+  }
+  out += ",\"model_age_seconds\":";
+  if (s.model_age_seconds < 0) {
+    out += "null";
+  } else {
+    AppendJsonNumber(&out, s.model_age_seconds);
   }
   const TrainingProgress& t = s.training;
   out += ",\"training\":{\"running\":";

@@ -365,6 +365,10 @@
     const s = state.status;
     if (!s) return;
     $("served-version").textContent = s.model_version || "no model yet";
+    // Which role this daemon plays and how old what it serves is: a replica whose trainer is down
+    // keeps serving an ageing version, and its retrain button would only be refused.
+    const age = s.model_age_seconds != null ? `, trained ${fmt.seconds(s.model_age_seconds)} ago` : "";
+    $("served-role").textContent = s.role ? `(${s.role}${age})` : age;
     const badge = $("training-badge");
     badge.hidden = !s.training.running;
     badge.textContent = s.training.running ? `retraining ${s.training.job_id}: ${s.training.stage}` : "";
@@ -374,7 +378,7 @@
         (s.training.eta_seconds != null ? `, about ${fmt.seconds(s.training.eta_seconds)} left` : "")
       : "";
     const running = $("retrain");
-    running.disabled = s.training.running;
+    running.disabled = s.training.running || s.role === "replica";  // a replica never trains (409)
     if (progress) setMessage("models-message", progress + ".", "");
   }
 

@@ -293,6 +293,11 @@ TEST_F(Cluster, OneTrainerThreeReplicas) {
     ASSERT_TRUE(ready["model_age_seconds"].is_number()) << ready.dump();
     ages.push_back(ready["model_age_seconds"].get<double>());
     EXPECT_GE(ages.back(), 0);
+    json status = r.p().StatusJson();  // the operator's view says the same
+    EXPECT_EQ(status["role"], "replica");
+    EXPECT_EQ(status["model_version"], v2);
+    ASSERT_TRUE(status["model_age_seconds"].is_number()) << status.dump();
+    EXPECT_GE(status["model_age_seconds"].get<double>(), ages.back());
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(2100));
   for (size_t i = 0; i < replicas.size(); ++i) {

@@ -166,6 +166,10 @@ TEST_F(DashboardBrowserTest, OperatorsSignInRetrainRollBackAndExplore) {
   ASSERT_TRUE(WaitInPage("return document.getElementById('served-version').textContent === arguments[0];", 15,
                          json::array({v1})))
       << "the served version " << v1 << " did not show; header: " << browser_->Text("#served");
+  // Beside it, the daemon's role and the served version's age, from /v1/admin/status.
+  const json role = browser_->Script("return document.getElementById('served-role').textContent;");
+  ASSERT_TRUE(role.is_string()) << role.dump();
+  EXPECT_EQ(role.get<std::string>().rfind("(all, trained ", 0), 0u) << role.dump();
   ASSERT_TRUE(WaitInPage("return document.querySelectorAll('#models-table tbody tr').length >= 1;", 10));
   EXPECT_EQ(browser_->Script("return document.querySelector('#models-table tr.current th').textContent;"), v1);
   // The token: in sessionStorage, not in the URL, the field or the page's text, nor in the daemon's log.

@@ -293,6 +293,8 @@ TEST_F(ServerTest, ReadTokenGuardsClientEndpointsAdminTokenGuardsAdmin) {
   ASSERT_EQ(status.status, 200);
   Json s = Parse(status);
   EXPECT_EQ(s["model_version"], "v-test");
+  EXPECT_EQ(s["role"], "trainer");
+  EXPECT_EQ(s["model_age_seconds"], 12.5);
   EXPECT_EQ(s["graph"]["edges"], 5);
   EXPECT_EQ(s["training"]["epochs"], 5);
   EXPECT_TRUE(s["consumer_lag"].is_null());

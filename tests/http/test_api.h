@@ -82,8 +82,10 @@ class TestApi : public Api {
 
   AdminStatus GetStatus() override {
     AdminStatus s;
+    s.role = "trainer";
     s.model_version = "v-test";
     s.trained_at = "2026-01-01T00:00:00Z";
+    s.model_age_seconds = 12.5;
     s.training.running = retraining_;
     s.training.job_id = retraining_ ? "job-1" : "";
     s.training.stage = retraining_ ? "skipgram" : "";
