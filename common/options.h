@@ -145,7 +145,7 @@ struct RetrainOptions {
   double holdout_fraction = 0.25;  // share of users with one purchase (chosen by a hash of the ids) held out; the hybrid's weights are chosen on them
   int64_t holdout_max_users = 5000;  // held-out users at most (the weight choice's cost grows with them)
   std::string holdout_pick = "last";  // last | newest | random: which purchase of a held-out user (model/holdout.h); "last" = their latest in time
-  bool refit_vasg = false;         // retrain VASG with the held-out purchases once the weights are chosen (2x VASG time)
+  bool refit_vasg = true;          // retrain VASG with the held-out purchases once the weights are chosen (about 2x VASG time)
   int timeout_s = 21600;           // a training child still running after this is killed and the job fails, s; 0 = no limit
 };
 

@@ -11,9 +11,9 @@
 //      RP3β and ItemKNN.
 //   4. The hybrid's weights are chosen on the same pairs (rank/weight_choice.h).
 //   5. Refit: the lists are rebuilt on the whole graph with the chosen settings (seconds), so the
-//      held-out purchases count in what is served. VASG is retrained on the whole graph only with
-//      retrain.refit_vasg (it doubles the retraining's VASG time); otherwise held-out users still
-//      reach their held-out product through the lists and their purchases at query time.
+//      held-out purchases count in what is served. VASG is retrained on the whole graph with
+//      retrain.refit_vasg (shipped on; it doubles the retraining's VASG time); without it held-out
+//      users still reach their held-out product through the lists and their purchases at query time.
 // The holdout AUC (retrain.min_holdout_auc's gate) is the served ranking's on the held-out pairs:
 // the chosen blend over the holdout-trained model, before any refit (VASG's alone is recorded too;
 // it is the gate when hybrid.ranking = "vasg").

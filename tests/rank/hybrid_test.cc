@@ -221,6 +221,7 @@ TEST(FitVersion, ChoosesWeightsOnItsHoldoutReproduciblyFromTheSeed) {
 TEST(FitVersion, RefitVasgTrainsTheServedVectorsOnTheWholeGraphAndGatesOnTheHoldoutModel) {
   const SyntheticShop shop = SmallShop(16);
   Config c = FastConfig(5);
+  c.retrain.refit_vasg = false;
   Result<FittedVersion> kept = FitVersion(shop.train, c, nullptr);
   c.retrain.refit_vasg = true;
   Result<FittedVersion> refit = FitVersion(shop.train, c, nullptr);
