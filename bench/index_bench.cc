@@ -26,6 +26,7 @@
 
 #include <unistd.h>
 
+#include "bench/bench_args.h"
 #include "index/distance.h"
 #include "index/product_index.h"
 #include "index/synthetic.h"
@@ -56,36 +57,25 @@ struct Args {
 };
 
 bool ParseArgs(int argc, char** argv, Args* a) {
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string f = argv[i], v = argv[i + 1];
-    if (f == "--n") a->n = std::atoll(v.c_str());
-    else if (f == "--dim") a->dim = std::atoi(v.c_str());
-    else if (f == "--clusters") a->clusters = std::atoi(v.c_str());
-    else if (f == "--spread") a->spread = std::strtof(v.c_str(), nullptr);
-    else if (f == "--latent") a->latent = std::atoi(v.c_str());
-    else if (f == "--noise") a->noise = std::strtof(v.c_str(), nullptr);
-    else if (f == "--queries") a->queries = std::atoi(v.c_str());
-    else if (f == "--k") a->k = std::atoi(v.c_str());
-    else if (f == "--m") a->m = std::atoi(v.c_str());
-    else if (f == "--ef-construction") a->ef_construction = std::atoi(v.c_str());
-    else if (f == "--score") a->score = v;
-    else if (f == "--dir") a->dir = v;
-    else if (f == "--cold") a->cold = std::atoll(v.c_str());
-    else if (f == "--ef") {
-      a->ef.clear();
-      std::stringstream ss(v);
-      std::string item;
-      while (std::getline(ss, item, ',')) a->ef.push_back(std::atoi(item.c_str()));
-    } else {
-      std::fprintf(stderr, "index_bench: unknown flag %s\n", f.c_str());
-      return false;
-    }
-  }
-  if (argc % 2 == 0) {
-    std::fprintf(stderr, "index_bench: flag %s needs a value\n", argv[argc - 1]);
-    return false;
-  }
-  return true;
+  BenchArgs args("index_bench", argc, argv,
+                 {"n", "dim", "clusters", "spread", "latent", "noise", "queries", "k", "m", "ef-construction", "score",
+                  "dir", "cold", "ef"},
+                 "usage: see the head of bench/index_bench.cc");
+  args.Number("n", &a->n);
+  args.Number("dim", &a->dim);
+  args.Number("clusters", &a->clusters);
+  args.Number("spread", &a->spread);
+  args.Number("latent", &a->latent);
+  args.Number("noise", &a->noise);
+  args.Number("queries", &a->queries);
+  args.Number("k", &a->k);
+  args.Number("m", &a->m);
+  args.Number("ef-construction", &a->ef_construction);
+  args.Text("score", &a->score);
+  args.Text("dir", &a->dir);
+  args.Number("cold", &a->cold);
+  args.IntList("ef", &a->ef);
+  return args.ok();
 }
 
 struct Timing {

@@ -36,6 +36,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bench/bench_args.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "model/tsv.h"
@@ -489,27 +490,28 @@ int main(int argc, char** argv) {
   vasgd::BenchFlags f;
   f.tiktok = std::string(VASGD_SOURCE_DIR) + "/../shared/data/tiktok";
   if (const char* env = std::getenv("VASGD_TIKTOK_DIR")) f.tiktok = env;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--events") f.events = std::atoll(v.c_str());
-    else if (k == "--users") f.users = std::atoi(v.c_str());
-    else if (k == "--products") f.products = std::atoi(v.c_str());
-    else if (k == "--partitions") f.partitions = std::atoi(v.c_str());
-    else if (k == "--runs") f.runs = std::atoi(v.c_str());
-    else if (k == "--batch") f.batch = std::atoi(v.c_str());
-    else if (k == "--tiktok") f.tiktok = v;
-    else if (k == "--tmp") f.tmp = v;
-    else if (k == "--prefetch-held") f.prefetch_held = std::atoi(v.c_str()) != 0;
-    else if (k == "--prefetch-kb") f.kafka.prefetch_max_kb = std::atoi(v.c_str());
-    else if (k == "--prefetch-batches") f.kafka.prefetch_max_batches = std::atoi(v.c_str());
-    else if (k == "--fetch-kb") f.kafka.fetch_max_kb = std::atoi(v.c_str());
-    else if (k == "--partition-fetch-kb") f.kafka.partition_fetch_max_kb = std::atoi(v.c_str());
-    else if (k == "--kafka-partitions") f.kafka.partitions = v;
-    else {
-      std::fprintf(stderr, "unknown flag %s\n", k.c_str());
-      return 2;
-    }
-  }
+  vasgd::BenchArgs args("ingest_bench", argc, argv,
+                        {"events", "users", "products", "partitions", "runs", "batch", "tiktok", "tmp",
+                         "prefetch-held", "prefetch-kb", "prefetch-batches", "fetch-kb", "partition-fetch-kb",
+                         "kafka-partitions"},
+                        "usage: see the head of bench/ingest_bench.cc");
+  int prefetch_held = f.prefetch_held ? 1 : 0;
+  args.Number("events", &f.events);
+  args.Number("users", &f.users);
+  args.Number("products", &f.products);
+  args.Number("partitions", &f.partitions);
+  args.Number("runs", &f.runs);
+  args.Number("batch", &f.batch);
+  args.Number("prefetch-held", &prefetch_held);
+  args.Number("prefetch-kb", &f.kafka.prefetch_max_kb);
+  args.Number("prefetch-batches", &f.kafka.prefetch_max_batches);
+  args.Number("fetch-kb", &f.kafka.fetch_max_kb);
+  args.Number("partition-fetch-kb", &f.kafka.partition_fetch_max_kb);
+  args.Text("tiktok", &f.tiktok);
+  args.Text("tmp", &f.tmp);
+  args.Text("kafka-partitions", &f.kafka.partitions);
+  if (!args.ok()) return 2;
+  f.prefetch_held = prefetch_held != 0;
   vasgd::LogOptions quiet;
   quiet.level = "warn";
   vasgd::ConfigureLogging(quiet);

@@ -19,11 +19,11 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "bench/bench_args.h"
 #include "model/neighbours.h"
 #include "model/rng.h"
 
@@ -74,33 +74,31 @@ InteractionGraph PowerLawShop(int64_t users, int64_t products, int64_t purchases
   return g;
 }
 
-int64_t Flag(const std::map<std::string, std::string>& f, const char* name, int64_t fallback) {
-  auto it = f.find(name);
-  return it == f.end() ? fallback : std::atoll(it->second.c_str());
-}
-
 int Main(int argc, char** argv) {
-  std::map<std::string, std::string> f;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::string(argv[i]).rfind("--", 0) != 0) {
-      std::fprintf(stderr, "lists_bench: flags are --name value\n");
-      return 2;
-    }
-    f[argv[i] + 2] = argv[i + 1];
-  }
-  const int64_t users = Flag(f, "users", 1000000), products = Flag(f, "products", 1000000),
-                purchases = Flag(f, "purchases", 10000000);
-  std::vector<int64_t> caps;
-  std::stringstream list(f.count("caps") ? f.at("caps") : "500,100");
-  for (std::string item; std::getline(list, item, ',');) caps.push_back(std::atoll(item.c_str()));
+  BenchArgs args("lists_bench", argc, argv,
+                 {"users", "products", "purchases", "caps", "top-k", "threads", "alpha", "beta", "seed"},
+                 "usage: see the head of bench/lists_bench.cc");
+  int64_t users = 1000000, products = 1000000, purchases = 10000000;
+  uint64_t seed = 1;
+  std::vector<int> cap_list = {500, 100};
   NeighbourBuildOptions o;
-  o.top_k = static_cast<int>(Flag(f, "top-k", 100));
-  o.threads = static_cast<int>(Flag(f, "threads", 0));
-  const double alpha = f.count("alpha") ? std::atof(f.at("alpha").c_str()) : 0.8;
-  const double beta = f.count("beta") ? std::atof(f.at("beta").c_str()) : 0.0;
+  o.top_k = 100;
+  o.threads = 0;
+  double alpha = 0.8, beta = 0.0;
+  args.Number("users", &users);
+  args.Number("products", &products);
+  args.Number("purchases", &purchases);
+  args.IntList("caps", &cap_list);
+  args.Number("top-k", &o.top_k);
+  args.Number("threads", &o.threads);
+  args.Number("alpha", &alpha);
+  args.Number("beta", &beta);
+  args.Number("seed", &seed);
+  if (!args.ok()) return 2;
+  const std::vector<int64_t> caps(cap_list.begin(), cap_list.end());
 
   auto t0 = Clock::now();
-  const InteractionGraph g = PowerLawShop(users, products, purchases, static_cast<uint64_t>(Flag(f, "seed", 1)));
+  const InteractionGraph g = PowerLawShop(users, products, purchases, seed);
   int64_t max_user = 0;
   double uncapped = 0;
   for (int64_t u = 0; u < users; ++u) {

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_args.h"
 #include "index/product_index.h"
 #include "index/synthetic.h"
 #include "model/model_version.h"
@@ -48,29 +49,15 @@ struct Args {
 };
 
 bool ParseArgs(int argc, char** argv, Args* a) {
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string f = argv[i], v = argv[i + 1];
-    if (f == "--n") {
-      a->n = std::atoll(v.c_str());
-    } else if (f == "--queries") {
-      a->queries = std::atoi(v.c_str());
-    } else if (f == "--k") {
-      a->k = std::atoi(v.c_str());
-    } else if (f == "--dim") {
-      a->dim = std::atoi(v.c_str());
-    } else if (f == "--dir") {
-      a->dir = v;
-    } else if (f == "--shards") {
-      a->shards.clear();
-      std::stringstream in(v);
-      std::string s;
-      while (std::getline(in, s, ',')) a->shards.push_back(std::atoi(s.c_str()));
-    } else {
-      std::fprintf(stderr, "unknown flag %s\n", f.c_str());
-      return false;
-    }
-  }
-  return a->n > 0 && a->queries > 0 && a->k > 0 && !a->shards.empty();
+  BenchArgs args("shard_cost", argc, argv, {"n", "queries", "k", "dim", "dir", "shards"},
+                 "");  // Main prints the usage
+  args.Number("n", &a->n);
+  args.Number("queries", &a->queries);
+  args.Number("k", &a->k);
+  args.Number("dim", &a->dim);
+  args.Text("dir", &a->dir);
+  args.IntList("shards", &a->shards);
+  return args.ok() && a->n > 0 && a->queries > 0 && a->k > 0 && !a->shards.empty();
 }
 
 // Heap bytes in use (malloc'd, small blocks and mmapped ones): unlike the resident set, it falls

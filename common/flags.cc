@@ -29,6 +29,16 @@ std::vector<std::string> SplitComma(const std::string& s) {
 
 Result<Flags> Flags::Parse(const std::vector<std::string>& args, const std::set<std::string>& known,
                            const std::set<std::string>& switches) {
+  return ParseWith(args, known, switches, true);
+}
+
+Result<Flags> Flags::ParseOnly(const std::vector<std::string>& args, const std::set<std::string>& known,
+                               const std::set<std::string>& switches) {
+  return ParseWith(args, known, switches, false);
+}
+
+Result<Flags> Flags::ParseWith(const std::vector<std::string>& args, const std::set<std::string>& known,
+                               const std::set<std::string>& switches, bool shared_config_flags) {
   Flags flags;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -52,7 +62,7 @@ Result<Flags> Flags::Parse(const std::vector<std::string>& args, const std::set<
       flags.values_[name] = "true";
       continue;
     }
-    if (!known.count(name) && !SharedFlags().count(name)) {
+    if (!known.count(name) && !(shared_config_flags && SharedFlags().count(name))) {
       return Status::InvalidArgument("unknown flag --" + name);
     }
     if (!has_value) {

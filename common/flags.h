@@ -20,6 +20,9 @@ class Flags {
   // the first: `vasgd eval --set a=1 --set b=2` applied only b).
   static Result<Flags> Parse(const std::vector<std::string>& args, const std::set<std::string>& known,
                              const std::set<std::string>& switches = {});
+  // The same without the shared config flags: for programs that load no config (bench/).
+  static Result<Flags> ParseOnly(const std::vector<std::string>& args, const std::set<std::string>& known,
+                                 const std::set<std::string>& switches = {});
 
   bool Has(const std::string& name) const { return values_.count(name) > 0; }
   std::string Get(const std::string& name, const std::string& fallback = "") const;
@@ -27,6 +30,9 @@ class Flags {
   Result<int64_t> GetInt(const std::string& name, int64_t fallback) const;
 
  private:
+  static Result<Flags> ParseWith(const std::vector<std::string>& args, const std::set<std::string>& known,
+                                 const std::set<std::string>& switches, bool shared_config_flags);
+
   std::map<std::string, std::string> values_;
 };
 

@@ -25,5 +25,17 @@ TEST(Flags, AFlagGivenTwiceIsRefusedNamingIt) {
   EXPECT_FALSE(Flags::Parse({"--help", "--help"}, {}, {"help"}).ok());
 }
 
+// bench/ programs load no config: the shared config flags would be accepted and ignored there.
+TEST(Flags, ParseOnlyKnowsNoSharedConfigFlags) {
+  EXPECT_TRUE(Flags::Parse({"--config", "x.toml"}, {"runs"}).ok());
+  Result<Flags> f = Flags::ParseOnly({"--config", "x.toml"}, {"runs"});
+  ASSERT_FALSE(f.ok());
+  EXPECT_NE(f.status().message().find("unknown flag --config"), std::string::npos) << f.status().ToString();
+  Result<Flags> runs = Flags::ParseOnly({"--runs", "3"}, {"runs"});
+  ASSERT_TRUE(runs.ok());
+  EXPECT_EQ(runs->GetInt("runs", 1).value(), 3);
+  EXPECT_FALSE(Flags::ParseOnly({"--help"}, {"runs"}).ok()) << "a lone unknown flag is refused, not ignored";
+}
+
 }  // namespace
 }  // namespace vasgd
