@@ -88,7 +88,7 @@ struct IndexOptions {
   int ef_construction = 200;       // build-time beam width
   int ef_search = 64;              // query-time beam width (>= k + offset; filtered: + k + offset + excluded), by measurement
   int64_t exact_below = 20000;     // fewer candidate products (catalogue or category) are searched exactly
-  bool walk_fp16 = true;           // graph search walks fp16 copies of the vectors (+2 bytes per dimension per product), its beam rescored in float (docs/BENCHMARKS.md)
+  bool walk_fp16 = false;          // graph search walks fp16 copies of the vectors (+2 bytes per dimension per product; callers rescore in float); no gain measured at 100k products on 2 cores (docs/BENCHMARKS.md)
 };
 
 // [neighbours]: item-to-item lists trained beside VASG at every retraining (model/neighbours.h,

@@ -572,34 +572,12 @@ void SearchLayer0(const WalkRows& rows, tableint entry, size_t beam, LayerSearch
   }
 }
 
-// The beam of an fp16 walk, rescored with the float vectors: (exact distance, label) ascending,
-// ties by label, the nearest `fetch` kept.
-void RescoreBeam(const Hnsw& h, int32_t dim, const float* query, int64_t fetch, LayerSearchScratch* s,
-                 std::vector<std::pair<float, int32_t>>* out) {
-  s->fresh.clear();
-  for (const auto& entry : s->top) s->fresh.push_back(entry.second);
-  s->rows.clear();
-  for (const tableint id : s->fresh) {
-    s->rows.push_back(reinterpret_cast<const float*>(h.getDataByInternalId(id)));
-    PrefetchBytes(reinterpret_cast<const char*>(s->rows.back()), h.data_size_);
-  }
-  s->dots.resize(s->fresh.size());
-  DotGather(query, s->rows.data(), static_cast<int64_t>(s->rows.size()), dim, s->dots.data());
-  out->clear();
-  for (size_t j = 0; j < s->fresh.size(); ++j) {
-    out->emplace_back(1.0f - s->dots[j], static_cast<int32_t>(h.getExternalLabel(s->fresh[j])));
-  }
-  const size_t keep = std::min(out->size(), static_cast<size_t>(fetch));
-  std::partial_sort(out->begin(), out->begin() + keep, out->end());
-  out->resize(keep);
-}
-
 }  // namespace
 
 // hnswlib's searchKnn, less two things: it bumps two shared atomic counters on every hop (cache
 // lines bouncing between query threads) and its beam width is a graph-wide setting. Same
 // algorithm: greedy descent through the upper layers, then a beam search of width `ef` in layer 0
-// (SearchLayer0), on fp16 rows then rescored when the graph has them.
+// (SearchLayer0), on fp16 rows when the graph has them.
 void HnswGraph::Search(const float* query, int64_t fetch, int64_t ef,
                        std::vector<std::pair<float, int32_t>>* out) const {
   out->clear();
@@ -637,10 +615,6 @@ void HnswGraph::Search(const float* query, int64_t fetch, int64_t ef,
     SearchLayer0<true>(rows, current, beam, &s);
   } else {
     SearchLayer0<false>(rows, current, beam, &s);
-  }
-  if (rows.half) {
-    RescoreBeam(h, impl_->dim, query, fetch, &s, out);
-    return;
   }
   const Hnsw::CompareByFirst farther;
   while (s.top.size() > static_cast<size_t>(fetch)) {

@@ -28,8 +28,8 @@ class HnswGraph {
     int64_t capacity = 0;  // elements before the graph grows (by half) on its own
     int m = 16;
     int ef_construction = 200;
-    // Layer-0 walk of Search on fp16 copies of the vectors (half the bytes per neighbour read),
-    // the final beam rescored exactly; false: float rows, hnswlib's searchKnn answer exactly.
+    // Layer-0 walk of Search on fp16 copies of the vectors (half the bytes per neighbour read);
+    // false: float rows, hnswlib's searchKnn answer exactly.
     // Ignored (float) where the CPU has no hardware fp16 conversion (HalfRowsSupported()).
     bool half_walk = false;
   };
@@ -73,8 +73,10 @@ class HnswGraph {
 
   // The `fetch` nearest labels to `query`, nearest first, as (distance, label), from a beam of
   // width max(ef, fetch). Fewer when the graph holds fewer reachable undeleted elements.
-  // With half_walk, the beam is found on fp16 rows and then every element of it is rescored with
-  // the float vectors: the distances returned are exact (1 - Dot), ties by label.
+  // With half_walk, the distances (and the choice of the `fetch` from the beam) are the fp16
+  // rows': within fp16 rounding of 1 - Dot, not exact. Callers that rank by them rescore
+  // (ProductIndex does, with its own float rows, so the answer's scores are exact; rescoring
+  // here as well read every returned row twice and cost `similar` 8-15% of its daemon CPU).
   void Search(const float* query, int64_t fetch, int64_t ef, std::vector<std::pair<float, int32_t>>* out) const;
 
   int64_t size() const;      // labels held (tombstones not counted)
