@@ -76,7 +76,8 @@ class HnswGraph {
   // With half_walk, the distances (and the choice of the `fetch` from the beam) are the fp16
   // rows': within fp16 rounding of 1 - Dot, not exact. Callers that rank by them rescore
   // (ProductIndex does, with its own float rows, so the answer's scores are exact; rescoring
-  // here as well read every returned row twice and cost `similar` 8-15% of its daemon CPU).
+  // here as well read every returned row twice: `similar` took 13% more daemon CPU per request
+  // in both A/B pairs, bench/serve_bench.sh 13:11-13:21 UTC).
   void Search(const float* query, int64_t fetch, int64_t ef, std::vector<std::pair<float, int32_t>>* out) const;
 
   int64_t size() const;      // labels held (tombstones not counted)
