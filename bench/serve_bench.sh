@@ -29,7 +29,16 @@ EF_LIST=$(echo "$EF,$MEASURE_EF" | tr ',' '\n' | awk 'NF && !seen[$0]++' | paste
 TASKSET="${TASKSET:-}"
 WORK="${WORK:-$(mktemp -d /tmp/vasgd-serve-bench-XXXXXX)}"
 mkdir -p "$WORK"
-DATA="${DATA:-$WORK/data}"  # DATA=dir of an earlier setup (kept) skips the 1.5-minute setup
+# DATA=dir of an earlier setup (run with KEEP=1) skips the 1.5-minute setup. It is copied into WORK
+# first: the ingester's events land in the copy, so every run starts from the same store and the
+# setup is never changed.
+SETUP_DIR="${DATA:-}"
+DATA="$WORK/data"
+if [ -n "$SETUP_DIR" ]; then
+  [ -d "$SETUP_DIR/models" ] || { echo "DATA=$SETUP_DIR holds no serve_bench setup (no models/)" >&2; exit 2; }
+  rm -rf "$DATA"
+  cp -a "$SETUP_DIR" "$DATA"
+fi
 PORT="${PORT:-18080}"
 VASGD="$BUILD/daemon/vasgd"
 SETUP="$BUILD/bench/serve_bench"
