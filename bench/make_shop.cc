@@ -28,10 +28,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <map>
 #include <string>
 #include <vector>
 
+#include "bench/bench_args.h"
 #include "model/rng.h"
 
 namespace vasgd {
@@ -46,48 +46,36 @@ struct ShopFlags {
   double in_category = 0.8, cold_share = 0.05, test_share = 0.1, noise = 0.5;
 };
 
-int Usage(const char* problem) {
-  std::fprintf(stderr,
-               "make_shop: %s\nusage: make_shop --out DIR --users U --products P --purchases N [--seed 1] "
-               "[--dim 128] [--categories C] [--in-category 0.8] [--cold-share 0.05] [--test-share 0.1] "
-               "[--noise 0.5]\n",
-               problem);
-  return 2;
-}
+const char kUsage[] =
+    "usage: make_shop --out DIR --users U --products P --purchases N [--seed 1] [--dim 128] [--categories C] "
+    "[--in-category 0.8] [--cold-share 0.05] [--test-share 0.1] [--noise 0.5]";
 
-bool ParseFlags(int argc, char** argv, ShopFlags* f, std::string* problem) {
-  std::map<std::string, std::string> kv;
-  for (int i = 1; i < argc; i += 2) {
-    if (std::strncmp(argv[i], "--", 2) != 0 || i + 1 >= argc) {
-      *problem = std::string("expected --flag value at '") + argv[i] + "'";
-      return false;
-    }
-    kv[argv[i] + 2] = argv[i + 1];
-  }
-  for (const auto& [k, v] : kv) {
-    char* end = nullptr;
-    const double x = std::strtod(v.c_str(), &end);
-    const bool number = end && *end == '\0' && !v.empty();
-    if (k == "out") { f->out = v; continue; }
-    if (!number) { *problem = "--" + k + " needs a number, got '" + v + "'"; return false; }
-    if (k == "users") f->users = static_cast<int64_t>(x);
-    else if (k == "products") f->products = static_cast<int64_t>(x);
-    else if (k == "purchases") f->purchases = static_cast<int64_t>(x);
-    else if (k == "seed") f->seed = static_cast<uint64_t>(x);
-    else if (k == "dim") f->dim = static_cast<int>(x);
-    else if (k == "categories") f->categories = static_cast<int64_t>(x);
-    else if (k == "in-category") f->in_category = x;
-    else if (k == "cold-share") f->cold_share = x;
-    else if (k == "test-share") f->test_share = x;
-    else if (k == "noise") f->noise = x;
-    else { *problem = "unknown flag --" + k; return false; }
-  }
-  if (f->out.empty()) { *problem = "--out DIR is required"; return false; }
-  if (f->users <= 0 || f->products <= 0 || f->purchases <= 0 || f->dim <= 0) {
-    *problem = "--users, --products, --purchases and --dim must be positive";
+bool ParseFlags(int argc, char** argv, ShopFlags* f) {
+  BenchArgs args("make_shop", argc, argv,
+                 {"out", "users", "products", "purchases", "seed", "dim", "categories", "in-category", "cold-share",
+                  "test-share", "noise"},
+                 kUsage);
+  args.Text("out", &f->out);
+  args.Number("users", &f->users);
+  args.Number("products", &f->products);
+  args.Number("purchases", &f->purchases);
+  args.Number("seed", &f->seed);
+  args.Number("dim", &f->dim);
+  args.Number("categories", &f->categories);
+  args.Number("in-category", &f->in_category);
+  args.Number("cold-share", &f->cold_share);
+  args.Number("test-share", &f->test_share);
+  args.Number("noise", &f->noise);
+  if (!args.ok()) return false;
+  const char* problem = nullptr;
+  if (f->out.empty()) problem = "--out DIR is required";
+  else if (f->users <= 0 || f->products <= 0 || f->purchases <= 0 || f->dim <= 0)
+    problem = "--users, --products, --purchases and --dim must be positive";
+  else if (f->users > INT32_MAX || f->products > INT32_MAX) problem = "at most 2^31-1 users/products";
+  if (problem) {
+    std::fprintf(stderr, "make_shop: %s\n%s\n", problem, kUsage);
     return false;
   }
-  if (f->users > INT32_MAX || f->products > INT32_MAX) { *problem = "at most 2^31-1 users/products"; return false; }
   if (f->categories <= 0) f->categories = std::max<int64_t>(1, std::llround(std::sqrt(double(f->products))));
   return true;
 }
@@ -250,8 +238,7 @@ bool WriteSplit(const ShopFlags& f, Rng* rng, const Shop& shop, SplitCounts* cou
 int main(int argc, char** argv) {
   using namespace vasgd;
   ShopFlags f;
-  std::string problem;
-  if (!ParseFlags(argc, argv, &f, &problem)) return Usage(problem.c_str());
+  if (!ParseFlags(argc, argv, &f)) return 2;
   const auto t0 = std::chrono::steady_clock::now();
   ::mkdir(f.out.c_str(), 0755);
   // Separate streams per part, so that e.g. --test-share does not change the purchases drawn.
