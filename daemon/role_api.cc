@@ -40,22 +40,24 @@ Result<std::string> RoleApi::Rollback() {
   return inner_->Rollback();
 }
 
+double RoleApi::ServedModelAge(std::string* version) const {
+  std::shared_ptr<const ServingBundle> served = serving_->Current();
+  if (!served) return -1;
+  if (version) *version = served->version();
+  return ModelAgeSeconds(served->model->trained_at);
+}
+
 AdminStatus RoleApi::GetStatus() {
   AdminStatus s = inner_->GetStatus();
   s.role = role_;
-  if (std::shared_ptr<const ServingBundle> served = serving_->Current()) {
-    s.model_age_seconds = ModelAgeSeconds(served->model->trained_at);
-  }
+  s.model_age_seconds = ServedModelAge(nullptr);
   return s;
 }
 
 Readiness RoleApi::Ready() {
   Readiness r = inner_->Ready();
   r.role = role_;
-  if (std::shared_ptr<const ServingBundle> served = serving_->Current()) {
-    r.model_version = served->version();
-    r.model_age_seconds = ModelAgeSeconds(served->model->trained_at);
-  }
+  r.model_age_seconds = ServedModelAge(&r.model_version);
   return r;
 }
 

@@ -42,6 +42,9 @@ class RoleApi : public Api {
 
  private:
   bool replica() const { return role_ == "replica"; }
+  // Seconds since the served version was trained (its version into *version when given); -1, and
+  // *version untouched, while no model is served.
+  double ServedModelAge(std::string* version) const;
 
   Api* inner_;
   const std::string role_;
