@@ -184,6 +184,13 @@ std::vector<Knob> Knobs(Config* c) {
       List("hybrid", "freshness_weights", &hy.freshness_weights),
       List("hybrid", "visual_weights", &hy.visual_weights),
       List("hybrid", "cold_visual_weights", &hy.cold_visual_weights),
+      Bool("hybrid", "cold_order", &hy.cold_order),
+      List("hybrid", "cold_order_visual_weights", &hy.cold_order_visual_weights),
+      List("hybrid", "cold_order_freshness_weights", &hy.cold_order_freshness_weights),
+      Int("hybrid", "cold_order_min_pairs", &hy.cold_order_min_pairs),
+      Real("hybrid", "cold_query_idf", &hy.cold_query_idf),
+      Real("hybrid", "cold_query_list_weight", &hy.cold_query_list_weight),
+      Int("hybrid", "cold_query_list_top", &hy.cold_query_list_top),
       List("hybrid", "similar_list_weights", &hy.similar_list_weights),
       Int("hybrid", "choice_candidates", &hy.choice_candidates),
       Int("hybrid", "serve_candidates", &hy.serve_candidates),
@@ -321,8 +328,15 @@ Status ValidateRanking(const NeighbourOptions& n, const HybridOptions& h) {
   if (h.choice_candidates < 1) return bad("hybrid.choice_candidates must be >= 1");
   if (h.serve_candidates < 1) return bad("hybrid.serve_candidates must be >= 1");
   for (const auto* grid : {&h.neighbour_weights, &h.ease_weights, &h.vasg_weights, &h.popularity_weights, &h.visual_weights,
-                           &h.freshness_weights, &h.cold_visual_weights, &h.similar_list_weights})
+                           &h.freshness_weights, &h.cold_visual_weights, &h.similar_list_weights,
+                           &h.cold_order_visual_weights, &h.cold_order_freshness_weights})
     for (double w : *grid) if (!(w >= 0 && w <= 1000)) return bad("hybrid weights must be in [0, 1000]");
+  if (h.cold_order_min_pairs < 1) return bad("hybrid.cold_order_min_pairs must be >= 1");
+  if (!(h.cold_query_idf >= 0 && h.cold_query_idf <= 4)) return bad("hybrid.cold_query_idf must be in [0, 4]");
+  if (!(h.cold_query_list_weight >= 0 && h.cold_query_list_weight <= 100))
+    return bad("hybrid.cold_query_list_weight must be in [0, 100]");
+  if (h.cold_query_list_top < 0 || h.cold_query_list_top > 100000)
+    return bad("hybrid.cold_query_list_top must be in [0, 100000]");
   return Status::Ok();
 }
 

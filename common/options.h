@@ -115,6 +115,15 @@ struct HybridOptions {
   std::vector<double> freshness_weights = {0, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2};   // w_f tried (arrival order; [] = off)
   std::vector<double> visual_weights = {0, 0.1, 0.2, 0.4, 0.8, 1.6};  // w_i tried
   std::vector<double> cold_visual_weights = {0, 0.25, 0.5, 1, 2};  // w_c tried
+  // The cold order (rank/hybrid.h, rank/cold_order.h): which cold products fill the places the
+  // formula gives cold products, by V + ρ·Q + φ·fresh with Q the cold query's cosine.
+  bool cold_order = true;          // choose it at every retraining (used where it beats the formula's own order on the holdout)
+  std::vector<double> cold_order_visual_weights = {0, 0.25, 0.5, 1, 2, 4, 8, 16};  // ρ tried (V's weight is 1)
+  std::vector<double> cold_order_freshness_weights = {0, 0.1, 0.2, 0.4, 0.8, 1.6};  // φ tried
+  int cold_order_min_pairs = 30;   // held-out purchases of cold products needed to choose it; fewer = off
+  double cold_query_idf = 0.5;     // a: the cold query weighs each purchase by its product's purchases^-a
+  double cold_query_list_weight = 0.5;  // λ: weight of the profile of the user's top list products in it
+  int cold_query_list_top = 50;    // m: that many of the user's top list products
   std::vector<double> similar_list_weights = {0, 0.25, 0.5, 1, 2, 1000};  // similar: w_l tried (rank/similar.h; 0 = VASG alone)
   int choice_candidates = 300;     // per term, products scored per held-out pair when choosing (rank/weight_choice.h)
   int serve_candidates = 50;       // above index.exact_below products: nearest by V, newest, and the prior's best (walked on while they can matter, up to 4x) scored per query, each (docs/BENCHMARKS.md)

@@ -79,6 +79,7 @@ class HybridEvalScorer : public Scorer {
       w->scorer.ScoreAll(w->v.data(), np, row);
       for (int64_t p = 0; p < np; ++p)
         if (m.product_kind[p] == static_cast<uint8_t>(ProductKind::kNone)) row[p] = -std::numeric_limits<float>::infinity();
+      w->scorer.ReorderCold(nullptr, w->v.data(), np, row);
     }
     Give(std::move(w));
   }

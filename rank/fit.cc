@@ -11,6 +11,7 @@
 #include "model/neighbours.h"
 #include "model/parallel.h"
 #include "model/visual_profile.h"
+#include "rank/cold_order.h"
 #include "rank/hybrid.h"
 #include "rank/similar.h"
 #include "eval/ranking_metrics.h"
@@ -176,6 +177,7 @@ double MeasureServedHoldout(std::shared_ptr<const ModelVersion> model, const Hyb
       if (m.product_kind[p] == static_cast<uint8_t>(ProductKind::kNone)) k.v[p] = -INFINITY;
     k.scorer->ScoreAll(k.v.data(), n, k.scores.data());
     for (int64_t e = 0; e < num_bought; ++e) k.scores[bought[e]] = NAN;  // not candidates
+    k.scorer->ReorderCold(nullptr, k.v.data(), n, k.scores.data());
     const float target = k.scores[t];
     double below = 0;
     int64_t candidates = 0;
@@ -192,6 +194,31 @@ double MeasureServedHoldout(std::shared_ptr<const ModelVersion> model, const Hyb
   int64_t counted = 0;
   for (const Worker& k : workers) sum += k.sum, counted += k.counted;
   return counted > 0 ? sum / static_cast<double>(counted) : -1;
+}
+
+void SetColdQuery(const HybridOptions& h, HybridWeights* w) {
+  w->cold_query_idf = static_cast<float>(h.cold_query_idf);
+  w->cold_query_lists = static_cast<float>(h.cold_query_list_weight);
+  w->cold_query_top = h.cold_query_list_top;
+}
+
+// Sets the cold order of `weights` (rank/cold_order.h) and returns the manifest's record of it.
+json ChooseColdOrderFor(std::shared_ptr<const ModelVersion> model, const HoldoutPairs& pairs, const Config& config,
+                        HybridWeights* weights) {
+  ColdOrderOptions o;
+  o.visual = Floats(config.hybrid.cold_order_visual_weights);
+  o.freshness = Floats(config.hybrid.cold_order_freshness_weights);
+  o.min_pairs = config.hybrid.cold_order_min_pairs;
+  o.threads = config.train.threads;
+  const ColdOrderChoice c = ChooseColdOrder(std::move(model), *weights, pairs, o);
+  *weights = c.weights;
+  return {{"on", c.weights.cold_order},
+          {"pairs", c.pairs},
+          {"cold_products", c.cold_products},
+          {"formula_auc", c.formula_auc},
+          {"chosen_auc", c.chosen_auc},
+          {"settings_tried", c.settings_tried},
+          {"seconds", c.seconds}};
 }
 
 }  // namespace
@@ -273,6 +300,8 @@ Result<FittedVersion> FitVersion(const TrainingData& data, const Config& config,
     Result<WeightChoice> choice = ChooseWeights(tables, pairs, co);
     if (!choice.ok()) return choice.status();
     weights = choice->weights;
+    SetColdQuery(config.hybrid, &weights);
+    if (config.hybrid.cold_order) hybrid["cold_order"] = ChooseColdOrderFor(model, pairs, config, &weights);
     // The gate (retrain.min_holdout_auc) measures what will be served: with the newest purchase
     // held out, VASG alone can sit near chance on products that are new to it while the chosen
     // blend ranks them well. VASG's own figure stays in the manifest beside it.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <mutex>
 
 #include "index/distance.h"
@@ -38,8 +39,19 @@ float Accumulate(const NeighbourLists& lists, const UserQuery& q, std::vector<fl
 }  // namespace
 
 std::string HybridWeights::ToJson() const {
-  return json{{"neighbours", neighbours}, {"ease", ease},     {"vasg", vasg},           {"popularity", popularity},
-              {"freshness", freshness},   {"visual", visual}, {"cold_visual", cold_visual}}
+  return json{{"neighbours", neighbours},
+              {"ease", ease},
+              {"vasg", vasg},
+              {"popularity", popularity},
+              {"freshness", freshness},
+              {"visual", visual},
+              {"cold_visual", cold_visual},
+              {"cold_order", cold_order},
+              {"cold_order_visual", cold_order_visual},
+              {"cold_order_freshness", cold_order_freshness},
+              {"cold_query_idf", cold_query_idf},
+              {"cold_query_lists", cold_query_lists},
+              {"cold_query_top", cold_query_top}}
       .dump();
 }
 
@@ -49,12 +61,24 @@ Result<HybridWeights> HybridWeights::FromJson(const std::string& text) {
   HybridWeights w;
   for (auto [key, field] : {std::pair<const char*, float*>{"neighbours", &w.neighbours}, {"ease", &w.ease},
                             {"vasg", &w.vasg}, {"popularity", &w.popularity}, {"freshness", &w.freshness},
-                            {"visual", &w.visual},
-                            {"cold_visual", &w.cold_visual}}) {
+                            {"visual", &w.visual}, {"cold_visual", &w.cold_visual},
+                            {"cold_order_visual", &w.cold_order_visual},
+                            {"cold_order_freshness", &w.cold_order_freshness},
+                            {"cold_query_idf", &w.cold_query_idf}, {"cold_query_lists", &w.cold_query_lists}}) {
     if (!j.contains(key)) continue;
     if (!j[key].is_number() || !std::isfinite(j[key].get<double>()))
       return Status::InvalidArgument(std::string("hybrid weights: ") + key + " is not a finite number");
     *field = j[key].get<float>();
+  }
+  if (j.contains("cold_order")) {
+    if (!j["cold_order"].is_boolean()) return Status::InvalidArgument("hybrid weights: cold_order is not true or false");
+    w.cold_order = j["cold_order"].get<bool>();
+  }
+  if (j.contains("cold_query_top")) {
+    const json& m = j["cold_query_top"];
+    if (!m.is_number_integer() || m.get<int64_t>() < 0 || m.get<int64_t>() > 100000)
+      return Status::InvalidArgument("hybrid weights: cold_query_top is not an integer in [0, 100000]");
+    w.cold_query_top = m.get<int32_t>();
   }
   return w;
 }
@@ -85,6 +109,7 @@ HybridTables::HybridTables(std::shared_ptr<const ModelVersion> model, const Hybr
     prior_[p] = denominator > 0 ? std::log1p(std::max(0.f, m.popularity[p])) / denominator : 0.f;
     fresh_[p] = n > 1 ? static_cast<float>(static_cast<double>(p) / static_cast<double>(n - 1)) : 1.f;
     cold_[p] = m.product_kind[p] == static_cast<uint8_t>(ProductKind::kCold);
+    if (cold_[p]) model_cold_.push_back(static_cast<int32_t>(p));
   }
   visual_ = m.visual;
   similar_list_weight_ = SimilarListWeight(m);
@@ -119,6 +144,14 @@ Result<std::unique_ptr<HybridTables>> HybridTables::FromModel(std::shared_ptr<co
     weights = *parsed;
   }
   return std::make_unique<HybridTables>(std::move(model), weights);
+}
+
+void HybridTables::NewestCold(int want, bool model_cold, std::vector<int32_t>* out) const {
+  const int64_t first_live = static_cast<int64_t>(by_prior_.size()), labels = num_labels();
+  int taken = 0;
+  for (int64_t p = labels - 1; p >= first_live && taken < want; --p, ++taken) out->push_back(static_cast<int32_t>(p));
+  if (!model_cold) return;
+  for (auto p = model_cold_.rbegin(); p != model_cold_.rend() && taken < want; ++p, ++taken) out->push_back(*p);
 }
 
 int64_t HybridTables::num_labels() const {
@@ -168,16 +201,21 @@ void HybridScorer::Prepare(const UserQuery& q) {
   touched_.clear();
   const ModelVersion& m = tables_->model();
   const HybridWeights& w = tables_->weights();
-  n_scale_ = w.neighbours != 0 ? Accumulate(m.neighbour_lists, q, &n_sum_, &touched_) : 0.f;
+  n_scale_ = w.neighbours != 0 || w.cold_order ? Accumulate(m.neighbour_lists, q, &n_sum_, &touched_) : 0.f;
   e_scale_ = w.ease != 0 ? Accumulate(m.ease_lists, q, &e_sum_, &touched_) : 0.f;
   std::sort(touched_.begin(), touched_.end());
   touched_.erase(std::unique(touched_.begin(), touched_.end()), touched_.end());
 
-  const int32_t vd = tables_->visual_dim_;
-  has_profile_ = false;
-  if (vd == 0 || (w.visual == 0 && w.cold_visual == 0)) return;
-  profile_.assign(vd, 0.f);
+  has_profile_ = has_cold_query_ = false;
+  if (tables_->visual_dim_ == 0) return;
   std::shared_lock<std::shared_mutex> lock(tables_->mu_);
+  if (w.visual != 0 || w.cold_visual != 0) has_profile_ = BuildProfile(q);
+  if (w.cold_order) has_cold_query_ = BuildColdQuery(q);
+}
+
+bool HybridScorer::BuildProfile(const UserQuery& q) {
+  const int32_t vd = tables_->visual_dim_;
+  profile_.assign(vd, 0.f);
   const int64_t labels = static_cast<int64_t>(tables_->prior_.size());
   for (int64_t k = 0; k < q.num_purchased; ++k) {
     const int32_t i = q.purchased[k];
@@ -185,7 +223,40 @@ void HybridScorer::Prepare(const UserQuery& q) {
     const float* z = tables_->visual_.data() + static_cast<int64_t>(i) * vd;
     for (int32_t d = 0; d < vd; ++d) profile_[d] += z[d];
   }
-  has_profile_ = NormalizeInPlace(profile_.data(), vd) > 1e-6f;
+  return NormalizeInPlace(profile_.data(), vd) > 1e-6f;
+}
+
+bool HybridScorer::BuildColdQuery(const UserQuery& q) {
+  const int32_t vd = tables_->visual_dim_;
+  const HybridWeights& w = tables_->weights();
+  const std::vector<float>& popularity = tables_->model().popularity;
+  const int64_t labels = static_cast<int64_t>(tables_->prior_.size());
+  cold_query_.assign(vd, 0.f);
+  for (int64_t k = 0; k < q.num_purchased; ++k) {
+    const int32_t i = q.purchased[k];
+    if (i < 0 || i >= labels) continue;
+    // Rarely bought purchases say more about the user's own look than best-sellers do.
+    const float bought = i < static_cast<int32_t>(popularity.size()) ? popularity[i] : 0.f;
+    const float weight = std::pow(std::max(1.f, bought), -w.cold_query_idf);
+    const float* z = tables_->visual_.data() + static_cast<int64_t>(i) * vd;
+    for (int32_t d = 0; d < vd; ++d) cold_query_[d] += weight * z[d];
+  }
+  NormalizeInPlace(cold_query_.data(), vd);
+  top_.clear();
+  for (int32_t j : touched_) {
+    const float n = Neighbour(j);
+    if (n > 0 && j < labels) top_.push_back({n, j});
+  }
+  const size_t m = std::min(top_.size(), static_cast<size_t>(std::max(0, w.cold_query_top)));
+  std::nth_element(top_.begin(), top_.begin() + m, top_.end(), std::greater<std::pair<float, int32_t>>());
+  list_profile_.assign(vd, 0.f);
+  for (size_t t = 0; t < m; ++t) {
+    const float* z = tables_->visual_.data() + static_cast<int64_t>(top_[t].second) * vd;
+    for (int32_t d = 0; d < vd; ++d) list_profile_[d] += top_[t].first * z[d];
+  }
+  if (NormalizeInPlace(list_profile_.data(), vd) > 1e-6f)
+    for (int32_t d = 0; d < vd; ++d) cold_query_[d] += w.cold_query_lists * list_profile_[d];
+  return NormalizeInPlace(cold_query_.data(), vd) > 1e-6f;
 }
 
 // The caller holds tables_->mu_ (shared).
@@ -193,6 +264,47 @@ float HybridScorer::VisualLocked(int32_t label) const {
   const int32_t vd = tables_->visual_dim_;
   if (!has_profile_ || label < 0 || label >= static_cast<int32_t>(tables_->prior_.size())) return 0.f;
   return Dot(profile_.data(), tables_->visual_.data() + static_cast<int64_t>(label) * vd, vd);
+}
+
+// The caller holds tables_->mu_ (shared).
+float HybridScorer::ColdQueryLocked(int32_t label) const {
+  const int32_t vd = tables_->visual_dim_;
+  if (!has_cold_query_ || label < 0 || label >= static_cast<int32_t>(tables_->prior_.size())) return 0.f;
+  return Dot(cold_query_.data(), tables_->visual_.data() + static_cast<int64_t>(label) * vd, vd);
+}
+
+// The caller holds tables_->mu_ (shared).
+float HybridScorer::ColdOrderLocked(int32_t label, float vasg) const {
+  const HybridWeights& w = tables_->weights();
+  const bool known = label >= 0 && label < static_cast<int32_t>(tables_->prior_.size());
+  return vasg + w.cold_order_visual * ColdQueryLocked(label) +
+         w.cold_order_freshness * (known ? tables_->fresh_[label] : 1.f);
+}
+
+float HybridScorer::ColdOrder(int32_t label, float vasg) const {
+  std::shared_lock<std::shared_mutex> lock(tables_->mu_);
+  return ColdOrderLocked(label, vasg);
+}
+
+void HybridScorer::ReorderCold(const int32_t* labels, const float* vasg, int64_t n, float* scores) {
+  if (!tables_->weights().cold_order) return;
+  cold_entries_.clear();
+  cold_slots_.clear();
+  {
+    std::shared_lock<std::shared_mutex> lock(tables_->mu_);
+    const int64_t known = static_cast<int64_t>(tables_->cold_.size());
+    for (int64_t i = 0; i < n; ++i) {
+      const int32_t label = labels != nullptr ? labels[i] : static_cast<int32_t>(i);
+      if (!std::isfinite(scores[i]) || (label < known && !tables_->cold_[label])) continue;
+      cold_entries_.push_back({ColdOrderLocked(label, vasg[i]), label, i});
+      cold_slots_.push_back(scores[i]);
+    }
+  }
+  std::sort(cold_slots_.begin(), cold_slots_.end(), std::greater<float>());
+  std::sort(cold_entries_.begin(), cold_entries_.end(), [](const ColdEntry& a, const ColdEntry& b) {
+    return a.order > b.order || (a.order == b.order && a.label < b.label);
+  });
+  for (size_t k = 0; k < cold_entries_.size(); ++k) scores[cold_entries_[k].at] = cold_slots_[k];
 }
 
 HybridScorer::Parts HybridScorer::Terms(int32_t label, float vasg) const {
@@ -227,6 +339,7 @@ HybridScorer::Components HybridScorer::Unweighted(int32_t label, float vasg) con
   c.popularity = known ? tables_->prior_[label] : 0.f;
   c.freshness = known ? tables_->fresh_[label] : 1.f;
   c.visual = VisualLocked(label);
+  c.cold_query = ColdQueryLocked(label);
   c.cold = known ? tables_->cold_[label] != 0 : true;
   return c;
 }

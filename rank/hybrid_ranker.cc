@@ -130,10 +130,13 @@ Status ScoreCandidates(const ProductIndex& index, const HybridTables& tables, co
   if (!prior) {
     // No prior in the formula: popular products still give a user without lists or vector an answer.
     for (const ScoredProduct& p : index.Popular(filter, want, 0)) s.candidates.push_back(p.label);
+  }
+  if (w.cold_order) {
+    // The cold order's own source: the newest cold products, the model's among them.
+    tables.NewestCold(want, /*model_cold=*/true, &s.candidates);
   } else if (w.freshness > 0) {
     // Products added since the model: pop 0, fresh 1, newest first.
-    const int64_t first_live = static_cast<int64_t>(tables.ByPrior().size()), labels = tables.num_labels();
-    for (int64_t p = labels - 1; p >= first_live && p >= labels - want; --p) s.candidates.push_back(static_cast<int32_t>(p));
+    tables.NewestCold(want, /*model_cold=*/false, &s.candidates);
   }
   std::sort(s.candidates.begin(), s.candidates.end());
   s.candidates.erase(std::unique(s.candidates.begin(), s.candidates.end()), s.candidates.end());
@@ -166,6 +169,22 @@ Status ScoreCandidates(const ProductIndex& index, const HybridTables& tables, co
   stats->exhaustive = false;
   stats->scored = static_cast<int64_t>(s.ranked.size());
   return Status::Ok();
+}
+
+// The cold order (rank/hybrid.h) over everything scored, before the page is cut.
+void ReorderCold(HybridScorer* scorer, Scratch& s) {
+  if (!scorer->tables().weights().cold_order) return;
+  const size_t n = s.ranked.size();
+  s.kept.resize(n);
+  s.kept_v.resize(n);
+  s.scores.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    s.kept[i] = s.ranked[i].label;
+    s.kept_v[i] = s.ranked[i].vasg;
+    s.scores[i] = s.ranked[i].score;
+  }
+  scorer->ReorderCold(s.kept.data(), s.kept_v.data(), static_cast<int64_t>(n), s.scores.data());
+  for (size_t i = 0; i < n; ++i) s.ranked[i].score = s.scores[i];
 }
 
 // Moves up to `share` cold products into the last places of the first `need` (see the header).
@@ -215,6 +234,7 @@ Result<std::vector<RankedProduct>> RankHybrid(const ProductIndex& index, const H
   } else {
     VASGD_RETURN_IF_ERROR(ScoreCandidates(index, tables, *scorer, filter, r, s, &st));
   }
+  ReorderCold(scorer, s);
   const int64_t need = static_cast<int64_t>(r.offset) + r.k;
   // The best `need` (plus room for cold promotion) in order.
   const int64_t keep = std::min<int64_t>(static_cast<int64_t>(s.ranked.size()),

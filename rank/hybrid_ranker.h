@@ -5,11 +5,15 @@
 // exhaustively, every eligible product by the full formula: the same scores the evaluation ranks
 // by (tests/daemon check it on a served model). Larger ones are scored on candidates: every
 // product the user's lists reach, the `candidates` nearest by V from the HNSW graph, with w_f > 0
-// the `candidates` newest products added since the model, and the products of the
+// the `candidates` newest products added since the model (with the cold order on: the
+// `candidates` newest cold products, the model's own among them), and the products of the
 // user-independent prior w_p·pop + w_f·fresh (HybridTables::ByPrior) walked in order until no
 // product further down can reach the page: what a product the lists and the graph did not bring
 // can add to its prior is bounded (rank/hybrid_ranker.cc). bench/serve_bench measures the cost
 // and the agreement with the exhaustive answer.
+//
+// The cold order (rank/hybrid.h), when the model's weights turn it on, re-orders the cold products
+// among everything scored before the page is cut: exhaustively, the evaluation's order exactly.
 //
 // cold_share: when the top offset+k hold fewer than cold_share cold products, the best-scoring
 // cold products not in it replace the lowest non-cold entries (reason new-visual-match), so a

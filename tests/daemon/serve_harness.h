@@ -397,8 +397,8 @@ struct LiveProduct {
 
 // The hybrid ranking of rank/hybrid.h computed here from the model version's files, with the
 // weights its manifest recorded (changed by `tweak` when given): the lists, popularity and visual
-// terms through rank/'s scorer (the code the evaluation ranks with), V as a cosine in double
-// precision written here. Built once per model; TopK may be called many times.
+// terms and the cold order through rank/'s scorer (the code the evaluation ranks with), V as a
+// cosine in double precision written here. Built once per model; TopK may be called many times.
 class HybridOracle {
  public:
   explicit HybridOracle(const ModelVersion& m, const std::function<void(HybridWeights*)>& tweak = nullptr)
@@ -434,16 +434,25 @@ class HybridOracle {
     struct Labeled {
       Ranked r;
       int32_t label;
+      float v;
     };
     std::vector<Labeled> all;
     for (int32_t p = 0; p < n; ++p) {
       if (m.product_kind[p] == static_cast<uint8_t>(ProductKind::kNone) || excluded.count(m.product_ids[p])) continue;
-      all.push_back({{m.product_ids[p], scorer.Score(p, v(m.product(p)))}, p});
+      const float vp = v(m.product(p));
+      all.push_back({{m.product_ids[p], scorer.Score(p, vp)}, p, vp});
     }
     for (size_t i = 0; i < live.size(); ++i) {
       const int32_t label = n + static_cast<int32_t>(i);
-      if (!excluded.count(live[i].id)) all.push_back({{live[i].id, scorer.Score(label, v(live[i].vector.data()))}, label});
+      const float vp = v(live[i].vector.data());
+      if (!excluded.count(live[i].id)) all.push_back({{live[i].id, scorer.Score(label, vp)}, label, vp});
     }
+    // The cold order (when the weights turn it on) over every eligible product, as served.
+    std::vector<int32_t> labels;
+    std::vector<float> vs, scores;
+    for (const Labeled& x : all) labels.push_back(x.label), vs.push_back(x.v), scores.push_back(x.r.score);
+    scorer.ReorderCold(labels.data(), vs.data(), static_cast<int64_t>(all.size()), scores.data());
+    for (size_t i = 0; i < all.size(); ++i) all[i].r.score = scores[i];
     std::sort(all.begin(), all.end(), [](const Labeled& a, const Labeled& b) {
       return a.r.score > b.r.score || (a.r.score == b.r.score && a.label < b.label);
     });

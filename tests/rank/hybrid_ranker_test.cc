@@ -120,6 +120,65 @@ TEST(RankHybrid, CandidateModeReturnsTheExhaustivePage) {
   EXPECT_EQ(same, total);
 }
 
+// The cold order on a served page: with cold_share 3, the cold products the page shows are the
+// three eligible cold products best by C (the formula alone would pick others: C here leans on
+// the look, the formula on V).
+TEST(RankHybrid, TheColdOrderPicksWhichColdProductsAPageShows) {
+  auto m = RandomShop();
+  std::mt19937 rng(5);
+  std::normal_distribution<float> gauss;
+  m->visual_dim = 4;
+  m->visual_mean.assign(4, 0.f);
+  m->visual_scale.assign(4, 1.f);
+  for (int p = 0; p < kProducts; ++p) {
+    for (int d = 0; d < 4; ++d) m->visual.push_back(gauss(rng));
+    if (p % 10 == 3) {
+      m->product_kind[p] = static_cast<uint8_t>(ProductKind::kCold);
+      m->popularity[p] = 0;
+    }
+  }
+  HybridWeights w = PriorHeavy();
+  w.cold_order = true;
+  w.cold_order_visual = 8;
+  w.cold_order_freshness = 0.2f;
+  w.cold_query_idf = 0;
+  w.cold_query_lists = 0;
+  HybridTables tables(m, w);
+  auto index = IndexOf(*m, kProducts + 1);
+  int differs = 0;
+  for (int u = 0; u < 10; ++u) {
+    std::vector<int32_t> purchased = {u * 7, u * 7 + 1};
+    HybridScorer scorer(&tables);
+    SearchFilter filter;
+    filter.excluded = purchased;
+    HybridRequest r;
+    r.purchased = purchased.data();
+    r.num_purchased = 2;
+    r.user_vector = m->user(u);
+    r.cold_share = 3;
+    Result<std::vector<RankedProduct>> page = RankHybrid(*index, tables, &scorer, filter, r);
+    ASSERT_TRUE(page.ok());
+    std::set<int32_t> shown;
+    for (const RankedProduct& p : *page)
+      if (tables.IsCold(p.label)) shown.insert(p.label);
+    // The three best by C, and by the formula, over every cold product (none was bought).
+    std::vector<float> v(kProducts);
+    int64_t n = 0;
+    index->CosineAll(m->user(u), filter, v.data(), &n);
+    std::vector<std::pair<float, int32_t>> by_c, by_formula;
+    for (int32_t p = 3; p < kProducts; p += 10) {
+      by_c.push_back({-scorer.ColdOrder(p, v[p]), p});
+      by_formula.push_back({-scorer.Score(p, v[p]), p});
+    }
+    std::sort(by_c.begin(), by_c.end());
+    std::sort(by_formula.begin(), by_formula.end());
+    const std::set<int32_t> want = {by_c[0].second, by_c[1].second, by_c[2].second};
+    EXPECT_EQ(shown, want) << "user " << u;
+    differs += want != std::set<int32_t>{by_formula[0].second, by_formula[1].second, by_formula[2].second};
+  }
+  EXPECT_GT(differs, 5) << "the test must tell the cold order from the formula's own";
+}
+
 // A product that arrived after the model has pop 0 and fresh 1: with freshness in the formula it
 // is a candidate although nothing else brings it (here a user without a vector or lists, ranked
 // by freshness alone: the model's newest product and then the new one, ties by label).

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "model/synthetic.h"
+#include "rank/cold_order.h"
 #include "rank/fit.h"
 #include "rank/hybrid.h"
 #include "rank/weight_choice.h"
@@ -124,6 +125,196 @@ TEST(HybridWeights, JsonRoundTripAndBadValuesAreRefused) {
   EXPECT_FALSE(HybridWeights::FromJson(R"({"vasg":"x"})").ok());
 }
 
+// 5 products in 2-d: p0 and p1 warm (looks (1, 0) and (0, 1)), p2 and p3 cold, p4 cold without
+// features; the lists take p0 to p1.
+std::shared_ptr<ModelVersion> ColdModel() {
+  auto m = std::make_shared<ModelVersion>();
+  m->version = "cold";
+  m->dim = 2;
+  m->user_ids = {"a"};
+  m->product_ids = {"p0", "p1", "p2", "p3", "p4"};
+  m->user_vectors = {1, 0};
+  m->product_vectors = {1, 0, 0, 1, 1, 0, 0, 1, 0.6f, 0.8f};
+  m->product_kind = {1, 1, 2, 2, 2};
+  m->popularity = {9, 1, 0, 0, 0};
+  m->visual_dim = 2;
+  m->visual = {1, 0, 0, 1, 0, 1, 1, 0, 0, 0};
+  m->visual_mean = {0, 0};
+  m->visual_scale = {1, 1};
+  NeighbourLists& l = m->neighbour_lists;
+  l.family = "rp3b";
+  l.num_products = 5;
+  l.offsets = {0, 1, 1, 1, 1, 1};
+  l.neighbours = {1};
+  l.weights = {1};
+  return m;
+}
+
+HybridWeights ColdOrderWeights(float rho, float phi) {
+  HybridWeights w;
+  w.vasg = 1;
+  w.cold_order = true;
+  w.cold_order_visual = rho;
+  w.cold_order_freshness = phi;
+  w.cold_query_idf = 0;
+  w.cold_query_lists = 0;
+  return w;
+}
+
+// The cold products keep the scores the formula gave them as a set and take them in C order;
+// warm products and ineligible ones are untouched.
+TEST(HybridScorer, TheColdOrderReordersColdProductsInTheirOwnPlaces) {
+  HybridTables tables(ColdModel(), ColdOrderWeights(2, 0));
+  HybridScorer scorer(&tables);
+  const int32_t bought[] = {0};
+  const float user[] = {1, 0};
+  scorer.Prepare({bought, 1, user});
+  const float v[] = {1, 0, 1, 0, 0.6f};
+  float scores[5];
+  scorer.ScoreAll(v, 5, scores);
+  ASSERT_FLOAT_EQ(scores[2], 1.f);  // the formula (V alone) puts p2 first among the cold
+  ASSERT_FLOAT_EQ(scores[3], 0.f);
+  // C: p2 = 1 + 2·cos((1,0),(0,1)) = 1, p3 = 0 + 2·1 = 2, p4 = 0.6 + 0 (no features).
+  EXPECT_FLOAT_EQ(scorer.ColdOrder(3, v[3]), 2.f);
+  scores[4] = -INFINITY;  // ineligible
+  const float before[5] = {scores[0], scores[1], scores[2], scores[3], scores[4]};
+  scorer.ReorderCold(nullptr, v, 5, scores);
+  EXPECT_EQ(scores[0], before[0]);
+  EXPECT_EQ(scores[1], before[1]);
+  EXPECT_EQ(scores[3], before[2]) << "p3 takes the first cold place";
+  EXPECT_EQ(scores[2], before[3]);
+  EXPECT_EQ(scores[4], before[4]);
+  // Off: the formula's own order.
+  HybridWeights off = ColdOrderWeights(2, 0);
+  off.cold_order = false;
+  tables.set_weights(off);
+  scorer.Prepare({bought, 1, user});
+  scorer.ScoreAll(v, 5, scores);
+  scorer.ReorderCold(nullptr, v, 5, scores);
+  EXPECT_FLOAT_EQ(scores[2], 1.f);
+  EXPECT_FLOAT_EQ(scores[3], 0.f);
+}
+
+// The cold query: purchases weigh purchases^-a, and the user's top list products widen it.
+TEST(HybridScorer, TheColdQueryWeighsRarePurchasesAndTheListsProducts) {
+  const int32_t both[] = {0, 1};  // p0 bought 9 times, p1 once
+  HybridWeights w = ColdOrderWeights(1, 0);
+  HybridTables tables(ColdModel(), w);
+  HybridScorer scorer(&tables);
+  scorer.Prepare({both, 2, nullptr});
+  EXPECT_NEAR(scorer.Unweighted(2, 0).cold_query, std::sqrt(0.5f), 1e-6) << "a = 0: the plain profile";
+  w.cold_query_idf = 1;
+  tables.set_weights(w);
+  scorer.Prepare({both, 2, nullptr});
+  const float idf = 1.f / std::sqrt(1.f + 1.f / 81.f);  // unit((1/9, 1)) against (0, 1)
+  EXPECT_NEAR(scorer.Unweighted(2, 0).cold_query, idf, 1e-6);
+  EXPECT_NEAR(scorer.Unweighted(3, 0).cold_query, idf / 9.f, 1e-6);
+  // λ = 1, m = 1: p0's list brings p1, so the query is unit((1, 0) + (0, 1)).
+  const int32_t first[] = {0};
+  w.cold_query_idf = 0;
+  w.cold_query_lists = 1;
+  w.cold_query_top = 1;
+  tables.set_weights(w);
+  scorer.Prepare({first, 1, nullptr});
+  EXPECT_NEAR(scorer.Unweighted(2, 0).cold_query, std::sqrt(0.5f), 1e-6);
+  w.cold_query_top = 0;
+  tables.set_weights(w);
+  scorer.Prepare({first, 1, nullptr});
+  EXPECT_NEAR(scorer.Unweighted(2, 0).cold_query, 0.f, 1e-6);
+  EXPECT_EQ(scorer.Unweighted(4, 0).cold_query, 0.f) << "no features";
+}
+
+TEST(HybridWeights, TheColdOrderRoundTripsAndBadValuesAreRefused) {
+  HybridWeights w = ColdOrderWeights(4, 0.8f);
+  w.cold_query_top = 7;
+  Result<HybridWeights> back = HybridWeights::FromJson(w.ToJson());
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(back->cold_order);
+  EXPECT_EQ(back->cold_order_visual, 4.f);
+  EXPECT_EQ(back->cold_order_freshness, 0.8f);
+  EXPECT_EQ(back->cold_query_top, 7);
+  EXPECT_FALSE(HybridWeights::FromJson(R"({"cold_order":1})").ok());
+  EXPECT_FALSE(HybridWeights::FromJson(R"({"cold_query_top":-1})").ok());
+  EXPECT_FALSE(HybridWeights::FromJson(R"({"cold_query_top":2.5})").ok());
+  EXPECT_FALSE(HybridWeights::FromJson(R"({})")->cold_order) << "a manifest from before it: off";
+}
+
+// n users, each bought warm product u and went on to buy cold product n + u with the same look;
+// V points elsewhere. Only the cold query finds the held-out products.
+struct PlantedColdShop {
+  std::shared_ptr<ModelVersion> model;
+  InteractionGraph graph;
+  HoldoutPairs pairs;
+};
+
+PlantedColdShop PlantCold(int n) {
+  PlantedColdShop s;
+  auto m = std::make_shared<ModelVersion>();
+  m->dim = 2;
+  m->visual_dim = 2;
+  m->visual_mean = {0, 0};
+  m->visual_scale = {1, 1};
+  for (int u = 0; u < n; ++u) {
+    m->user_ids.push_back("u" + std::to_string(u));
+    m->user_vectors.insert(m->user_vectors.end(), {1, 0});
+  }
+  for (int p = 0; p < 2 * n; ++p) {
+    const double angle = 6.283 * (p % n) / n;
+    m->product_ids.push_back("p" + std::to_string(p));
+    m->product_kind.push_back(p < n ? 1 : 2);
+    m->popularity.push_back(p < n ? 1 : 0);
+    m->visual.insert(m->visual.end(), {static_cast<float>(std::cos(angle)), static_cast<float>(std::sin(angle))});
+    const double look_away = 0.37 * ((p * 7) % n);  // V unrelated to the look
+    m->product_vectors.insert(m->product_vectors.end(), {static_cast<float>(std::cos(look_away)),
+                                                         static_cast<float>(std::sin(look_away))});
+  }
+  s.model = m;
+  s.graph.num_users = n;
+  s.graph.num_products = 2 * n;
+  for (int u = 0; u <= n; ++u) s.graph.user_offsets.push_back(u);
+  for (int u = 0; u < n; ++u) {
+    s.graph.product_index.push_back(u);
+    s.graph.weight.push_back(1);
+    s.pairs.users.push_back(u);
+    s.pairs.products.push_back(n + u);
+  }
+  s.pairs.train = &s.graph;
+  return s;
+}
+
+TEST(ColdOrder, IsChosenWhereItBeatsTheFormulasOwnOrderOnHeldOutColdPurchases) {
+  const PlantedColdShop shop = PlantCold(40);
+  HybridWeights w;
+  w.vasg = 1;
+  w.cold_query_idf = 0;
+  w.cold_query_lists = 0;
+  ColdOrderOptions o;
+  o.visual = {0, 1, 100};
+  o.freshness = {0, 0.5f};
+  o.min_pairs = 10;
+  o.threads = 1;
+  const ColdOrderChoice c = ChooseColdOrder(shop.model, w, shop.pairs, o);
+  EXPECT_EQ(c.pairs, 40);
+  EXPECT_EQ(c.cold_products, 40);
+  EXPECT_EQ(c.settings_tried, 6);
+  EXPECT_TRUE(c.weights.cold_order);
+  EXPECT_EQ(c.weights.cold_order_visual, 100.f);
+  EXPECT_GT(c.chosen_auc, 0.95);
+  EXPECT_LT(c.formula_auc, 0.8);
+  EXPECT_EQ(c.weights.vasg, 1.f) << "the formula's weights stay";
+  // Too few pairs to choose on: off.
+  o.min_pairs = 41;
+  const ColdOrderChoice few = ChooseColdOrder(shop.model, w, shop.pairs, o);
+  EXPECT_FALSE(few.weights.cold_order);
+  EXPECT_EQ(few.weights.cold_order_visual, 0.f);
+  EXPECT_EQ(few.settings_tried, 0);
+  // A grid that cannot beat the formula (ρ = 0, φ = 0 is the formula's V order): off.
+  o.min_pairs = 10;
+  o.visual = {0};
+  o.freshness = {0};
+  EXPECT_FALSE(ChooseColdOrder(shop.model, w, shop.pairs, o).weights.cold_order);
+}
+
 // Pairs whose held-out product only VASG predicts: the choice must raise w_v above 0.
 TEST(WeightChoice, RaisesTheTermThatExplainsTheHoldout) {
   auto m = TinyModel();
@@ -216,6 +407,10 @@ TEST(FitVersion, ChoosesWeightsOnItsHoldoutReproduciblyFromTheSeed) {
   EXPECT_FALSE(a->model.neighbour_lists.empty());
   EXPECT_EQ(a->model.visual_dim, 16);
   EXPECT_TRUE(h["lists_tried"].size() >= 9u);
+  // The cold order was tried on the holdout's cold purchases and its choice recorded.
+  ASSERT_TRUE(h.contains("cold_order"));
+  EXPECT_EQ(h["cold_order"]["on"], h["weights"]["cold_order"]);
+  EXPECT_GE(h["cold_order"]["pairs"].get<int>(), 0);
 }
 
 TEST(FitVersion, RefitVasgTrainsTheServedVectorsOnTheWholeGraphAndGatesOnTheHoldoutModel) {
