@@ -31,13 +31,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <map>
+#include <set>
 #include <random>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench/bench_args.h"
 #include "common/config_file.h"
 #include "model/neighbours.h"
 #include "model/visual_profile.h"
@@ -66,15 +67,51 @@ double ThreadCpuSeconds() {
   return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
 }
 
-std::map<std::string, std::string> ParseFlags(int argc, char** argv) {
-  std::map<std::string, std::string> f;
-  for (int i = 2; i + 1 < argc; i += 2) f[std::string(argv[i]).substr(2)] = argv[i + 1];
-  return f;
+// Each subcommand's flags (the file comment), read by bench/bench_args.h: an unknown or repeated
+// flag, or a value that is not a number, is refused by name.
+struct MeasureFlags {
+  std::string data_dir, config;
+  int64_t queries = 1000;
+  std::vector<int> efs, candidates;  // empty: the config's index.ef_search, hybrid.serve_candidates
+};
+struct SetupFlags {
+  int64_t products = 100000, users = 20000, purchases = 10;
+  int32_t dim = 100, feature_dim = 32, clusters = 1000;
+  float spread = 0.6f;
+  MeasureFlags measure;
+};
+struct IngestFlags {
+  int64_t port = 8080, rate = 1000, seconds = 30, users = 20000, products = 100000, run = 0;
+  int32_t feature_dim = 32;
+};
+
+const std::set<std::string> kMeasureFlags = {"data-dir", "config", "queries", "ef", "hybrid-candidates"};
+
+void Read(BenchArgs& a, MeasureFlags* f) {
+  a.Text("data-dir", &f->data_dir);
+  a.Text("config", &f->config);
+  a.Number("queries", &f->queries);
+  a.IntList("ef", &f->efs);
+  a.IntList("hybrid-candidates", &f->candidates);
 }
 
-int64_t Int(const std::map<std::string, std::string>& f, const char* name, int64_t fallback) {
-  auto it = f.find(name);
-  return it == f.end() ? fallback : std::atoll(it->second.c_str());
+void Read(BenchArgs& a, SetupFlags* f) {
+  for (auto [name, field] : {std::pair<const char*, int64_t*>{"products", &f->products}, {"users", &f->users},
+                             {"purchases", &f->purchases}})
+    a.Number(name, field);
+  for (auto [name, field] : {std::pair<const char*, int32_t*>{"dim", &f->dim}, {"feature-dim", &f->feature_dim},
+                             {"clusters", &f->clusters}})
+    a.Number(name, field);
+  a.Number("spread", &f->spread);
+  Read(a, &f->measure);
+}
+
+void Read(BenchArgs& a, IngestFlags* f) {
+  for (auto [name, field] : {std::pair<const char*, int64_t*>{"port", &f->port}, {"rate", &f->rate},
+                             {"seconds", &f->seconds}, {"users", &f->users}, {"products", &f->products},
+                             {"run", &f->run}})
+    a.Number(name, field);
+  a.Number("feature-dim", &f->feature_dim);
 }
 
 // A random one-layer encoder features -> embedding (live products need one to be placed).
@@ -149,18 +186,13 @@ std::vector<float> Normalized(const float* v, int32_t dim) {
 int MeasureHybrid(const ModelVersion& m, const Config& config, const std::string& data_dir,
                   const std::vector<int64_t>& query_users, const std::vector<SearchFilter>& filters, int candidates);
 
-int Measure(const std::map<std::string, std::string>& f) {
-  const std::string data_dir = f.count("data-dir") ? f.at("data-dir") : "";
-  const int64_t wanted = Int(f, "queries", 1000);
+int Measure(const MeasureFlags& f) {
+  const std::string& data_dir = f.data_dir;
+  const int64_t wanted = f.queries;
   const int k = 20;
   Config config;
-  if (f.count("config") && !LoadConfigFile(f.at("config"), &config).ok()) return 2;
-  std::vector<int> efs = {config.index.ef_search};
-  if (f.count("ef")) {
-    efs.clear();
-    std::stringstream list(f.at("ef"));
-    for (std::string item; std::getline(list, item, ',');) efs.push_back(std::atoi(item.c_str()));
-  }
+  if (!f.config.empty() && !LoadConfigFile(f.config, &config).ok()) return 2;
+  const std::vector<int> efs = f.efs.empty() ? std::vector<int>{config.index.ef_search} : f.efs;
   config.store.data_dir = data_dir;
   Result<ModelVersion> read = ReadModelVersion(data_dir + "/models/current");
   Result<Metric> metric = read.ok() ? ParseMetric(read->score) : Result<Metric>(read.status());
@@ -281,12 +313,7 @@ int Measure(const std::map<std::string, std::string>& f) {
                 similar_cpu / std::max<size_t>(1, query_products.size()) * 1e6, exact_cpu / queries * 1e6,
                 exact_cpu / std::max(1e-9, hnsw_cpu));
   }
-  std::vector<int> candidates = {config.hybrid.serve_candidates};
-  if (f.count("hybrid-candidates")) {
-    candidates.clear();
-    std::stringstream list(f.at("hybrid-candidates"));
-    for (std::string item; std::getline(list, item, ',');) candidates.push_back(std::atoi(item.c_str()));
-  }
+  const std::vector<int> candidates = f.candidates.empty() ? std::vector<int>{config.hybrid.serve_candidates} : f.candidates;
   for (int c : candidates)
     if (int rc = MeasureHybrid(m, config, data_dir, query_users, filters, c); rc != 0) return rc;
   return 0;
@@ -360,20 +387,18 @@ int MeasureHybrid(const ModelVersion& m, const Config& config, const std::string
   return 0;
 }
 
-int Setup(const std::map<std::string, std::string>& f) {
-  const std::string data_dir = f.count("data-dir") ? f.at("data-dir") : "";
+int Setup(const SetupFlags& f) {
+  const std::string& data_dir = f.measure.data_dir;
   if (data_dir.empty()) {
     std::fprintf(stderr, "serve_bench setup: --data-dir is required\n");
     return 2;
   }
-  const int64_t products = Int(f, "products", 100000), users = Int(f, "users", 20000);
-  const int32_t dim = static_cast<int32_t>(Int(f, "dim", 100)), feature_dim = static_cast<int32_t>(Int(f, "feature-dim", 32));
-  const int64_t purchases = Int(f, "purchases", 10);
-  const int32_t clusters = static_cast<int32_t>(Int(f, "clusters", 1000));
-  const float spread = f.count("spread") ? std::strtof(f.at("spread").c_str(), nullptr) : 0.6f;
+  const int64_t products = f.products, users = f.users, purchases = f.purchases;
+  const int32_t dim = f.dim, feature_dim = f.feature_dim, clusters = f.clusters;
+  const float spread = f.spread;
   Config config;
-  if (f.count("config")) {
-    if (Status s = LoadConfigFile(f.at("config"), &config); !s.ok()) {
+  if (!f.measure.config.empty()) {
+    if (Status s = LoadConfigFile(f.measure.config, &config); !s.ok()) {
       std::fprintf(stderr, "serve_bench setup: %s\n", s.ToString().c_str());
       return 2;
     }
@@ -495,7 +520,7 @@ int Setup(const std::map<std::string, std::string>& f) {
   const double lists_seconds = Seconds(t0, Clock::now());
   m.manifest_extra_json = R"({"validation":{"synthetic":true},"hybrid":{"weights":)"
                           R"({"neighbours":1,"ease":0,"vasg":2,"popularity":1.6,"freshness":1.6,"visual":0.1,)"
-                          R"("cold_visual":0.25}}})";
+                          R"("cold_visual":0.25,"cold_order":true,"cold_order_visual":1}}})";
   const std::string staging = registry.StagingDir("bench");
   t0 = Clock::now();
   if (Status s = WriteModelVersion(staging, m); !s.ok()) {
@@ -518,15 +543,13 @@ int Setup(const std::map<std::string, std::string>& f) {
               "\"lists_and_visual_seconds\":%.1f,\"index_build_seconds\":%.1f,\"version\":\"%s\"}\n",
               static_cast<long long>(products), static_cast<long long>(users), dim, static_cast<long long>(purchases),
               store_seconds, lists_seconds, build_seconds, m.version.c_str());
-  return Measure(f);
+  return Measure(f.measure);
 }
 
-int Ingest(const std::map<std::string, std::string>& f) {
-  const uint16_t port = static_cast<uint16_t>(Int(f, "port", 8080));
-  const int64_t rate = Int(f, "rate", 1000), seconds = Int(f, "seconds", 30);
-  const int64_t users = Int(f, "users", 20000), products = Int(f, "products", 100000);
-  const int32_t feature_dim = static_cast<int32_t>(Int(f, "feature-dim", 32));
-  const int64_t run = Int(f, "run", 0);
+int Ingest(const IngestFlags& f) {
+  const uint16_t port = static_cast<uint16_t>(f.port);
+  const int64_t rate = f.rate, seconds = f.seconds, users = f.users, products = f.products, run = f.run;
+  const int32_t feature_dim = f.feature_dim;
   const auto tick = std::chrono::milliseconds(50);
   const int64_t per_tick = std::max<int64_t>(1, rate / 20);
   std::mt19937_64 rng(11 + run);
@@ -592,15 +615,35 @@ int Ingest(const std::map<std::string, std::string>& f) {
 }  // namespace vasgd
 
 int main(int argc, char** argv) {
+  using namespace vasgd;
+  static const char* kUsage = "usage: serve_bench setup|measure|ingest [--flag value]... (see bench/serve_bench.cc)";
   if (argc < 2) {
-    std::fprintf(stderr, "usage: serve_bench setup|measure|ingest [--flag value]...\n");
+    std::fprintf(stderr, "%s\n", kUsage);
     return 2;
   }
   const std::string cmd = argv[1];
-  const auto flags = vasgd::ParseFlags(argc, argv);
-  if (cmd == "setup") return vasgd::Setup(flags);
-  if (cmd == "ingest") return vasgd::Ingest(flags);
-  if (cmd == "measure") return vasgd::Measure(flags);
-  std::fprintf(stderr, "serve_bench: unknown command %s\n", cmd.c_str());
+  const std::string program = "serve_bench " + cmd;
+  if (cmd == "measure") {
+    BenchArgs a(program.c_str(), argc, argv, kMeasureFlags, kUsage, 2);
+    MeasureFlags f;
+    Read(a, &f);
+    return a.ok() ? Measure(f) : 2;
+  }
+  if (cmd == "setup") {
+    std::set<std::string> known = kMeasureFlags;
+    known.insert({"products", "users", "purchases", "dim", "feature-dim", "clusters", "spread"});
+    BenchArgs a(program.c_str(), argc, argv, known, kUsage, 2);
+    SetupFlags f;
+    Read(a, &f);
+    return a.ok() ? Setup(f) : 2;
+  }
+  if (cmd == "ingest") {
+    BenchArgs a(program.c_str(), argc, argv, {"port", "rate", "seconds", "users", "products", "feature-dim", "run"},
+                kUsage, 2);
+    IngestFlags f;
+    Read(a, &f);
+    return a.ok() ? Ingest(f) : 2;
+  }
+  std::fprintf(stderr, "serve_bench: unknown command %s\n%s\n", cmd.c_str(), kUsage);
   return 2;
 }

@@ -79,6 +79,11 @@ struct ScoreTerms {
   std::vector<float> terms;
 };
 
+// What a search fills in, beyond what it may return.
+struct SearchOptions {
+  bool with_ids = true;  // false: ScoredProduct::id stays empty (callers that need labels alone)
+};
+
 // How a search found its answer (for metrics and benchmarks).
 struct SearchStats {
   bool exact = false;          // answered (in the end) by exact search
@@ -124,9 +129,11 @@ class ProductIndex {
   // cosine model. With `terms`, each listed product scores base + term: those products are
   // scored exactly, apart from the graph search over the rest, and the page comes from the merged
   // ranking (labels the index does not know are ignored).
+  // `options` (null = the defaults) may leave the ids out.
   Result<std::vector<ScoredProduct>> Search(const float* query, Metric metric, const SearchFilter& filter,
                                             int k, int offset, SearchStats* stats = nullptr,
-                                            const ScoreTerms* terms = nullptr) const;
+                                            const ScoreTerms* terms = nullptr,
+                                            const SearchOptions* options = nullptr) const;
 
   // The products most cosine-similar to `product` (never itself). NotFound for an unknown id or a
   // product without a vector yet.
@@ -221,7 +228,8 @@ class ProductIndex {
   const float* RowsFor(Metric metric) const;
   Result<std::vector<ScoredProduct>> SearchLocked(const float* query, Metric metric,
                                                   const SearchFilter& filter, int k, int offset,
-                                                  SearchStats* stats, const ScoreTerms* terms = nullptr) const;
+                                                  SearchStats* stats, const ScoreTerms* terms = nullptr,
+                                                  const SearchOptions& options = SearchOptions()) const;
   // Adds the eligible products of `terms` (scored exactly, plus their term) to `ranked` (best
   // first) and keeps its `need` best.
   void MergeTermsLocked(const float* query, Metric metric, const SearchFilter& filter, const ScoreTerms& terms,
@@ -233,7 +241,7 @@ class ProductIndex {
                          SearchStats* stats, std::vector<ScoredProduct>* ranked) const;
   void ExactSearchLocked(const float* query, Metric metric, const SearchFilter& filter, int64_t need,
                          std::vector<ScoredProduct>* ranked) const;
-  std::vector<ScoredProduct> PageLocked(std::vector<ScoredProduct> ranked, int k, int offset) const;
+  std::vector<ScoredProduct> PageLocked(std::vector<ScoredProduct> ranked, int k, int offset, bool with_ids = true) const;
 
   const int32_t dim_;
   const Metric user_metric_;

@@ -125,14 +125,16 @@ const float* ProductIndex::RowsFor(Metric metric) const {
 
 Result<std::vector<ScoredProduct>> ProductIndex::Search(const float* query, Metric metric,
                                                         const SearchFilter& filter, int k, int offset,
-                                                        SearchStats* stats, const ScoreTerms* terms) const {
+                                                        SearchStats* stats, const ScoreTerms* terms,
+                                                        const SearchOptions* options) const {
   std::shared_lock<WriterFirstLock> lock(mu_);
-  return SearchLocked(query, metric, filter, k, offset, stats, terms);
+  return SearchLocked(query, metric, filter, k, offset, stats, terms, options ? *options : SearchOptions());
 }
 
 Result<std::vector<ScoredProduct>> ProductIndex::SearchLocked(const float* query, Metric metric,
                                                               const SearchFilter& filter, int k, int offset,
-                                                              SearchStats* stats, const ScoreTerms* terms) const {
+                                                              SearchStats* stats, const ScoreTerms* terms,
+                                                              const SearchOptions& options) const {
   if (k < 1) return Status::InvalidArgument("k must be at least 1");
   if (offset < 0) return Status::InvalidArgument("offset must not be negative");
   if (!AllFinite(query, dim_)) return Status::InvalidArgument("query vector is not finite");
@@ -180,7 +182,7 @@ Result<std::vector<ScoredProduct>> ProductIndex::SearchLocked(const float* query
     ExactSearchLocked(scratch.query.data(), metric, search_filter, need, &found);
   }
   if (with_terms) MergeTermsLocked(scratch.query.data(), metric, filter, *terms, need, &found);
-  return PageLocked(std::move(found), k, offset);
+  return PageLocked(std::move(found), k, offset, options.with_ids);
 }
 
 void ProductIndex::MergeTermsLocked(const float* query, Metric metric, const SearchFilter& filter,
@@ -286,11 +288,12 @@ void ProductIndex::ExactSearchLocked(const float* query, Metric metric, const Se
   for (const Candidate& c : sorted) ranked->push_back({c.label, std::string(), c.score});
 }
 
-std::vector<ScoredProduct> ProductIndex::PageLocked(std::vector<ScoredProduct> ranked, int k, int offset) const {
+std::vector<ScoredProduct> ProductIndex::PageLocked(std::vector<ScoredProduct> ranked, int k, int offset,
+                                                    bool with_ids) const {
   std::vector<ScoredProduct> page;
   for (int64_t i = offset; i < static_cast<int64_t>(ranked.size()) && i < static_cast<int64_t>(offset) + k; ++i) {
     ScoredProduct p = ranked[i];
-    p.id = ids_[p.label];
+    if (with_ids) p.id = ids_[p.label];
     page.push_back(std::move(p));
   }
   return page;

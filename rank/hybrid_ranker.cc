@@ -23,6 +23,8 @@ struct Scratch {
   std::vector<int32_t> candidates, kept;
   std::vector<float> kept_v, zero;
   std::vector<Scored> ranked;
+  std::vector<float> best;  // KthBest's heap over ranked[0, in_best)
+  size_t in_best = 0;
 };
 
 Scratch& ThreadScratch() {
@@ -86,13 +88,21 @@ void ScoreBatch(const ProductIndex& index, const HybridScorer& scorer, const Sea
   for (int64_t i = 0; i < kept; ++i) s.ranked.push_back({s.scores[i], s.kept[i], s.kept_v[i]});
 }
 
-// The `need`-th best score in s.ranked; -infinity while there are fewer.
+// The `need`-th best score in s.ranked (-infinity while there are fewer), kept in s.best (a
+// min-heap of the best `need` scores) as batches are added: s.ranked[s.in_best, end) are new.
 float KthBest(Scratch& s, int64_t need) {
-  if (static_cast<int64_t>(s.ranked.size()) < need) return -std::numeric_limits<float>::infinity();
-  s.scores.resize(s.ranked.size());
-  for (size_t i = 0; i < s.ranked.size(); ++i) s.scores[i] = s.ranked[i].score;
-  std::nth_element(s.scores.begin(), s.scores.begin() + (need - 1), s.scores.end(), std::greater<float>());
-  return s.scores[need - 1];
+  for (; s.in_best < s.ranked.size(); ++s.in_best) {
+    const float score = s.ranked[s.in_best].score;
+    if (static_cast<int64_t>(s.best.size()) < need) {
+      s.best.push_back(score);
+      std::push_heap(s.best.begin(), s.best.end(), std::greater<float>());
+    } else if (score > s.best.front()) {
+      std::pop_heap(s.best.begin(), s.best.end(), std::greater<float>());
+      s.best.back() = score;
+      std::push_heap(s.best.begin(), s.best.end(), std::greater<float>());
+    }
+  }
+  return static_cast<int64_t>(s.best.size()) < need ? -std::numeric_limits<float>::infinity() : s.best.front();
 }
 
 // Candidates (see the header); fills s.ranked (unsorted) and s.means.
@@ -121,7 +131,10 @@ Status ScoreCandidates(const ProductIndex& index, const HybridTables& tables, co
     // term of several; the purchases drop out with every other ineligible candidate when scored.
     thread_local SearchFilter by_category;
     by_category.category = filter.category;
-    Result<std::vector<ScoredProduct>> near = index.Search(r.user_vector, Metric::kCosine, by_category, want, 0);
+    SearchOptions labels_only;  // the candidates' ids are not needed
+    labels_only.with_ids = false;
+    Result<std::vector<ScoredProduct>> near =
+        index.Search(r.user_vector, Metric::kCosine, by_category, want, 0, nullptr, nullptr, &labels_only);
     if (!near.ok()) return near.status();
     for (const ScoredProduct& p : *near) s.candidates.push_back(p.label);
     v_floor = static_cast<int>(near->size()) == want ? near->back().score : -1.f;
@@ -143,6 +156,8 @@ Status ScoreCandidates(const ProductIndex& index, const HybridTables& tables, co
   const size_t first_batch = s.candidates.size();
   double sums[4] = {0, 0, 0, 0};
   s.ranked.clear();
+  s.best.clear();
+  s.in_best = 0;
   ScoreBatch(index, scorer, filter, r.user_vector, 0, s, sums);
   if (prior) {
     const std::vector<int32_t>& order = tables.ByPrior();
