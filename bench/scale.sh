@@ -105,8 +105,21 @@ out = {}
 epochs = [e for e in lines[i0:] if e.get("event") == "train.epoch"]
 for (name, t), (_, t1) in zip(marks, marks[1:]):
     out[name] = round(out.get(name, 0) + t1 - t, 2)
-if epochs:  # train.epoch's seconds: since stage 1 began; the rest of "vasg" is stage 2 (encoder) and export
-    out["vasg_stage1"] = round(epochs[-1].get("seconds"), 2)
+# Each VASG training (two with retrain.refit_vasg: the holdout's and the refit): its stage 1 is
+# its last train.epoch's seconds (counted from its stage 1's start); the rest of its span is
+# stage 2 (encoder) and export. The sums go in the table, each run in "vasg_runs".
+runs, last_epoch = [], None
+for e in lines[i0:]:
+    ev = e.get("event")
+    if ev == "train.start": last_epoch = None
+    elif ev == "train.epoch": last_epoch = e.get("seconds")
+    elif ev == "train.done" and last_epoch is not None:
+        runs.append({"stage1": round(last_epoch, 2), "stage2_and_export": round(e.get("seconds") - last_epoch, 2),
+                     "seconds": e.get("seconds"), "pairs_per_second": e.get("pairs_per_second")})
+    elif ev in ("retrain.done", "retrain.failed"): break
+if runs:
+    out["vasg_runs"] = runs
+    out["vasg_stage1"] = round(sum(r["stage1"] for r in runs), 2)
     if "vasg" in out: out["vasg_stage2_and_export"] = round(out["vasg"] - out["vasg_stage1"], 2)
 done = [e for e in lines[i0:] if e.get("event") == "train.done"]
 if done: out["trainer_pairs_per_second"] = done[0].get("pairs_per_second"); out["trainer_seconds"] = done[0].get("seconds")

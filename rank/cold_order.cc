@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <functional>
 
 #include "index/distance.h"
 #include "model/parallel.h"
@@ -11,21 +10,23 @@
 namespace vasgd {
 namespace {
 
-// Share of the entries of `c` other than `target` below c[target], ties counting half.
-double AucAmong(const std::vector<float>& c, size_t target) {
-  double below = 0;
-  for (size_t i = 0; i < c.size(); ++i) {
-    if (i == target) continue;
-    below += c[i] < c[target] ? 1.0 : (c[i] == c[target] ? 0.5 : 0.0);
-  }
-  return below / static_cast<double>(c.size() - 1);
-}
+// At most this many cold products are each pair's competitors (an even sample of them above it):
+// the AUC is an average over competitors, so a sample estimates it, and the choice's time and
+// memory stay flat at a million products.
+constexpr size_t kMaxCompetitors = 10000;
 
-// One held-out pair's terms over every cold product: what the grid blends.
+// One held-out pair's terms over its competitors (the sample, then the pair's product last).
 struct ColdTerms {
-  std::vector<float> v, q, fresh, formula;
-  size_t target = 0;
+  std::vector<float> v, q, fresh, formula, c;
 };
+
+// Share of the competitors (every entry but the last) whose c is below the last one's, ties half.
+double AucOfLast(const std::vector<float>& c) {
+  const size_t n = c.size() - 1;
+  double below = 0;
+  for (size_t i = 0; i < n; ++i) below += c[i] < c[n] ? 1.0 : (c[i] == c[n] ? 0.5 : 0.0);
+  return n > 0 ? below / static_cast<double>(n) : 0.5;
+}
 
 }  // namespace
 
@@ -45,79 +46,85 @@ ColdOrderChoice ChooseColdOrder(std::shared_ptr<const ModelVersion> model, const
     if (is_cold(holdout.products[i])) pairs.push_back(static_cast<int64_t>(i));
   out.cold_products = static_cast<int64_t>(cold.size());
   out.pairs = static_cast<int64_t>(pairs.size());
-  if (pairs.empty() || cold.size() < 2) return out;
+  auto done = [&] {
+    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return out;
+  };
+  if (pairs.empty() || cold.size() < 2) return done();
+  std::vector<int32_t> sample;
+  const size_t stride = (cold.size() + kMaxCompetitors - 1) / kMaxCompetitors;
+  for (size_t i = 0; i < cold.size(); i += stride) sample.push_back(cold[i]);
 
   HybridWeights probe = weights;
   probe.cold_order = true;  // so that Prepare builds the cold query
   HybridTables tables(model, probe);
-  std::vector<float> unit(cold.size() * static_cast<size_t>(m.dim));
-  for (size_t i = 0; i < cold.size(); ++i) {
-    std::copy(m.product(cold[i]), m.product(cold[i]) + m.dim, unit.begin() + i * m.dim);
-    NormalizeInPlace(unit.data() + i * m.dim, m.dim);
-  }
   const InteractionGraph& g = *holdout.train;
-  std::vector<ColdTerms> terms(pairs.size());
+  const size_t settings = o.visual.size() * o.freshness.size();
   WorkerPool pool(o.threads);
-  std::vector<std::unique_ptr<HybridScorer>> scorers(pool.size());
-  std::vector<std::vector<float>> queries(pool.size());
+  struct Worker {
+    std::unique_ptr<HybridScorer> scorer;
+    std::vector<float> query, row;
+    ColdTerms x;
+    std::vector<double> auc;  // per setting (ρ-major), summed over pairs
+    double formula_auc = 0;
+  };
+  std::vector<Worker> workers(pool.size());
   pool.Run(static_cast<int64_t>(pairs.size()), 4, [&](int id, int64_t at) {
-    if (!scorers[id]) scorers[id] = std::make_unique<HybridScorer>(&tables);
-    HybridScorer& scorer = *scorers[id];
-    std::vector<float>& query = queries[id];
+    Worker& w = workers[id];
+    if (!w.scorer) {
+      w.scorer = std::make_unique<HybridScorer>(&tables);
+      w.auc.assign(settings, 0.0);
+    }
     const int32_t u = holdout.users[pairs[at]], t = holdout.products[pairs[at]];
-    query.assign(m.user(u), m.user(u) + m.dim);
-    NormalizeInPlace(query.data(), m.dim);
-    scorer.Prepare({g.product_index.data() + g.user_offsets[u], g.user_offsets[u + 1] - g.user_offsets[u], query.data()});
-    ColdTerms& x = terms[at];
-    x.v.resize(cold.size());
-    DotRows(query.data(), unit.data(), static_cast<int64_t>(cold.size()), m.dim, x.v.data());
-    x.q.resize(cold.size());
-    x.fresh.resize(cold.size());
-    x.formula.resize(cold.size());
-    for (size_t i = 0; i < cold.size(); ++i) {
-      const HybridScorer::Components c = scorer.Unweighted(cold[i], x.v[i]);
-      x.q[i] = c.cold_query;
-      x.fresh[i] = c.freshness;
-      x.formula[i] = scorer.Score(cold[i], x.v[i]);
-      if (cold[i] == t) x.target = i;
+    w.query.assign(m.user(u), m.user(u) + m.dim);
+    NormalizeInPlace(w.query.data(), m.dim);
+    w.scorer->Prepare({g.product_index.data() + g.user_offsets[u], g.user_offsets[u + 1] - g.user_offsets[u],
+                       w.query.data()});
+    ColdTerms& x = w.x;
+    x.v.clear(), x.q.clear(), x.fresh.clear(), x.formula.clear();
+    auto add = [&](int32_t p) {
+      w.row.assign(m.product(p), m.product(p) + m.dim);
+      NormalizeInPlace(w.row.data(), m.dim);
+      const float v = Dot(w.query.data(), w.row.data(), m.dim);
+      const HybridScorer::Components c = w.scorer->Unweighted(p, v);
+      x.v.push_back(v), x.q.push_back(c.cold_query), x.fresh.push_back(c.freshness);
+      x.formula.push_back(w.scorer->Score(p, v));
+    };
+    for (int32_t p : sample)
+      if (p != t) add(p);
+    add(t);
+    w.formula_auc += AucOfLast(x.formula);
+    for (size_t r = 0; r < o.visual.size(); ++r) {
+      for (size_t f = 0; f < o.freshness.size(); ++f) {
+        x.c.resize(x.v.size());
+        for (size_t i = 0; i < x.v.size(); ++i) x.c[i] = x.v[i] + o.visual[r] * x.q[i] + o.freshness[f] * x.fresh[i];
+        w.auc[r * o.freshness.size() + f] += AucOfLast(x.c);
+      }
     }
   });
-
-  auto mean_auc = [&](const std::function<void(const ColdTerms&, std::vector<float>*)>& order) {
-    std::vector<double> per_pair(terms.size());
-    pool.Run(static_cast<int64_t>(terms.size()), 8, [&](int id, int64_t at) {
-      thread_local std::vector<float> c;
-      order(terms[at], &c);
-      per_pair[at] = AucAmong(c, terms[at].target);
-      (void)id;
-    });
-    double sum = 0;
-    for (double a : per_pair) sum += a;
-    return sum / static_cast<double>(terms.size());
-  };
-  out.formula_auc = mean_auc([](const ColdTerms& x, std::vector<float>* c) { *c = x.formula; });
-  if (out.pairs < o.min_pairs) {
-    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return out;
+  std::vector<double> auc(settings, 0.0);
+  double formula = 0;
+  for (const Worker& w : workers) {
+    formula += w.formula_auc;
+    for (size_t i = 0; i < w.auc.size(); ++i) auc[i] += w.auc[i];
   }
-  for (float rho : o.visual) {
-    for (float phi : o.freshness) {
-      const double auc = mean_auc([&](const ColdTerms& x, std::vector<float>* c) {
-        c->resize(x.v.size());
-        for (size_t i = 0; i < x.v.size(); ++i) (*c)[i] = x.v[i] + rho * x.q[i] + phi * x.fresh[i];
-      });
+  const double n = static_cast<double>(pairs.size());
+  out.formula_auc = formula / n;
+  if (out.pairs < o.min_pairs) return done();
+  for (size_t r = 0; r < o.visual.size(); ++r) {
+    for (size_t f = 0; f < o.freshness.size(); ++f) {
+      const double a = auc[r * o.freshness.size() + f] / n;
       ++out.settings_tried;
-      if (auc > out.chosen_auc) {
-        out.chosen_auc = auc;
-        out.weights.cold_order_visual = rho;
-        out.weights.cold_order_freshness = phi;
+      if (a > out.chosen_auc) {
+        out.chosen_auc = a;
+        out.weights.cold_order_visual = o.visual[r];
+        out.weights.cold_order_freshness = o.freshness[f];
       }
     }
   }
   out.weights.cold_order = out.chosen_auc > out.formula_auc;
   if (!out.weights.cold_order) out.weights.cold_order_visual = out.weights.cold_order_freshness = 0;
-  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return out;
+  return done();
 }
 
 }  // namespace vasgd

@@ -3,7 +3,9 @@
 // nobody had bought yet when someone bought them.
 //
 // Per such pair (u, t), the measure is the paper's cold-among-cold AUC: the share of the other
-// cold products whose C is below t's (ties count half), averaged over pairs. Every (ρ, φ) of the
+// cold products whose C is below t's (ties count half), averaged over pairs. Above 10,000 cold
+// products an even sample of 10,000 stands for them (cold_order.cc), so the choice costs
+// pairs × 10,000 terms at most and keeps nothing per pair. Every (ρ, φ) of the
 // grids is tried; the best is used only where it beats the formula's own order of the same cold
 // products on the same pairs, and only with at least `min_pairs` pairs (fewer leave the order off:
 // too few to tell settings apart).

@@ -9,7 +9,8 @@
 //      while the catalogue fits neighbours.ease_max_products) is the one whose lists alone rank
 //      the held-out purchases best (Recall@20, then NDCG@20); the walk family is the better of
 //      RP3β and ItemKNN.
-//   4. The hybrid's weights are chosen on the same pairs (rank/weight_choice.h).
+//   4. The hybrid's weights are chosen on the same pairs (rank/weight_choice.h), then the cold
+//      order on those of them whose product is cold in the holdout's graph (rank/cold_order.h).
 //   5. Refit: the lists are rebuilt on the whole graph with the chosen settings (seconds), so the
 //      held-out purchases count in what is served. VASG is retrained on the whole graph with
 //      retrain.refit_vasg (shipped on; it doubles the retraining's VASG time); without it held-out
