@@ -1,6 +1,6 @@
 // bench/index_bench: the product index on a synthetic clustered catalogue (default 100,000
 // products, D = 100). Prints, for HNSW and for its peer, exact search, measured in the same run:
-// build time, save/load time, recall@k of HNSW against exact, single-thread queries/s and
+// build time (beside hnswlib's own build of the same vectors, the build's peer), save/load time, recall@k of HNSW against exact, single-thread queries/s and
 // latency percentiles, and the same for filtered queries (purchases excluded, a category).
 //
 //   build-*/bench/index_bench [--n 100000] [--dim 100] [--clusters 1000] [--spread 0.6]
@@ -26,6 +26,8 @@
 
 #include <unistd.h>
 
+#include <hnswlib/hnswlib.h>
+
 #include "bench/bench_args.h"
 #include "index/distance.h"
 #include "index/product_index.h"
@@ -38,6 +40,20 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+// The index build's peer: hnswlib's HierarchicalNSW filled by addPoint on one thread, as
+// ProductIndex::Build fills its graph, over the same unit vectors (cosine = inner product).
+double HnswlibBuildSeconds(const ModelVersion& m, int hnsw_m, int ef_construction) {
+  const int64_t n = static_cast<int64_t>(m.product_ids.size());
+  std::vector<float> unit(m.product_vectors);
+  const auto t0 = Clock::now();
+  for (int64_t p = 0; p < n; ++p) NormalizeInPlace(unit.data() + p * m.dim, m.dim);
+  hnswlib::InnerProductSpace space(static_cast<size_t>(m.dim));
+  hnswlib::HierarchicalNSW<float> graph(&space, static_cast<size_t>(n), static_cast<size_t>(hnsw_m),
+                                        static_cast<size_t>(ef_construction), /*random_seed=*/100);
+  for (int64_t p = 0; p < n; ++p) graph.addPoint(unit.data() + p * m.dim, static_cast<hnswlib::labeltype>(p));
+  return Seconds(t0, Clock::now());
+}
 
 struct Args {
   int64_t n = 100000;
@@ -207,6 +223,9 @@ int Main(int argc, char** argv) {
     return 1;
   }
   std::printf("build (M=%d, ef_construction=%d): %.1f s\n", hnsw_options.hnsw_m, hnsw_options.ef_construction, build_s);
+  const double peer_s = HnswlibBuildSeconds(model, a.m, a.ef_construction);
+  std::printf("peer: hnswlib's own build (HierarchicalNSW, InnerProductSpace on the unit vectors, the same M and "
+              "ef_construction, one thread): %.1f s; vasgd / hnswlib %.2f\n", peer_s, build_s / peer_s);
 
   const std::string dir = a.dir + "/vasgd-index-bench-" + std::to_string(::getpid());
   std::filesystem::create_directories(dir);
