@@ -54,6 +54,12 @@ ColdOrderChoice ChooseColdOrder(std::shared_ptr<const ModelVersion> model, const
   std::vector<int32_t> sample;
   const size_t stride = (cold.size() + kMaxCompetitors - 1) / kMaxCompetitors;
   for (size_t i = 0; i < cold.size(); i += stride) sample.push_back(cold[i]);
+  // The sample's unit rows, once: every pair scores the same competitors.
+  std::vector<float> unit(sample.size() * static_cast<size_t>(m.dim));
+  for (size_t i = 0; i < sample.size(); ++i) {
+    std::copy(m.product(sample[i]), m.product(sample[i]) + m.dim, unit.begin() + i * m.dim);
+    NormalizeInPlace(unit.data() + i * m.dim, m.dim);
+  }
 
   HybridWeights probe = weights;
   probe.cold_order = true;  // so that Prepare builds the cold query
@@ -63,7 +69,7 @@ ColdOrderChoice ChooseColdOrder(std::shared_ptr<const ModelVersion> model, const
   WorkerPool pool(o.threads);
   struct Worker {
     std::unique_ptr<HybridScorer> scorer;
-    std::vector<float> query, row;
+    std::vector<float> query, row, v;
     ColdTerms x;
     std::vector<double> auc;  // per setting (ρ-major), summed over pairs
     double formula_auc = 0;
@@ -82,17 +88,18 @@ ColdOrderChoice ChooseColdOrder(std::shared_ptr<const ModelVersion> model, const
                        w.query.data()});
     ColdTerms& x = w.x;
     x.v.clear(), x.q.clear(), x.fresh.clear(), x.formula.clear();
-    auto add = [&](int32_t p) {
-      w.row.assign(m.product(p), m.product(p) + m.dim);
-      NormalizeInPlace(w.row.data(), m.dim);
-      const float v = Dot(w.query.data(), w.row.data(), m.dim);
+    auto add = [&](int32_t p, float v) {
       const HybridScorer::Components c = w.scorer->Unweighted(p, v);
       x.v.push_back(v), x.q.push_back(c.cold_query), x.fresh.push_back(c.freshness);
       x.formula.push_back(w.scorer->Score(p, v));
     };
-    for (int32_t p : sample)
-      if (p != t) add(p);
-    add(t);
+    w.v.resize(sample.size());
+    DotRows(w.query.data(), unit.data(), static_cast<int64_t>(sample.size()), m.dim, w.v.data());
+    for (size_t i = 0; i < sample.size(); ++i)
+      if (sample[i] != t) add(sample[i], w.v[i]);
+    w.row.assign(m.product(t), m.product(t) + m.dim);  // t, last (it may be outside the sample)
+    NormalizeInPlace(w.row.data(), m.dim);
+    add(t, Dot(w.query.data(), w.row.data(), m.dim));
     w.formula_auc += AucOfLast(x.formula);
     for (size_t r = 0; r < o.visual.size(); ++r) {
       for (size_t f = 0; f < o.freshness.size(); ++f) {
