@@ -337,8 +337,16 @@ int MeasureHybrid(const ModelVersion& m, const Config& config, const std::string
   }
   HybridScorer scorer(tables->get());
   const int64_t queries = static_cast<int64_t>(query_users.size());
+  // What the daemon finds at load (hybrid.nearest_at_load), for every model user, on one thread.
+  double t = ThreadCpuSeconds();
+  const UserCandidates nearest = UserCandidates::Find(**served, m.user_vectors.data(),
+                                                      static_cast<int64_t>(m.user_ids.size()), candidates, 1);
+  const double nearest_s = ThreadCpuSeconds() - t;
+  const UserCandidates* use_nearest = nullptr;
   auto request = [&](int64_t q) {
     HybridRequest r;
+    r.nearest = use_nearest;
+    r.user_row = query_users[q];
     r.purchased = filters[q].excluded.data();  // the user's purchases, as index labels
     r.num_purchased = static_cast<int64_t>(filters[q].excluded.size());
     r.user_vector = m.user(static_cast<int32_t>(query_users[q]));
@@ -357,33 +365,44 @@ int MeasureHybrid(const ModelVersion& m, const Config& config, const std::string
     }
     return (ThreadCpuSeconds() - t) / std::max<int64_t>(1, queries) * 1e6;
   };
-  std::vector<std::vector<int32_t>> candidate_top(queries), exhaustive_top(queries);
-  int64_t candidate_scored = 0, exhaustive_scored = 0;
+  std::vector<std::vector<int32_t>> walk_top(queries), candidate_top(queries), exhaustive_top(queries);
+  int64_t walk_scored = 0, candidate_scored = 0, exhaustive_scored = 0;
+  const double walk_us = run(**served, &walk_top, &walk_scored);
+  if (config.hybrid.nearest_at_load) use_nearest = &nearest;
   const double candidate_us = run(**served, &candidate_top, &candidate_scored);
+  use_nearest = nullptr;
   const double exhaustive_us = run(**exhaustive, &exhaustive_top, &exhaustive_scored);
-  double t = ThreadCpuSeconds();
+  t = ThreadCpuSeconds();
   for (int64_t q = 0; q < queries; ++q) {
     const HybridRequest r = request(q);
     scorer.Prepare({r.purchased, r.num_purchased, r.user_vector});
   }
   const double prepare_us = (ThreadCpuSeconds() - t) / std::max<int64_t>(1, queries) * 1e6;
-  double overlap = 0;
-  for (int64_t q = 0; q < queries; ++q) {
-    std::vector<int32_t> a = candidate_top[q], b = exhaustive_top[q];
-    std::sort(a.begin(), a.end());
-    std::sort(b.begin(), b.end());
-    std::vector<int32_t> both;
-    std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(both));
-    overlap += b.empty() ? 1.0 : static_cast<double>(both.size()) / b.size();
-  }
+  auto overlap = [&](const std::vector<std::vector<int32_t>>& tops) {
+    double sum = 0;
+    for (int64_t q = 0; q < queries; ++q) {
+      std::vector<int32_t> a = tops[q], b = exhaustive_top[q];
+      std::sort(a.begin(), a.end());
+      std::sort(b.begin(), b.end());
+      std::vector<int32_t> both;
+      std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(both));
+      sum += b.empty() ? 1.0 : static_cast<double>(both.size()) / b.size();
+    }
+    return sum / std::max<int64_t>(1, queries);
+  };
+  // served_*: the daemon's path (nearest found at load when hybrid.nearest_at_load); walk_*: the
+  // graph walked per query, as for a fold-in user or a category.
   std::printf("{\"hybrid\":true,\"products\":%lld,\"queries\":%lld,\"serve_candidates\":%d,\"weights\":%s,"
-              "\"served_query_cpu_us\":%.1f,\"served_scored_per_query\":%.0f,"
-              "\"exhaustive_query_cpu_us\":%.1f,\"lists_and_profile_cpu_us\":%.1f,"
-              "\"served_top20_in_exhaustive_top20\":%.4f}\n",
+              "\"nearest_at_load\":%s,\"served_query_cpu_us\":%.1f,\"served_scored_per_query\":%.0f,"
+              "\"served_top20_in_exhaustive_top20\":%.4f,\"walk_query_cpu_us\":%.1f,\"walk_scored_per_query\":%.0f,"
+              "\"walk_top20_in_exhaustive_top20\":%.4f,\"nearest_at_load_cpu_us_per_user\":%.1f,"
+              "\"nearest_at_load_mib\":%.1f,\"exhaustive_query_cpu_us\":%.1f,\"lists_and_profile_cpu_us\":%.1f}\n",
               static_cast<long long>(m.product_ids.size()), static_cast<long long>(queries), candidates,
-              (*tables)->weights().ToJson().c_str(), candidate_us,
-              static_cast<double>(candidate_scored) / std::max<int64_t>(1, queries), exhaustive_us, prepare_us,
-              overlap / std::max<int64_t>(1, queries));
+              (*tables)->weights().ToJson().c_str(), config.hybrid.nearest_at_load ? "true" : "false", candidate_us,
+              static_cast<double>(candidate_scored) / std::max<int64_t>(1, queries), overlap(candidate_top), walk_us,
+              static_cast<double>(walk_scored) / std::max<int64_t>(1, queries), overlap(walk_top),
+              nearest_s / std::max<size_t>(1, m.user_ids.size()) * 1e6,
+              static_cast<double>(nearest.bytes()) / (1 << 20), exhaustive_us, prepare_us);
   return 0;
 }
 

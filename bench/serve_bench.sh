@@ -73,6 +73,7 @@ else
 fi
 echo "$SETUP_OUT"
 MEASURED=$(echo "$SETUP_OUT" | grep '"ef_search"')  # one line per beam width, the served one first
+HYBRID=$(echo "$SETUP_OUT" | grep '"hybrid":true' || true)  # the hybrid in process, per serve_candidates
 
 cleanup() { [ -n "${SERVE_PID:-}" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$WORK"; }
 trap cleanup EXIT
@@ -154,7 +155,7 @@ RSS=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^vasgd_process_resident_m
 echo "{\"daemon_resident_mib\":$RSS,\"cores\":$(nproc),\"taskset\":\"$TASKSET\"}"
 echo "# $(uptime)" >&2
 
-python3 - "$RESULTS" "$MEASURED" <<'EOF' || true
+python3 - "$RESULTS" "$MEASURED" "$HYBRID" <<'EOF' || true
 import json, statistics, sys
 runs = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
 measured = [json.loads(line) for line in sys.argv[2].splitlines()]
@@ -187,4 +188,14 @@ for ef in sorted(by_ef):
     print(f"| {m['ef_search']}{served} | {m['user_recall_at_20']:.4f} | {m['similar_recall_at_20']:.4f} | "
           f"{m['user_exact_fallbacks']} of {m['queries']} | {m['similar_exact_fallbacks']} of {m['similar_queries']} | "
           f"{m['hnsw_user_query_cpu_us']:.0f} | {m['hnsw_similar_query_cpu_us']:.0f} | {m['exact_user_query_cpu_us']:.0f} |")
+hybrid = [json.loads(line) for line in sys.argv[3].splitlines() if line.strip()]
+if hybrid:
+    print("\nIn process, the hybrid (CPU µs per user query; agreement: served top 20 in the exhaustive top 20):\n")
+    print("| serve_candidates | served µs | scored | agreement | graph walked per query: µs | scored | agreement | nearest found at load: µs per user, MiB | exhaustive µs |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for h in hybrid:
+        at_load = f"{h['nearest_at_load_cpu_us_per_user']:.0f}, {h['nearest_at_load_mib']:.1f}" if h["nearest_at_load"] else "off"
+        print(f"| {h['serve_candidates']} | {h['served_query_cpu_us']:.0f} | {h['served_scored_per_query']:.0f} | "
+              f"{h['served_top20_in_exhaustive_top20']:.4f} | {h['walk_query_cpu_us']:.0f} | {h['walk_scored_per_query']:.0f} | "
+              f"{h['walk_top20_in_exhaustive_top20']:.4f} | {at_load} | {h['exhaustive_query_cpu_us']:.0f} |")
 EOF

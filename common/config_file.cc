@@ -194,6 +194,7 @@ std::vector<Knob> Knobs(Config* c) {
       List("hybrid", "similar_list_weights", &hy.similar_list_weights),
       Int("hybrid", "choice_candidates", &hy.choice_candidates),
       Int("hybrid", "serve_candidates", &hy.serve_candidates),
+      Bool("hybrid", "nearest_at_load", &hy.nearest_at_load),
 
       Str("http", "listen", &ht.listen),
       Int("http", "threads", &ht.threads),

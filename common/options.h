@@ -127,6 +127,7 @@ struct HybridOptions {
   std::vector<double> similar_list_weights = {0, 0.25, 0.5, 1, 2, 1000};  // similar: w_l tried (rank/similar.h; 0 = VASG alone)
   int choice_candidates = 300;     // per term, products scored per held-out pair when choosing (rank/weight_choice.h)
   int serve_candidates = 50;       // above index.exact_below products: nearest by V, newest, and the prior's best (walked on while they can matter, up to 4x) scored per query, each (docs/BENCHMARKS.md)
+  bool nearest_at_load = true;     // above index.exact_below products: each model user's serve_candidates nearest by V are found when a version loads (4 bytes each), so a query skips the graph walk (rank/user_candidates.h)
 };
 
 // [http]: the Boost.Beast server.

@@ -92,6 +92,10 @@ Result<Recommendations> ApiImpl::Recommend(const RecommendRequest& request) {
   hr.k = request.k;
   hr.offset = request.offset;
   hr.candidates = config_.hybrid.serve_candidates;
+  if (row >= 0) {
+    hr.nearest = &b.nearest;
+    hr.user_row = row;
+  }
   hr.cold_share = request.cold_share >= 0 ? request.cold_share : config_.hybrid.cold_share;
   Result<std::vector<RankedProduct>> ranked = RankHybrid(*b.index, *b.hybrid, &scorer, filter, hr);
   if (!ranked.ok()) return ranked.status();

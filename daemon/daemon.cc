@@ -80,7 +80,7 @@ Status Daemon::Start() {
   store_ = std::move(store.value());
   applier_ = std::make_unique<EventApplier>(store_.get(), &metrics_);
   if (config.dashboard.enabled) applier_->KeepRecentRejections(static_cast<size_t>(config.dashboard.rejections_kept));
-  serving_ = std::make_unique<ServingState>(store_.get(), config.index, &metrics_);
+  serving_ = std::make_unique<ServingState>(store_.get(), config.index, config.hybrid, &metrics_);
   applier_->AddListener(serving_.get());
   registry_ = std::make_unique<ModelRegistry>(config.store.data_dir + "/models", config.retrain.keep_versions);
   Status s = registry_->Init();

@@ -96,8 +96,9 @@ void ServingBundle::AppendLabels(const std::vector<ProductWeight>& products, std
   }
 }
 
-ServingState::ServingState(GraphStore* store, const IndexOptions& index_options, MetricsRegistry* metrics)
-    : store_(store), index_options_(index_options) {
+ServingState::ServingState(GraphStore* store, const IndexOptions& index_options, const HybridOptions& hybrid_options,
+                           MetricsRegistry* metrics)
+    : store_(store), index_options_(index_options), hybrid_options_(hybrid_options) {
   index_products_ = metrics->GetGauge("vasgd_index_products", "Products with a vector in the served index");
   live_embedded_ = metrics->GetCounter("vasgd_live_products_embedded_total",
                                        "Products embedded by the encoder and indexed between retrainings");
@@ -141,9 +142,20 @@ Result<std::shared_ptr<ServingBundle>> ServingState::Load(const std::string& dir
   Result<std::unique_ptr<HybridTables>> hybrid = HybridTables::FromModel(bundle->model);
   if (!hybrid.ok()) return hybrid.status();
   bundle->hybrid = std::move(hybrid.value());
+  const auto t1 = std::chrono::steady_clock::now();
+  if (hybrid_options_.nearest_at_load && bundle->index->num_live() >= bundle->index->exact_below()) {
+    // Every core: at start nothing is served yet, and after a retraining its child is done.
+    const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const ModelVersion& m = *bundle->model;
+    bundle->nearest = UserCandidates::Find(*bundle->index, m.user_vectors.data(),
+                                           static_cast<int64_t>(m.user_ids.size()), hybrid_options_.serve_candidates,
+                                           threads);
+  }
   Log(LogLevel::kInfo, "model.loaded",
       {{"version", bundle->version()}, {"score", MetricName(*metric)}, {"index", saved ? "loaded" : "built"},
-       {"products", bundle->index->num_with_vector()}, {"seconds", SecondsSince(t0)}});
+       {"products", bundle->index->num_with_vector()}, {"nearest_users", bundle->nearest.users()},
+       {"nearest_mib", static_cast<double>(bundle->nearest.bytes()) / (1 << 20)},
+       {"nearest_seconds", SecondsSince(t1)}, {"seconds", SecondsSince(t0)}});
   return bundle;
 }
 

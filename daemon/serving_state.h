@@ -31,6 +31,7 @@
 #include "index/product_index.h"
 #include "model/model_version.h"
 #include "rank/hybrid.h"
+#include "rank/user_candidates.h"
 #include "store/graph_store.h"
 #include "stream/event_applier.h"
 
@@ -62,18 +63,23 @@ struct ServingBundle {
   std::unordered_map<std::string, std::vector<float>> live_vectors;  // products embedded live
   // The hybrid's per-product tables (rank/hybrid.h); products embedded live are added to them.
   std::unique_ptr<HybridTables> hybrid;
+  // Each model user's nearest products by V, found at load (rank/user_candidates.h); empty
+  // below index.exact_below products or with hybrid.nearest_at_load off.
+  UserCandidates nearest;
 };
 
 class ServingState : public EventListener {
  public:
   // Registers vasgd_index_products, vasgd_live_products_embedded_total and
   // vasgd_model_swaps_total. Pointers are not owned and must outlive this object.
-  ServingState(GraphStore* store, const IndexOptions& index_options, MetricsRegistry* metrics);
+  ServingState(GraphStore* store, const IndexOptions& index_options, const HybridOptions& hybrid_options,
+               MetricsRegistry* metrics);
 
   // Loads and checks the version in `dir`: every file's checksum and the arrays' shapes and
   // finiteness (ReadModelVersion), sanity checks (a user, a product vector, no zero warm rows,
   // a known score), then the saved index (its checksum, and that it holds this model's vectors;
-  // a version saved without an index gets one built). Corruption/InvalidArgument say what failed.
+  // a version saved without an index gets one built), then, above index.exact_below products,
+  // each user's nearest by V (hybrid.nearest_at_load). Corruption/InvalidArgument say what failed.
   Result<std::shared_ptr<ServingBundle>> Load(const std::string& dir) const;
 
   // Journal sessions (see the file comment). Returns the session's token.
@@ -112,6 +118,7 @@ class ServingState : public EventListener {
 
   GraphStore* store_;
   const IndexOptions index_options_;
+  const HybridOptions hybrid_options_;
   std::shared_ptr<ServingBundle> current_;  // std::atomic_load/store only
 
   std::mutex mu_;  // the listener and Install's final step; guards the journal and scratch_

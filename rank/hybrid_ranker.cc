@@ -123,9 +123,16 @@ Status ScoreCandidates(const ProductIndex& index, const HybridTables& tables, co
   const HybridWeights& w = tables.weights();
   const int want = std::max(r.candidates, r.offset + r.k);
   const int64_t need = static_cast<int64_t>(r.offset) + r.k;
+  stats->walked = false;
   s.candidates.assign(scorer.Reached().begin(), scorer.Reached().end());
   float v_floor = 0;  // V of the best product the graph did not bring, at most
-  if (r.user_vector != nullptr) {
+  int found = 0;
+  const int32_t* nearest = r.nearest && r.nearest->per_user() == want && filter.category == SearchFilter::kAnyCategory
+                               ? r.nearest->Of(r.user_row, &found, &v_floor)
+                               : nullptr;
+  if (nearest != nullptr) {
+    s.candidates.insert(s.candidates.end(), nearest, nearest + found);
+  } else if (r.user_vector != nullptr) {
     // The user's purchases are left out of this filter: excluded products make the index widen
     // its beam (an exact top k after filtering), which the hybrid does not need, since V is one
     // term of several; the purchases drop out with every other ineligible candidate when scored.
@@ -138,6 +145,7 @@ Status ScoreCandidates(const ProductIndex& index, const HybridTables& tables, co
     if (!near.ok()) return near.status();
     for (const ScoredProduct& p : *near) s.candidates.push_back(p.label);
     v_floor = static_cast<int>(near->size()) == want ? near->back().score : -1.f;
+    stats->walked = true;
   }
   const bool prior = w.popularity > 0 || w.freshness > 0;
   if (!prior) {

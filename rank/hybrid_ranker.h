@@ -4,7 +4,8 @@
 // Catalogues the index searches exactly (fewer live products than index.exact_below) are scored
 // exhaustively, every eligible product by the full formula: the same scores the evaluation ranks
 // by (tests/daemon check it on a served model). Larger ones are scored on candidates: every
-// product the user's lists reach, the `candidates` nearest by V from the HNSW graph, with w_f > 0
+// product the user's lists reach, the `candidates` nearest by V from the HNSW graph (or found for
+// a model user when the version was loaded, rank/user_candidates.h), with w_f > 0
 // the `candidates` newest products added since the model (with the cold order on: the
 // `candidates` newest cold products, the model's own among them), and the products of the
 // user-independent prior w_p·pop + w_f·fresh (HybridTables::ByPrior) walked in order until no
@@ -28,6 +29,7 @@
 #include "index/product_index.h"
 #include "rank/hybrid.h"
 #include "rank/similar.h"
+#include "rank/user_candidates.h"
 
 namespace vasgd {
 
@@ -46,11 +48,16 @@ struct HybridRequest {
   int offset = 0;
   int cold_share = 0;
   int candidates = 50;                 // per source in candidate mode (hybrid.serve_candidates)
+  // The model user's nearest by V found at load (null: none): in candidate mode they replace the
+  // graph search when they were found `want` at a time and the query has no category.
+  const UserCandidates* nearest = nullptr;
+  int64_t user_row = -1;               // the user's row in them
 };
 
 struct HybridStats {
   bool exhaustive = false;
   int64_t scored = 0;  // products scored by the formula
+  bool walked = false;  // the HNSW graph was searched for V's candidates (not found at load)
 };
 
 // Products similar to `product` under rank/similar.h's formula with list weight `list_weight`:

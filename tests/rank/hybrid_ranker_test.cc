@@ -56,7 +56,8 @@ std::unique_ptr<ProductIndex> IndexOf(const ModelVersion& m, int64_t exact_below
 }
 
 std::vector<int32_t> Page(const ProductIndex& index, const HybridTables& tables, const ModelVersion& m, int u,
-                          const std::vector<int32_t>& purchased, int candidates, HybridStats* stats) {
+                          const std::vector<int32_t>& purchased, int candidates, HybridStats* stats,
+                          const UserCandidates* nearest = nullptr) {
   HybridScorer scorer(&tables);
   SearchFilter filter;
   filter.excluded = purchased;
@@ -66,6 +67,8 @@ std::vector<int32_t> Page(const ProductIndex& index, const HybridTables& tables,
   r.user_vector = u >= 0 ? m.user(u) : nullptr;  // -1: a user without a vector
   r.k = 20;
   r.candidates = candidates;
+  r.nearest = nearest;
+  r.user_row = u;
   Result<std::vector<RankedProduct>> page = RankHybrid(index, tables, &scorer, filter, r, stats);
   EXPECT_TRUE(page.ok()) << page.status().ToString();
   std::vector<int32_t> labels;
@@ -118,6 +121,68 @@ TEST(RankHybrid, CandidateModeReturnsTheExhaustivePage) {
     EXPECT_EQ(got, want) << "user " << u;
   }
   EXPECT_EQ(same, total);
+}
+
+// The nearest by V found once per user (what the daemon does when a version loads) serve the
+// page the graph walk serves, for every user; the found lists are the graph's own answers.
+TEST(UserCandidates, ServeThePageTheGraphWalkServes) {
+  auto m = RandomShop();
+  HybridTables tables(m, PriorHeavy());
+  auto index = IndexOf(*m, 1);
+  const UserCandidates nearest = UserCandidates::Find(*index, m->user_vectors.data(), kUsers, 50, 2);
+  ASSERT_EQ(nearest.users(), kUsers);
+  int count = 0;
+  float floor = 0;
+  EXPECT_EQ(nearest.Of(kUsers, &count, &floor), nullptr);
+  EXPECT_EQ(nearest.Of(-1, &count, &floor), nullptr);
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int32_t> any(0, kProducts - 1);
+  for (int u = 0; u < kUsers; ++u) {
+    const int32_t* labels = nearest.Of(u, &count, &floor);
+    ASSERT_NE(labels, nullptr);
+    ASSERT_EQ(count, 50);
+    Result<std::vector<ScoredProduct>> walk = index->Search(m->user(u), Metric::kCosine, SearchFilter(), 50, 0);
+    ASSERT_TRUE(walk.ok());
+    for (int i = 0; i < count; ++i) EXPECT_EQ(labels[i], (*walk)[i].label) << "user " << u << " rank " << i;
+    EXPECT_FLOAT_EQ(floor, walk->back().score);
+    std::set<int32_t> bought;
+    while (bought.size() < 10) bought.insert(any(rng));
+    bought.insert(labels[u % 3]);  // one of its own nearest: it must drop out when scored
+    const std::vector<int32_t> purchased(bought.begin(), bought.end());
+    HybridStats walked, found;
+    const std::vector<int32_t> want = Page(*index, tables, *m, u, purchased, 50, &walked);
+    const std::vector<int32_t> got = Page(*index, tables, *m, u, purchased, 50, &found, &nearest);
+    EXPECT_TRUE(walked.walked);
+    EXPECT_FALSE(found.walked) << "the nearest found at load replace the walk";
+    EXPECT_EQ(got, want) << "user " << u;
+    for (int32_t p : got) EXPECT_FALSE(bought.count(p)) << "user " << u << " was offered purchased product " << p;
+  }
+  // Found 50 at a time, they cannot stand in for a query that wants 100: it walks.
+  HybridStats wider;
+  Page(*index, tables, *m, 0, {}, 100, &wider, &nearest);
+  EXPECT_TRUE(wider.walked);
+}
+
+// A product made unavailable after the nearest were found is never served from them.
+TEST(UserCandidates, AProductMadeUnavailableLaterIsNotServed) {
+  auto m = RandomShop();
+  HybridWeights v_alone;  // the page is V's order
+  v_alone.neighbours = 0;
+  v_alone.vasg = 1;
+  HybridTables tables(m, v_alone);
+  auto index = IndexOf(*m, 1);
+  const UserCandidates nearest = UserCandidates::Find(*index, m->user_vectors.data(), kUsers, 50, 1);
+  int count = 0;
+  float floor = 0;
+  const int32_t first = nearest.Of(0, &count, &floor)[0];
+  HybridStats stats;
+  ASSERT_EQ(Page(*index, tables, *m, 0, {}, 50, &stats, &nearest).front(), first);
+  ASSERT_TRUE(index->SetAvailable(m->product_ids[first], false).ok());
+  const std::vector<int32_t> page = Page(*index, tables, *m, 0, {}, 50, &stats, &nearest);
+  EXPECT_FALSE(stats.walked);
+  ASSERT_EQ(page.size(), 20u);
+  EXPECT_EQ(std::count(page.begin(), page.end(), first), 0);
+  EXPECT_EQ(page, Page(*index, tables, *m, 0, {}, 50, &stats)) << "the walk's page, without the product";
 }
 
 // The cold order on a served page: with cold_share 3, the cold products the page shows are the

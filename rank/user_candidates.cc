@@ -1,0 +1,46 @@
+#include "rank/user_candidates.h"
+
+#include <algorithm>
+#include <thread>
+
+namespace vasgd {
+
+UserCandidates UserCandidates::Find(const ProductIndex& index, const float* user_rows, int64_t users, int per_user,
+                                    int threads) {
+  UserCandidates out;
+  if (per_user < 1 || users < 1) return out;
+  out.per_user_ = per_user;
+  out.labels_.assign(static_cast<size_t>(users) * per_user, -1);
+  out.floor_.assign(static_cast<size_t>(users), -1.f);
+  const int32_t dim = index.dim();
+  const SearchFilter any;
+  SearchOptions labels_only;
+  labels_only.with_ids = false;
+  // Rows are dealt out in turn so that the threads finish together.
+  auto work = [&](int first, int step) {
+    for (int64_t u = first; u < users; u += step) {
+      Result<std::vector<ScoredProduct>> near =
+          index.Search(user_rows + u * dim, Metric::kCosine, any, per_user, 0, nullptr, nullptr, &labels_only);
+      if (!near.ok()) continue;
+      int32_t* labels = out.labels_.data() + u * per_user;
+      for (size_t i = 0; i < near->size(); ++i) labels[i] = (*near)[i].label;
+      if (static_cast<int>(near->size()) == per_user) out.floor_[u] = near->back().score;
+    }
+  };
+  const int n = std::max(1, threads);
+  std::vector<std::thread> pool;
+  for (int t = 1; t < n; ++t) pool.emplace_back(work, t, n);
+  work(0, n);
+  for (std::thread& t : pool) t.join();
+  return out;
+}
+
+const int32_t* UserCandidates::Of(int64_t row, int* count, float* floor) const {
+  if (row < 0 || row >= users()) return nullptr;
+  const int32_t* labels = labels_.data() + row * per_user_;
+  *count = static_cast<int>(std::find(labels, labels + per_user_, -1) - labels);
+  *floor = floor_[row];
+  return labels;
+}
+
+}  // namespace vasgd
