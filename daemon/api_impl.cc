@@ -32,6 +32,10 @@ ApiImpl::ApiImpl(const Config& config, GraphStore* store, EventApplier* applier,
   by_model_ = metrics->GetCounter(name, help, "strategy=\"model\"");
   by_fold_in_ = metrics->GetCounter(name, help, "strategy=\"fold-in\"");
   by_popular_ = metrics->GetCounter(name, help, "strategy=\"popular\"");
+  const char* source = "vasgd_hybrid_v_candidates_total";
+  const char* source_help = "User queries in candidate mode, by where their nearest products by VASG came from";
+  v_found_at_load_ = metrics->GetCounter(source, source_help, "source=\"found-at-load\"");
+  v_graph_walk_ = metrics->GetCounter(source, source_help, "source=\"graph-walk\"");
 }
 
 Result<std::shared_ptr<const ServingBundle>> ApiImpl::Served() const {
@@ -92,13 +96,17 @@ Result<Recommendations> ApiImpl::Recommend(const RecommendRequest& request) {
   hr.k = request.k;
   hr.offset = request.offset;
   hr.candidates = config_.hybrid.serve_candidates;
+  std::shared_ptr<const UserCandidates> nearest;
   if (row >= 0) {
-    hr.nearest = &b.nearest;
+    nearest = std::atomic_load(&b.nearest);
+    hr.nearest = nearest.get();
     hr.user_row = row;
   }
   hr.cold_share = request.cold_share >= 0 ? request.cold_share : config_.hybrid.cold_share;
-  Result<std::vector<RankedProduct>> ranked = RankHybrid(*b.index, *b.hybrid, &scorer, filter, hr);
+  HybridStats stats;
+  Result<std::vector<RankedProduct>> ranked = RankHybrid(*b.index, *b.hybrid, &scorer, filter, hr, &stats);
   if (!ranked.ok()) return ranked.status();
+  if (!stats.exhaustive && vector != nullptr) (stats.walked ? v_graph_walk_ : v_found_at_load_)->Inc();
   out.items.reserve(ranked->size());
   for (RankedProduct& p : *ranked) out.items.push_back({std::move(p.id), p.score, ReasonName(p.reason)});
   return out;

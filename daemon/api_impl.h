@@ -63,6 +63,8 @@ class ApiImpl : public Api {
   Counter* by_model_;
   Counter* by_fold_in_;
   Counter* by_popular_;
+  Counter* v_found_at_load_;  // candidate-mode queries by where V's candidates came from
+  Counter* v_graph_walk_;
 };
 
 }  // namespace vasgd

@@ -103,6 +103,40 @@ ServingState::ServingState(GraphStore* store, const IndexOptions& index_options,
   live_embedded_ = metrics->GetCounter("vasgd_live_products_embedded_total",
                                        "Products embedded by the encoder and indexed between retrainings");
   swaps_ = metrics->GetCounter("vasgd_model_swaps_total", "Model bundles installed (load, retrain, rollback)");
+  nearest_refreshes_ = metrics->GetCounter("vasgd_user_nearest_refreshes_total",
+                                           "Model users' nearest products by VASG found again after new products");
+}
+
+ServingState::~ServingState() {
+  if (refresher_.joinable()) refresher_.join();
+}
+
+namespace {
+
+std::shared_ptr<const UserCandidates> FindNearest(const ServingBundle& b, int per_user, int threads) {
+  const ModelVersion& m = *b.model;
+  return std::make_shared<const UserCandidates>(UserCandidates::Find(
+      *b.index, m.user_vectors.data(), static_cast<int64_t>(m.user_ids.size()), per_user, threads));
+}
+
+}  // namespace
+
+void ServingState::MaybeRefreshNearest(const std::shared_ptr<ServingBundle>& bundle) {
+  const std::shared_ptr<const UserCandidates> nearest = std::atomic_load(&bundle->nearest);
+  if (!nearest || refreshing_.load(std::memory_order_acquire)) return;
+  if (bundle->index->num_products() - nearest->indexed_before() < UserCandidates::kRefreshAfter) return;
+  if (std::chrono::steady_clock::now() < next_refresh_) return;
+  if (refresher_.joinable()) refresher_.join();  // the last one, finished
+  refreshing_ = true;
+  // One thread: the daemon is serving meanwhile.
+  refresher_ = std::thread([this, bundle, per_user = nearest->per_user()] {
+    const auto t0 = std::chrono::steady_clock::now();
+    std::atomic_store(&bundle->nearest, FindNearest(*bundle, per_user, 1));
+    const auto t1 = std::chrono::steady_clock::now();
+    next_refresh_ = t1 + 3 * (t1 - t0);
+    nearest_refreshes_->Inc();
+    refreshing_.store(false, std::memory_order_release);
+  });
 }
 
 Result<std::shared_ptr<ServingBundle>> ServingState::Load(const std::string& dir) const {
@@ -146,16 +180,15 @@ Result<std::shared_ptr<ServingBundle>> ServingState::Load(const std::string& dir
   if (hybrid_options_.nearest_at_load && bundle->index->num_live() >= bundle->index->exact_below()) {
     // Every core: at start nothing is served yet, and after a retraining its child is done.
     const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    const ModelVersion& m = *bundle->model;
-    bundle->nearest = UserCandidates::Find(*bundle->index, m.user_vectors.data(),
-                                           static_cast<int64_t>(m.user_ids.size()), hybrid_options_.serve_candidates,
-                                           threads);
+    bundle->nearest = FindNearest(*bundle, hybrid_options_.serve_candidates, threads);
   }
+  const UserCandidates none;
+  const UserCandidates& nearest = bundle->nearest ? *bundle->nearest : none;
   Log(LogLevel::kInfo, "model.loaded",
       {{"version", bundle->version()}, {"score", MetricName(*metric)}, {"index", saved ? "loaded" : "built"},
-       {"products", bundle->index->num_with_vector()}, {"nearest_users", bundle->nearest.users()},
-       {"nearest_mib", static_cast<double>(bundle->nearest.bytes()) / (1 << 20)},
-       {"nearest_seconds", SecondsSince(t1)}, {"seconds", SecondsSince(t0)}});
+       {"products", bundle->index->num_with_vector()}, {"nearest_users", nearest.users()},
+       {"nearest_mib", static_cast<double>(nearest.bytes()) / (1 << 20)}, {"nearest_seconds", SecondsSince(t1)},
+       {"seconds", SecondsSince(t0)}});
   return bundle;
 }
 
@@ -232,7 +265,10 @@ void ServingState::OnEventsApplied(const Event* events, const UpdateOutcome* out
     ++next_seq_;
     if (bundle) ApplyProduct(bundle.get(), events[i], outcomes[i].product, &scratch_);
   }
-  if (bundle) index_products_->Set(static_cast<double>(bundle->index->num_with_vector()));
+  if (bundle) {
+    index_products_->Set(static_cast<double>(bundle->index->num_with_vector()));
+    MaybeRefreshNearest(bundle);
+  }
 }
 
 Status ServingState::Reconcile(ServingBundle* bundle) const {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -22,6 +23,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -63,9 +65,10 @@ struct ServingBundle {
   std::unordered_map<std::string, std::vector<float>> live_vectors;  // products embedded live
   // The hybrid's per-product tables (rank/hybrid.h); products embedded live are added to them.
   std::unique_ptr<HybridTables> hybrid;
-  // Each model user's nearest products by V, found at load (rank/user_candidates.h); empty
-  // below index.exact_below products or with hybrid.nearest_at_load off.
-  UserCandidates nearest;
+  // Each model user's nearest products by V (rank/user_candidates.h), found at load and again in
+  // the background once many products were indexed since; null below index.exact_below products
+  // or with hybrid.nearest_at_load off. std::atomic_load/store only.
+  std::shared_ptr<const UserCandidates> nearest;
 };
 
 class ServingState : public EventListener {
@@ -74,6 +77,7 @@ class ServingState : public EventListener {
   // vasgd_model_swaps_total. Pointers are not owned and must outlive this object.
   ServingState(GraphStore* store, const IndexOptions& index_options, const HybridOptions& hybrid_options,
                MetricsRegistry* metrics);
+  ~ServingState() override;  // waits for a refresh of the nearest under way
 
   // Loads and checks the version in `dir`: every file's checksum and the arrays' shapes and
   // finiteness (ReadModelVersion), sanity checks (a user, a product vector, no zero warm rows,
@@ -107,6 +111,11 @@ class ServingState : public EventListener {
   };
 
   Status Reconcile(ServingBundle* bundle) const;
+  // Finds the served bundle's nearest again on a thread of its own once UserCandidates::
+  // kRefreshAfter products were indexed since they were found: one refresh at a time, and after
+  // one that took t seconds none for 3t more, so refreshing keeps at most a quarter of a core
+  // however fast products arrive (queries scan, then walk, meanwhile). Under mu_.
+  void MaybeRefreshNearest(const std::shared_ptr<ServingBundle>& bundle);
   // Applies one product change to `bundle`; `scratch` for the encoder.
   void ApplyProduct(ServingBundle* bundle, const Event& event, int32_t dense, std::vector<float>* scratch);
   // Embeds a product by the bundle's encoder and indexes it; false when it cannot.
@@ -127,10 +136,14 @@ class ServingState : public EventListener {
   int64_t next_seq_ = 0;
   std::vector<float> scratch_;
   std::atomic<int64_t> applied_{0};
+  std::thread refresher_;  // the nearest's refresh (MaybeRefreshNearest)
+  std::atomic<bool> refreshing_{false};
+  std::chrono::steady_clock::time_point next_refresh_;  // none before (written by the refresher)
 
   Gauge* index_products_;
   Counter* live_embedded_;
   Counter* swaps_;
+  Counter* nearest_refreshes_;
 };
 
 }  // namespace vasgd

@@ -155,11 +155,12 @@ class ProductIndex {
 
   // --- building blocks of the hybrid ranking (rank/hybrid_ranker.h) ---
 
-  // out[label] = cos(query, product) for every label in [0, *labels): -infinity where the
-  // product is not eligible under `filter` (no vector, unavailable, excluded, other category).
-  // `out` must hold num_products() floats; *labels receives the count written (labels added
-  // concurrently after the call began are not scored).
-  void CosineAll(const float* query, const SearchFilter& filter, float* out, int64_t* labels) const;
+  // out[i] = cos(query, product) for label from + i, for the labels from `from` on (at most
+  // `capacity` of them): -infinity where the product is not eligible under `filter` (no vector,
+  // unavailable, excluded, other category). Returns how many it wrote (labels added concurrently
+  // after the call began are not scored).
+  int64_t CosineRange(const float* query, const SearchFilter& filter, int64_t from, int64_t capacity,
+                      float* out) const;
   // The same for the listed labels only (unknown labels score -infinity).
   void CosineOf(const float* query, const SearchFilter& filter, const int32_t* labels, int64_t n, float* out) const;
   // Appends to `out` the first `want` labels of `order` (n labels, best first) that are eligible

@@ -351,17 +351,18 @@ int ProductIndex::FoldIn(const std::vector<std::string>& purchased, float* out) 
   return used;
 }
 
-void ProductIndex::CosineAll(const float* query, const SearchFilter& filter, float* out, int64_t* labels) const {
+int64_t ProductIndex::CosineRange(const float* query, const SearchFilter& filter, int64_t from, int64_t capacity,
+                                  float* out) const {
   std::shared_lock<WriterFirstLock> lock(mu_);
   Scratch& scratch = ThreadScratch();
   scratch.query.assign(query, query + dim_);
   NormalizeInPlace(scratch.query.data(), dim_);
-  const int64_t n = static_cast<int64_t>(flags_.size());
-  DotRows(scratch.query.data(), unit_.data(), n, dim_, out);
-  for (int64_t label = 0; label < n; ++label) {
-    if (!EligibleLocked(static_cast<int32_t>(label), filter)) out[label] = -std::numeric_limits<float>::infinity();
+  const int64_t n = std::max<int64_t>(0, std::min<int64_t>(static_cast<int64_t>(flags_.size()) - from, capacity));
+  DotRows(scratch.query.data(), unit_.data() + from * dim_, n, dim_, out);
+  for (int64_t i = 0; i < n; ++i) {
+    if (!EligibleLocked(static_cast<int32_t>(from + i), filter)) out[i] = -std::numeric_limits<float>::infinity();
   }
-  *labels = n;
+  return n;
 }
 
 void ProductIndex::CosineOf(const float* query, const SearchFilter& filter, const int32_t* labels, int64_t n,

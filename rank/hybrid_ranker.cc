@@ -24,6 +24,8 @@ struct Scratch {
   std::vector<float> kept_v, zero;
   std::vector<Scored> ranked;
   std::vector<float> best;  // KthBest's heap over ranked[0, in_best)
+  std::vector<float> added_v;                  // V of the products indexed since the nearest were found
+  std::vector<std::pair<float, int32_t>> by_v;  // their V, best first
   size_t in_best = 0;
 };
 
@@ -53,8 +55,7 @@ void ScoreExhaustively(const ProductIndex& index, const HybridScorer& scorer, co
   const int64_t capacity = index.num_products();
   s.v.resize(capacity);
   s.scores.resize(capacity);
-  int64_t n = 0;
-  index.CosineAll(QueryOrAxis(index, query, s), filter, s.v.data(), &n);
+  const int64_t n = index.CosineRange(QueryOrAxis(index, query, s), filter, 0, capacity, s.v.data());
   if (query == nullptr) ZeroFinite(s.v.data(), n);
   scorer.ScoreAll(s.v.data(), n, s.scores.data(), s.means);
   s.ranked.clear();
@@ -105,6 +106,35 @@ float KthBest(Scratch& s, int64_t need) {
   return static_cast<int64_t>(s.best.size()) < need ? -std::numeric_limits<float>::infinity() : s.best.front();
 }
 
+// The user's nearest found at load (rank/user_candidates.h) and the `want` best by V among the
+// products indexed since, appended to s.candidates; *v_floor: V of the best product left out, at
+// most. False (nothing appended) when they cannot stand in for the graph walk.
+bool TakeNearestFound(const ProductIndex& index, const HybridRequest& r, const SearchFilter& filter, int want,
+                      Scratch& s, float* v_floor) {
+  if (!r.nearest || r.nearest->per_user() != want || filter.category != SearchFilter::kAnyCategory) return false;
+  const int64_t from = r.nearest->indexed_before(), to = index.num_products();
+  if (to - from > UserCandidates::kScanLimit) return false;
+  int found = 0;
+  const int32_t* nearest = r.nearest->Of(r.user_row, &found, v_floor);
+  if (nearest == nullptr) return false;
+  s.candidates.insert(s.candidates.end(), nearest, nearest + found);
+  if (to <= from) return true;
+  s.added_v.resize(static_cast<size_t>(to - from));
+  thread_local const SearchFilter any;  // eligibility alone, as the graph walk asks
+  const int64_t n = index.CosineRange(r.user_vector, any, from, to - from, s.added_v.data());
+  s.by_v.clear();
+  for (int64_t i = 0; i < n; ++i)
+    if (std::isfinite(s.added_v[i])) s.by_v.push_back({s.added_v[i], static_cast<int32_t>(from + i)});
+  const size_t take = std::min<size_t>(want, s.by_v.size());
+  std::nth_element(s.by_v.begin(), s.by_v.begin() + take, s.by_v.end(), std::greater<>());
+  for (size_t i = 0; i < take; ++i) s.candidates.push_back(s.by_v[i].second);
+  if (take < s.by_v.size()) {
+    const float left_out = std::max_element(s.by_v.begin() + take, s.by_v.end())->first;
+    *v_floor = std::max(*v_floor, left_out);
+  }
+  return true;
+}
+
 // Candidates (see the header); fills s.ranked (unsorted) and s.means.
 //
 // The prior is walked as far as it can matter: a product that neither the lists nor the graph
@@ -126,13 +156,7 @@ Status ScoreCandidates(const ProductIndex& index, const HybridTables& tables, co
   stats->walked = false;
   s.candidates.assign(scorer.Reached().begin(), scorer.Reached().end());
   float v_floor = 0;  // V of the best product the graph did not bring, at most
-  int found = 0;
-  const int32_t* nearest = r.nearest && r.nearest->per_user() == want && filter.category == SearchFilter::kAnyCategory
-                               ? r.nearest->Of(r.user_row, &found, &v_floor)
-                               : nullptr;
-  if (nearest != nullptr) {
-    s.candidates.insert(s.candidates.end(), nearest, nearest + found);
-  } else if (r.user_vector != nullptr) {
+  if (r.user_vector != nullptr && !TakeNearestFound(index, r, filter, want, s, &v_floor)) {
     // The user's purchases are left out of this filter: excluded products make the index widen
     // its beam (an exact top k after filtering), which the hybrid does not need, since V is one
     // term of several; the purchases drop out with every other ineligible candidate when scored.
@@ -299,8 +323,7 @@ Result<std::vector<ScoredProduct>> RankSimilar(const ProductIndex& index, const 
   s.ranked.clear();
   if (index.num_live() < index.exact_below()) {
     s.v.resize(index.num_products());
-    int64_t n = 0;
-    index.CosineAll(query.data(), without_self, s.v.data(), &n);
+    const int64_t n = index.CosineRange(query.data(), without_self, 0, static_cast<int64_t>(s.v.size()), s.v.data());
     for (const auto& [j, l] : row)
       if (j < n && std::isfinite(s.v[j])) s.v[j] += list_weight * l;
     for (int64_t p = 0; p < n; ++p)

@@ -10,6 +10,7 @@ UserCandidates UserCandidates::Find(const ProductIndex& index, const float* user
   UserCandidates out;
   if (per_user < 1 || users < 1) return out;
   out.per_user_ = per_user;
+  out.indexed_before_ = index.num_products();
   out.labels_.assign(static_cast<size_t>(users) * per_user, -1);
   out.floor_.assign(static_cast<size_t>(users), -1.f);
   const int32_t dim = index.dim();

@@ -3,10 +3,12 @@
 // scores them instead of walking the HNSW graph: the walk was about half of the daemon's CPU per
 // query at 100,000 products (docs/BENCHMARKS.md).
 //
-// They stay right for the version's life: a model user's vector does not change between
-// retrainings. Products embedded after the load reach a page through the ranker's other sources
-// (the newest cold products, the prior's walk), and products made unavailable drop out when
-// scored. Users without a model row (fold-in) and category-filtered queries walk the graph.
+// A model user's vector does not change between retrainings, so they only age as products are
+// indexed: the ranker scans the products indexed since they were found (labels from
+// indexed_before(), at most kScanLimit; a scan of that many costs about one graph walk), and the
+// daemon finds them again in the background once kRefreshAfter products were indexed since.
+// Products made unavailable drop out when scored. Users without a model row (fold-in),
+// category-filtered queries and a ranker facing more than kScanLimit new products walk the graph.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +20,11 @@ namespace vasgd {
 
 class UserCandidates {
  public:
+  // A scan costs about 30 ns per product at D = 100 (bench/serve_bench: 2,000 products indexed
+  // since added 65 µs to a 70 µs query), so 4,096 of them cost about one graph walk.
+  static constexpr int64_t kScanLimit = 4096;
+  static constexpr int64_t kRefreshAfter = 1024;
+
   UserCandidates() = default;
 
   // Searches the index for each of `users` rows of `user_rows` (users × index.dim() floats): its
@@ -30,6 +37,8 @@ class UserCandidates {
   int per_user() const { return per_user_; }
   int64_t users() const { return static_cast<int64_t>(floor_.size()); }
   size_t bytes() const { return labels_.size() * sizeof(int32_t) + floor_.size() * sizeof(float); }
+  // Labels at or above this one were indexed after the search (the index's num_products() then).
+  int64_t indexed_before() const { return indexed_before_; }
 
   // User `row`'s labels, best first (*count of them, at most per_user()), and *floor: the cosine
   // of the last one when there are per_user() of them, else -1 (every eligible product is among
@@ -38,6 +47,7 @@ class UserCandidates {
 
  private:
   int per_user_ = 0;
+  int64_t indexed_before_ = 0;
   std::vector<int32_t> labels_;  // users × per_user_, -1 past a user's last
   std::vector<float> floor_;     // per user
 };

@@ -7,8 +7,10 @@
 #include <functional>
 #include <map>
 #include <numeric>
+#include <random>
 #include <set>
 
+#include "rank/user_candidates.h"
 #include "tests/daemon/serve_harness.h"
 
 namespace vasgd::testing_daemon {
@@ -513,6 +515,69 @@ TEST_F(ServeHybridColdTest, AProductEmbeddedLiveGetsTheTermToo) {
     EXPECT_EQ(item["reason"], "new-visual-match");
   }
   EXPECT_TRUE(found) << "a live product that looks like the user's purchase is not in the top 20: " << r.dump();
+}
+
+// Candidate mode (index.exact_below = 1) with each user's nearest found at load, asked for more
+// candidates than the shop has products (hybrid.serve_candidates), so that the candidates hold
+// every product and the answers must be the formula's exactly: first from the nearest found at
+// load, then, after UserCandidates::kRefreshAfter new products, from those found again in the
+// background beside the scan of the products indexed since.
+class ServeNearestTest : public ServedShop<ServeNearestTest> {
+ protected:
+  static void SetUpTestSuite() {
+    StartServing([](ConfigMap* c) {
+      (*c)["index"]["exact_below"] = "1";
+      (*c)["hybrid"]["serve_candidates"] = "5000";
+    });
+  }
+  static void ExpectTheFormulasAnswers(const std::vector<LiveProduct>& live) {
+    for (int32_t u = 20; u < 30; ++u) {
+      const std::string user = "u" + std::to_string(u);
+      json r = serve_->GetJson("/v1/users/" + user + "/recommendations?k=20");
+      ASSERT_EQ(r["__status"], 200) << r.dump();
+      const std::set<std::string> bought = Purchases(u);
+      EXPECT_TRUE(MatchesRanking(r["items"], HybridTopK(*model_, UserVector(user), bought, bought, 20, live))) << user;
+    }
+  }
+};
+
+TEST_F(ServeNearestTest, AnswersStayTheFormulasAsProductsArriveAndTheNearestAreFoundAgain) {
+  EXPECT_EQ(serve_->Log().find("\"nearest_users\":0"), std::string::npos) << "no nearest were found at load";
+  EXPECT_NE(serve_->Log().find("\"nearest_users\":"), std::string::npos);
+  ExpectTheFormulasAnswers({});
+  const char* found = "vasgd_hybrid_v_candidates_total{source=\"found-at-load\"}";
+  const char* walked = "vasgd_hybrid_v_candidates_total{source=\"graph-walk\"}";
+  EXPECT_GE(serve_->Metric(found), 10);
+  EXPECT_EQ(serve_->Metric(walked), 0);
+  const int32_t fdim = model_->encoder.input_dim();
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> look(0, 1);
+  std::vector<std::vector<float>> features(UserCandidates::kRefreshAfter, std::vector<float>(fdim));
+  std::vector<LiveProduct> live;
+  std::vector<float> scratch;
+  std::string batch;
+  for (size_t i = 0; i < features.size(); ++i) {
+    for (float& x : features[i]) x = look(rng);
+    LiveProduct p{"arrival-" + std::to_string(i), std::vector<float>(model_->dim), features[i].data()};
+    model_->encoder.Forward(p.features, p.vector.data(), &scratch);
+    batch += (batch.empty() ? "[" : ",") + ProductEvent(p.id, p.features, fdim);
+    live.push_back(std::move(p));
+    if (batch.size() > 50000 || i + 1 == features.size()) {  // under the test config's max_body_bytes
+      ASSERT_EQ(serve_->PostJson("/v1/events", batch + "]")["__status"], 200);
+      batch.clear();
+    }
+  }
+  ASSERT_TRUE(WaitFor([&] { return serve_->Metric("vasgd_user_nearest_refreshes_total") >= 1; }, 60))
+      << "the nearest were not found again after " << features.size() << " new products";
+  EXPECT_EQ(serve_->Metric("vasgd_index_products"),
+            static_cast<double>(std::count_if(model_->product_kind.begin(), model_->product_kind.end(),
+                                              [](uint8_t k) { return k != 0; }) + features.size()));
+  ExpectTheFormulasAnswers(live);
+  EXPECT_GE(serve_->Metric(found), 20);
+  EXPECT_EQ(serve_->Metric(walked), 0) << "the products indexed since are scanned, not walked";
+  // A category keeps walking the graph.
+  ASSERT_EQ(serve_->GetJson("/v1/users/u22/recommendations?k=5&category=c2")["__status"], 200);
+  EXPECT_EQ(serve_->Metric(walked), 1);
 }
 
 // A shop that sends no product features at all: VASG trains as plain skip-gram, the hybrid

@@ -185,6 +185,39 @@ TEST(UserCandidates, AProductMadeUnavailableLaterIsNotServed) {
   EXPECT_EQ(page, Page(*index, tables, *m, 0, {}, 50, &stats)) << "the walk's page, without the product";
 }
 
+// A product indexed after the nearest were found, V's best for the user, is on the user's page
+// without a graph walk (the ranker scans the products indexed since); past the scan's limit the
+// ranker walks the graph, and the page is the walk's.
+TEST(UserCandidates, ProductsIndexedLaterAreScannedThenWalked) {
+  auto m = RandomShop();
+  HybridWeights v_alone;
+  v_alone.neighbours = 0;
+  v_alone.vasg = 1;
+  HybridTables tables(m, v_alone);
+  auto index = IndexOf(*m, 1);
+  const UserCandidates nearest = UserCandidates::Find(*index, m->user_vectors.data(), kUsers, 50, 1);
+  const std::vector<float> like_user0(m->user(0), m->user(0) + kDim);
+  ASSERT_TRUE(index->AddProduct("new-best", like_user0).ok());
+  const int32_t best = index->Find("new-best");
+  ASSERT_GE(best, nearest.indexed_before());
+  HybridStats stats;
+  std::vector<int32_t> page = Page(*index, tables, *m, 0, {}, 50, &stats, &nearest);
+  EXPECT_FALSE(stats.walked);
+  ASSERT_FALSE(page.empty());
+  EXPECT_EQ(page.front(), best) << "cos 1 with the user";
+  EXPECT_EQ(page, Page(*index, tables, *m, 0, {}, 50, &stats));
+  std::mt19937 rng(3);
+  std::normal_distribution<float> gauss;
+  for (int64_t i = 0; i < UserCandidates::kScanLimit; ++i) {
+    std::vector<float> v(kDim);
+    for (float& x : v) x = gauss(rng);
+    ASSERT_TRUE(index->AddProduct("later-" + std::to_string(i), v).ok());
+  }
+  page = Page(*index, tables, *m, 0, {}, 50, &stats, &nearest);
+  EXPECT_TRUE(stats.walked) << "kScanLimit + 1 products indexed since: past the scan's limit";
+  EXPECT_EQ(page.front(), best);
+}
+
 // The cold order on a served page: with cold_share 3, the cold products the page shows are the
 // three eligible cold products best by C (the formula alone would pick others: C here leans on
 // the look, the formula on V).
@@ -228,8 +261,7 @@ TEST(RankHybrid, TheColdOrderPicksWhichColdProductsAPageShows) {
       if (tables.IsCold(p.label)) shown.insert(p.label);
     // The three best by C, and by the formula, over every cold product (none was bought).
     std::vector<float> v(kProducts);
-    int64_t n = 0;
-    index->CosineAll(m->user(u), filter, v.data(), &n);
+    ASSERT_EQ(index->CosineRange(m->user(u), filter, 0, kProducts, v.data()), kProducts);
     std::vector<std::pair<float, int32_t>> by_c, by_formula;
     for (int32_t p = 3; p < kProducts; p += 10) {
       by_c.push_back({-scorer.ColdOrder(p, v[p]), p});
