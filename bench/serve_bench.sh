@@ -104,14 +104,13 @@ cpu_seconds() {  # user + system CPU of a process, s
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
-INGEST_RUN=0
-run() {  # name lua-script|"" path -> one JSON line, while ingesting
-  local name=$1 script=$2 path=$3
+run() {  # name lua-script|"" path ingest-run -> one JSON line, while ingesting
+  # ingest-run numbers the ingester's new products (new-<run>-<n>), so that every run adds its own.
+  local name=$1 script=$2 path=$3 ingest_run=$4
   local ingest=""
-  INGEST_RUN=$((INGEST_RUN + 1))
   if [ "$RATE" -gt 0 ]; then
     $TASKSET "$SETUP" ingest --port "$PORT" --rate "$RATE" --seconds $((SECONDS_RUN + 2)) --users "$USERS" \
-        --products "$PRODUCTS" --run "$INGEST_RUN" >"$WORK/ingest-$name.json" &
+        --products "$PRODUCTS" --run "$ingest_run" >"$WORK/ingest-$name.json" &
     ingest=$!
     sleep 1
   else
@@ -131,12 +130,14 @@ run() {  # name lua-script|"" path -> one JSON line, while ingesting
 
 echo "# index.ef_search $EF, index.walk_fp16 $FP16; $RUNS rounds of wrk -t2 -c$CONNECTIONS -d${SECONDS_RUN}s per endpoint, ingesting $RATE events/s over HTTP meanwhile" >&2
 RESULTS="$WORK/runs.jsonl"
+INGEST_RUN=0
 : >"$RESULTS"
 for round in $(seq 1 "$RUNS"); do
   for spec in "recommendations users.lua /" "similar similar.lua /" "healthz - /healthz"; do
     read -r name script path <<<"$spec"
     [ "$script" = "-" ] && script=""
-    line=$(run "$name" "$script" "$path")
+    INGEST_RUN=$((INGEST_RUN + 1))  # here, not in run(): $(run ...) is a subshell
+    line=$(run "$name" "$script" "$path" "$INGEST_RUN")
     echo "$line" | tee -a "$RESULTS"
   done
 done
@@ -151,8 +152,14 @@ LAT=$(for i in $(seq 1 20); do
   echo $(( ($(date +%s%N) - t0) / 1000000 ))
 done | sort -n | awk '{a[NR] = $1} END {printf "{\"new_product_visible_ms\":{\"median\":%d,\"max\":%d,\"samples\":%d}}", a[int((NR + 1) / 2)], a[NR], NR}')
 echo "$LAT"
-RSS=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^vasgd_process_resident_memory_bytes/ {printf "%.0f", $2 / 1048576}')
-echo "{\"daemon_resident_mib\":$RSS,\"cores\":$(nproc),\"taskset\":\"$TASKSET\"}"
+METRICS=$(curl -s "http://127.0.0.1:$PORT/metrics")
+RSS=$(echo "$METRICS" | awk '/^vasgd_process_resident_memory_bytes/ {printf "%.0f", $2 / 1048576}')
+metric() { echo "$METRICS" | awk -v m="$1" 'index($0, m) == 1 {printf "%.0f", $NF; found = 1} END {if (!found) printf "0"}'; }
+# Where the user queries' nearest by VASG came from (rank/user_candidates.h), and their refreshes.
+V_FOUND=$(metric 'vasgd_hybrid_v_candidates_total{source="found-at-load"}')
+V_WALK=$(metric 'vasgd_hybrid_v_candidates_total{source="graph-walk"}')
+REFRESHES=$(metric 'vasgd_user_nearest_refreshes_total')
+echo "{\"daemon_resident_mib\":$RSS,\"cores\":$(nproc),\"taskset\":\"$TASKSET\",\"v_candidates_found_at_load\":$V_FOUND,\"v_candidates_graph_walk\":$V_WALK,\"nearest_refreshes\":$REFRESHES}"
 echo "# $(uptime)" >&2
 
 python3 - "$RESULTS" "$MEASURED" "$HYBRID" <<'EOF' || true

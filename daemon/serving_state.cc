@@ -1,5 +1,9 @@
 #include "daemon/serving_state.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -104,7 +108,7 @@ ServingState::ServingState(GraphStore* store, const IndexOptions& index_options,
                                        "Products embedded by the encoder and indexed between retrainings");
   swaps_ = metrics->GetCounter("vasgd_model_swaps_total", "Model bundles installed (load, retrain, rollback)");
   nearest_refreshes_ = metrics->GetCounter("vasgd_user_nearest_refreshes_total",
-                                           "Model users' nearest products by VASG found again after new products");
+                                           "Model users' nearest products by VASG extended with the products indexed since");
 }
 
 ServingState::~ServingState() {
@@ -128,10 +132,13 @@ void ServingState::MaybeRefreshNearest(const std::shared_ptr<ServingBundle>& bun
   if (std::chrono::steady_clock::now() < next_refresh_) return;
   if (refresher_.joinable()) refresher_.join();  // the last one, finished
   refreshing_ = true;
-  // One thread: the daemon is serving meanwhile.
-  refresher_ = std::thread([this, bundle, per_user = nearest->per_user()] {
+  // One thread at nice 10: the daemon is serving meanwhile, and queries scan the new products
+  // until it is done.
+  refresher_ = std::thread([this, bundle, nearest] {
+    (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
     const auto t0 = std::chrono::steady_clock::now();
-    std::atomic_store(&bundle->nearest, FindNearest(*bundle, per_user, 1));
+    auto extended = std::make_shared<const UserCandidates>(nearest->Extend(*bundle->index, bundle->model->user_vectors.data()));
+    std::atomic_store(&bundle->nearest, std::move(extended));
     const auto t1 = std::chrono::steady_clock::now();
     next_refresh_ = t1 + 3 * (t1 - t0);
     nearest_refreshes_->Inc();

@@ -111,7 +111,7 @@ class ServingState : public EventListener {
   };
 
   Status Reconcile(ServingBundle* bundle) const;
-  // Finds the served bundle's nearest again on a thread of its own once UserCandidates::
+  // Extends the served bundle's nearest on a thread of its own once UserCandidates::
   // kRefreshAfter products were indexed since they were found: one refresh at a time, and after
   // one that took t seconds none for 3t more, so refreshing keeps at most a quarter of a core
   // however fast products arrive (queries scan, then walk, meanwhile). Under mu_.
@@ -136,7 +136,7 @@ class ServingState : public EventListener {
   int64_t next_seq_ = 0;
   std::vector<float> scratch_;
   std::atomic<int64_t> applied_{0};
-  std::thread refresher_;  // the nearest's refresh (MaybeRefreshNearest)
+  std::thread refresher_;  // the nearest's extension (MaybeRefreshNearest)
   std::atomic<bool> refreshing_{false};
   std::chrono::steady_clock::time_point next_refresh_;  // none before (written by the refresher)
 

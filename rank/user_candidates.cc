@@ -1,6 +1,7 @@
 #include "rank/user_candidates.h"
 
 #include <algorithm>
+#include <cmath>
 #include <thread>
 
 namespace vasgd {
@@ -33,6 +34,42 @@ UserCandidates UserCandidates::Find(const ProductIndex& index, const float* user
   for (int t = 1; t < n; ++t) pool.emplace_back(work, t, n);
   work(0, n);
   for (std::thread& t : pool) t.join();
+  return out;
+}
+
+UserCandidates UserCandidates::Extend(const ProductIndex& index, const float* user_rows) const {
+  UserCandidates out;
+  out.per_user_ = per_user_;
+  out.indexed_before_ = index.num_products();
+  out.labels_.assign(labels_.size(), -1);
+  out.floor_ = floor_;
+  const int64_t from = indexed_before_, added = out.indexed_before_ - indexed_before_;
+  const SearchFilter any;
+  std::vector<float> v(static_cast<size_t>(std::max<int64_t>(added, per_user_)));
+  std::vector<std::pair<float, int32_t>> pool;
+  for (int64_t u = 0; u < users(); ++u) {
+    const float* query = user_rows + u * index.dim();
+    int count = 0;
+    float floor = -1;
+    const int32_t* old = Of(u, &count, &floor);
+    pool.clear();
+    index.CosineOf(query, any, old, count, v.data());
+    for (int i = 0; i < count; ++i)
+      if (std::isfinite(v[i])) pool.push_back({v[i], old[i]});
+    const int64_t n = index.CosineRange(query, any, from, added, v.data());
+    for (int64_t i = 0; i < n; ++i)
+      if (std::isfinite(v[i])) pool.push_back({v[i], static_cast<int32_t>(from + i)});
+    // Best first, ties by lower label (as the index ranks them).
+    auto better = [](const std::pair<float, int32_t>& a, const std::pair<float, int32_t>& b) {
+      return a.first > b.first || (a.first == b.first && a.second < b.second);
+    };
+    const size_t keep = std::min<size_t>(per_user_, pool.size());
+    std::partial_sort(pool.begin(), pool.begin() + keep, pool.end(), better);
+    int32_t* labels = out.labels_.data() + u * per_user_;
+    for (size_t i = 0; i < keep; ++i) labels[i] = pool[i].second;
+    // What is left out: products below the old list (V <= its floor) and the new ones cut here.
+    if (keep < pool.size()) out.floor_[u] = std::max(floor, pool[keep].first);
+  }
   return out;
 }
 

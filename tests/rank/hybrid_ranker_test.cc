@@ -185,6 +185,53 @@ TEST(UserCandidates, AProductMadeUnavailableLaterIsNotServed) {
   EXPECT_EQ(page, Page(*index, tables, *m, 0, {}, 50, &stats)) << "the walk's page, without the product";
 }
 
+// Extend gives each user the nearest over every product indexed now: the brute-force top 50 by
+// cosine, where the lists it extends were the brute-force top 50 of the products then.
+TEST(UserCandidates, ExtendEqualsTheNearestOverEveryProductIndexedNow) {
+  auto m = RandomShop();
+  auto index = IndexOf(*m, 1);
+  auto brute = [&](int u, int64_t products) {
+    std::vector<float> v(products);
+    const int64_t n = index->CosineRange(m->user(u), SearchFilter(), 0, products, v.data());
+    std::vector<std::pair<float, int32_t>> all;
+    for (int64_t i = 0; i < n; ++i) all.push_back({-v[i], static_cast<int32_t>(i)});
+    std::sort(all.begin(), all.end());
+    std::vector<int32_t> top;
+    for (int i = 0; i < 50; ++i) top.push_back(all[i].second);
+    return top;
+  };
+  const UserCandidates found = UserCandidates::Find(*index, m->user_vectors.data(), kUsers, 50, 1);
+  int count = 0;
+  float floor = 0;
+  for (int u = 0; u < kUsers; ++u) {
+    const int32_t* labels = found.Of(u, &count, &floor);
+    ASSERT_EQ(std::vector<int32_t>(labels, labels + count), brute(u, kProducts)) << "the graph's answer is exact here";
+  }
+  std::mt19937 rng(21);
+  std::normal_distribution<float> gauss;
+  for (int i = 0; i < 500; ++i) {
+    std::vector<float> v(kDim);
+    for (float& x : v) x = gauss(rng);
+    ASSERT_TRUE(index->AddProduct("more-" + std::to_string(i), v).ok());
+  }
+  const UserCandidates extended = found.Extend(*index, m->user_vectors.data());
+  EXPECT_EQ(extended.indexed_before(), kProducts + 500);
+  int from_new = 0;
+  for (int u = 0; u < kUsers; ++u) {
+    const int32_t* labels = extended.Of(u, &count, &floor);
+    const std::vector<int32_t> want = brute(u, kProducts + 500);
+    EXPECT_EQ(std::vector<int32_t>(labels, labels + count), want) << "user " << u;
+    from_new += static_cast<int>(std::count_if(want.begin(), want.end(), [](int32_t l) { return l >= kProducts; }));
+  }
+  EXPECT_GT(from_new, 0) << "no new product reached a list: the test checks nothing";
+  // A product made unavailable leaves the lists it was in.
+  const int32_t gone = extended.Of(0, &count, &floor)[0];
+  ASSERT_TRUE(index->SetAvailable(gone >= kProducts ? "more-" + std::to_string(gone - kProducts) : m->product_ids[gone],
+                                  false).ok());
+  const int32_t* again = extended.Extend(*index, m->user_vectors.data()).Of(0, &count, &floor);
+  EXPECT_EQ(std::count(again, again + count, gone), 0);
+}
+
 // A product indexed after the nearest were found, V's best for the user, is on the user's page
 // without a graph walk (the ranker scans the products indexed since); past the scan's limit the
 // ranker walks the graph, and the page is the walk's.
