@@ -6,14 +6,10 @@
 
 #include "index/distance.h"
 #include "model/parallel.h"
+#include "rank/competitors.h"
 
 namespace vasgd {
 namespace {
-
-// At most this many cold products are each pair's competitors (an even sample of them above it):
-// the AUC is an average over competitors, so a sample estimates it, and the choice's time and
-// memory stay flat at a million products.
-constexpr size_t kMaxCompetitors = 10000;
 
 // One held-out pair's terms over its competitors (the sample, then the pair's product last).
 struct ColdTerms {
@@ -51,15 +47,8 @@ ColdOrderChoice ChooseColdOrder(std::shared_ptr<const ModelVersion> model, const
     return out;
   };
   if (pairs.empty() || cold.size() < 2) return done();
-  std::vector<int32_t> sample;
-  const size_t stride = (cold.size() + kMaxCompetitors - 1) / kMaxCompetitors;
-  for (size_t i = 0; i < cold.size(); i += stride) sample.push_back(cold[i]);
-  // The sample's unit rows, once: every pair scores the same competitors.
-  std::vector<float> unit(sample.size() * static_cast<size_t>(m.dim));
-  for (size_t i = 0; i < sample.size(); ++i) {
-    std::copy(m.product(sample[i]), m.product(sample[i]) + m.dim, unit.begin() + i * m.dim);
-    NormalizeInPlace(unit.data() + i * m.dim, m.dim);
-  }
+  const std::vector<int32_t> sample = EvenSample(cold, kMaxCompetitors);
+  const std::vector<float> unit = UnitRows(m, sample);  // once: every pair scores the same competitors
 
   HybridWeights probe = weights;
   probe.cold_order = true;  // so that Prepare builds the cold query

@@ -31,6 +31,9 @@
 #include "model/holdout.h"
 #include "model/model_version.h"
 #include "model/trainer.h"
+#include "rank/competitors.h"
+#include "rank/hybrid.h"
+#include "rank/weight_choice.h"
 
 namespace vasgd {
 
@@ -39,6 +42,15 @@ struct FittedVersion {
   HoldoutSplit split;        // the held-out pairs and the graph without them (VASG trained on it)
   double holdout_auc = -1;   // AUC of the served ranking, trained without them; < 0 = no pair
 };
+
+// AUC of the served ranking (the hybrid with weights `w`, its cold order included) over the
+// held-out pairs: per pair, the share of the competitors the user could be shown (a vector, not
+// bought) that score below the held-out product, ties counting half; the mean over pairs whose
+// product has a vector. The competitors are every such product up to `max_competitors`, else an
+// evenly spaced sample of that many (rank/competitors.h): exhaustive, 5,000 pairs × 100,000
+// products were most of the weights stage's 62 s at 100k products (docs/BENCHMARKS.md).
+double MeasureServedHoldout(std::shared_ptr<const ModelVersion> model, const HybridWeights& w,
+                            const HoldoutPairs& pairs, int threads, int64_t max_competitors = kMaxCompetitors);
 
 // `stage` (may be null) is told when a step starts: "train", "neighbours", "weights", "refit".
 Result<FittedVersion> FitVersion(const TrainingData& data, const Config& config, const ModelVersion* previous,

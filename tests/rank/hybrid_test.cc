@@ -316,6 +316,26 @@ TEST(ColdOrder, IsChosenWhereItBeatsTheFormulasOwnOrderOnHeldOutColdPurchases) {
 }
 
 // Pairs whose held-out product only VASG predicts: the choice must raise w_v above 0.
+// The served ranking's holdout AUC over an even sample of the competitors estimates the AUC over
+// all of them (the gate's cost at a million products), the cold order applied within the sample.
+TEST(MeasureServedHoldout, ASampleOfTheCompetitorsEstimatesTheAucOverAll) {
+  const PlantedColdShop shop = PlantCold(400);  // 800 products
+  HybridWeights w;
+  w.vasg = 1;
+  w.popularity = 0.5f;
+  w.cold_visual = 1;
+  w.cold_order = true;
+  w.cold_order_visual = 2;
+  const double all = MeasureServedHoldout(shop.model, w, shop.pairs, 2, 800);
+  const double sampled = MeasureServedHoldout(shop.model, w, shop.pairs, 2, 100);
+  EXPECT_GT(all, 0.5) << "the planted look must rank the held-out cold products up";
+  EXPECT_NE(sampled, all) << "100 of 800 competitors: a sample, not all of them";
+  EXPECT_NEAR(sampled, all, 0.03);
+  // Reproducible: the same sample for every pair and every call (threads change only the order
+  // in which the pairs' shares are summed).
+  EXPECT_NEAR(MeasureServedHoldout(shop.model, w, shop.pairs, 1, 100), sampled, 1e-9);
+}
+
 TEST(WeightChoice, RaisesTheTermThatExplainsTheHoldout) {
   auto m = TinyModel();
   InteractionGraph g;  // user a bought p0, user b bought p1

@@ -1,0 +1,27 @@
+#include "rank/competitors.h"
+
+#include <algorithm>
+
+#include "index/distance.h"
+
+namespace vasgd {
+
+std::vector<int32_t> EvenSample(const std::vector<int32_t>& labels, int64_t max) {
+  const int64_t n = static_cast<int64_t>(labels.size());
+  if (n <= max) return labels;
+  const int64_t stride = (n + max - 1) / max;
+  std::vector<int32_t> out;
+  for (int64_t i = 0; i < n; i += stride) out.push_back(labels[i]);
+  return out;
+}
+
+std::vector<float> UnitRows(const ModelVersion& m, const std::vector<int32_t>& labels) {
+  std::vector<float> unit(labels.size() * static_cast<size_t>(m.dim));
+  for (size_t i = 0; i < labels.size(); ++i) {
+    std::copy(m.product(labels[i]), m.product(labels[i]) + m.dim, unit.begin() + i * m.dim);
+    NormalizeInPlace(unit.data() + i * m.dim, m.dim);
+  }
+  return unit;
+}
+
+}  // namespace vasgd

@@ -1,0 +1,22 @@
+// The products a held-out purchase is ranked against when a retraining measures a ranking on its
+// holdout (rank/cold_order.h, rank/fit.h): all candidates up to kMaxCompetitors, else an evenly
+// spaced sample of that many, the same for every pair, so that the measure's cost per pair stays
+// flat as the catalogue grows. The AUC over a uniform sample estimates the AUC over all of them.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "model/model_version.h"
+
+namespace vasgd {
+
+constexpr int64_t kMaxCompetitors = 10000;
+
+// `labels` itself when it holds at most `max`, else every ceil(n / max)-th of them.
+std::vector<int32_t> EvenSample(const std::vector<int32_t>& labels, int64_t max);
+
+// The unit-length vectors of `labels`' products in `m`, one row after another (labels.size() × m.dim).
+std::vector<float> UnitRows(const ModelVersion& m, const std::vector<int32_t>& labels);
+
+}  // namespace vasgd
