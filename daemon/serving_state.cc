@@ -137,8 +137,8 @@ void ServingState::MaybeRefreshNearest(const std::shared_ptr<ServingBundle>& bun
   refresher_ = std::thread([this, bundle, nearest] {
     (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
     const auto t0 = std::chrono::steady_clock::now();
-    auto extended = std::make_shared<const UserCandidates>(nearest->Extend(*bundle->index, bundle->model->user_vectors.data()));
-    std::atomic_store(&bundle->nearest, std::move(extended));
+    const float* users = bundle->model->user_vectors.data();
+    std::atomic_store(&bundle->nearest, std::make_shared<const UserCandidates>(nearest->Extend(*bundle->index, users)));
     const auto t1 = std::chrono::steady_clock::now();
     next_refresh_ = t1 + 3 * (t1 - t0);
     nearest_refreshes_->Inc();
