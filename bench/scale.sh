@@ -14,7 +14,7 @@
 #   5. new-product latency: POST a product event, poll `similar` until it answers;
 #   6. the peer: gensim's skip-gram rate on the same train.tsv (bench/gensim_rate.py, sample 0,
 #      the shipped D = 100, 5 either side, 10 negatives, 2 epochs), beside the trainer's pairs/s.
-#      hnswlib's own build (the index stage's peer) is not run here: bench/index_bench has none.
+#      hnswlib's own build (the index stage's peer) is measured by bench/index_bench, not here.
 # Prints one JSON line per size and a markdown table at the end. Nothing here changes the
 # daemon's defaults; the load average is recorded at the start and end of every size.
 #
