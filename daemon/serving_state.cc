@@ -112,6 +112,7 @@ ServingState::ServingState(GraphStore* store, const IndexOptions& index_options,
 }
 
 ServingState::~ServingState() {
+  stopping_ = true;  // an extension under way returns within one user's scan
   if (refresher_.joinable()) refresher_.join();
 }
 
@@ -137,8 +138,10 @@ void ServingState::MaybeRefreshNearest(const std::shared_ptr<ServingBundle>& bun
   refresher_ = std::thread([this, bundle, nearest] {
     (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
     const auto t0 = std::chrono::steady_clock::now();
-    const float* users = bundle->model->user_vectors.data();
-    std::atomic_store(&bundle->nearest, std::make_shared<const UserCandidates>(nearest->Extend(*bundle->index, users)));
+    UserCandidates extended = nearest->Extend(*bundle->index, bundle->model->user_vectors.data(), &stopping_);
+    if (extended.per_user() > 0) {
+      std::atomic_store(&bundle->nearest, std::make_shared<const UserCandidates>(std::move(extended)));
+    }
     const auto t1 = std::chrono::steady_clock::now();
     next_refresh_ = t1 + 3 * (t1 - t0);
     nearest_refreshes_->Inc();

@@ -77,7 +77,7 @@ class ServingState : public EventListener {
   // vasgd_model_swaps_total. Pointers are not owned and must outlive this object.
   ServingState(GraphStore* store, const IndexOptions& index_options, const HybridOptions& hybrid_options,
                MetricsRegistry* metrics);
-  ~ServingState() override;  // waits for a refresh of the nearest under way
+  ~ServingState() override;  // stops an extension of the nearest under way and waits for it
 
   // Loads and checks the version in `dir`: every file's checksum and the arrays' shapes and
   // finiteness (ReadModelVersion), sanity checks (a user, a product vector, no zero warm rows,
@@ -138,6 +138,7 @@ class ServingState : public EventListener {
   std::atomic<int64_t> applied_{0};
   std::thread refresher_;  // the nearest's extension (MaybeRefreshNearest)
   std::atomic<bool> refreshing_{false};
+  std::atomic<bool> stopping_{false};  // set by the destructor: the extension stops early
   std::chrono::steady_clock::time_point next_refresh_;  // none before (written by the refresher)
 
   Gauge* index_products_;

@@ -37,7 +37,8 @@ UserCandidates UserCandidates::Find(const ProductIndex& index, const float* user
   return out;
 }
 
-UserCandidates UserCandidates::Extend(const ProductIndex& index, const float* user_rows) const {
+UserCandidates UserCandidates::Extend(const ProductIndex& index, const float* user_rows,
+                                      const std::atomic<bool>* stop) const {
   UserCandidates out;
   out.per_user_ = per_user_;
   out.indexed_before_ = index.num_products();
@@ -48,6 +49,7 @@ UserCandidates UserCandidates::Extend(const ProductIndex& index, const float* us
   std::vector<float> v(static_cast<size_t>(std::max<int64_t>(added, per_user_)));
   std::vector<std::pair<float, int32_t>> pool;
   for (int64_t u = 0; u < users(); ++u) {
+    if (stop != nullptr && stop->load(std::memory_order_relaxed)) return UserCandidates();
     const float* query = user_rows + u * index.dim();
     int count = 0;
     float floor = -1;

@@ -11,6 +11,7 @@
 // category-filtered queries and a ranker facing more than kScanLimit new products walk the graph.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -37,7 +38,10 @@ class UserCandidates {
   // with the products indexed since this one was found (its labels, its V recomputed, those made
   // unavailable dropped), the best per_user() kept. Exact where this one was, and cheaper than
   // Find: a scan of the new products per user instead of a graph walk.
-  UserCandidates Extend(const ProductIndex& index, const float* user_rows) const;
+  // `stop` (may be null) is read between users: once true, Extend returns early with an empty
+  // result (per_user() 0), for a daemon shutting down.
+  UserCandidates Extend(const ProductIndex& index, const float* user_rows,
+                        const std::atomic<bool>* stop = nullptr) const;
 
   // How many labels each user has at most; 0 when nothing was computed.
   int per_user() const { return per_user_; }

@@ -228,8 +228,12 @@ TEST(UserCandidates, ExtendEqualsTheNearestOverEveryProductIndexedNow) {
   const int32_t gone = extended.Of(0, &count, &floor)[0];
   ASSERT_TRUE(index->SetAvailable(gone >= kProducts ? "more-" + std::to_string(gone - kProducts) : m->product_ids[gone],
                                   false).ok());
-  const int32_t* again = extended.Extend(*index, m->user_vectors.data()).Of(0, &count, &floor);
-  EXPECT_EQ(std::count(again, again + count, gone), 0);
+  const UserCandidates again = extended.Extend(*index, m->user_vectors.data());
+  const int32_t* labels = again.Of(0, &count, &floor);
+  EXPECT_EQ(std::count(labels, labels + count, gone), 0);
+  // Asked to stop (a daemon shutting down), it returns nothing.
+  const std::atomic<bool> stop{true};
+  EXPECT_EQ(extended.Extend(*index, m->user_vectors.data(), &stop).per_user(), 0);
 }
 
 // A product indexed after the nearest were found, V's best for the user, is on the user's page
