@@ -124,6 +124,9 @@ std::shared_ptr<const UserCandidates> FindNearest(const ServingBundle& b, int pe
       *b.index, m.user_vectors.data(), static_cast<int64_t>(m.user_ids.size()), per_user, threads));
 }
 
+// Work beside serving yields to the queries: the calling thread's nice value is raised to 10.
+void YieldToQueries() { (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10); }
+
 }  // namespace
 
 void ServingState::MaybeRefreshNearest(const std::shared_ptr<ServingBundle>& bundle) {
@@ -136,7 +139,7 @@ void ServingState::MaybeRefreshNearest(const std::shared_ptr<ServingBundle>& bun
   // One thread at nice 10: the daemon is serving meanwhile, and queries scan the new products
   // until it is done.
   refresher_ = std::thread([this, bundle, nearest] {
-    (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+    YieldToQueries();
     const auto t0 = std::chrono::steady_clock::now();
     UserCandidates extended = nearest->Extend(*bundle->index, bundle->model->user_vectors.data(), &stopping_);
     if (extended.per_user() > 0) {
@@ -188,9 +191,16 @@ Result<std::shared_ptr<ServingBundle>> ServingState::Load(const std::string& dir
   bundle->hybrid = std::move(hybrid.value());
   const auto t1 = std::chrono::steady_clock::now();
   if (hybrid_options_.nearest_at_load && bundle->index->num_live() >= bundle->index->exact_below()) {
-    // Every core: at start nothing is served yet, and after a retraining its child is done.
-    const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    bundle->nearest = FindNearest(*bundle, hybrid_options_.serve_candidates, threads);
+    const int per_user = hybrid_options_.serve_candidates;
+    if (Current() == nullptr) {  // at start nothing is served yet: every core
+      const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+      bundle->nearest = FindNearest(*bundle, per_user, cores);
+    } else {  // the last version serves meanwhile: one thread that yields to its queries
+      std::thread([&] {
+        YieldToQueries();
+        bundle->nearest = FindNearest(*bundle, per_user, 1);
+      }).join();
+    }
   }
   const UserCandidates none;
   const UserCandidates& nearest = bundle->nearest ? *bundle->nearest : none;

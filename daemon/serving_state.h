@@ -83,7 +83,8 @@ class ServingState : public EventListener {
   // finiteness (ReadModelVersion), sanity checks (a user, a product vector, no zero warm rows,
   // a known score), then the saved index (its checksum, and that it holds this model's vectors;
   // a version saved without an index gets one built), then, above index.exact_below products,
-  // each user's nearest by V (hybrid.nearest_at_load). Corruption/InvalidArgument say what failed.
+  // each user's nearest by V (hybrid.nearest_at_load: on every core before anything is served,
+  // else on one thread at nice 10). Corruption/InvalidArgument say what failed.
   Result<std::shared_ptr<ServingBundle>> Load(const std::string& dir) const;
 
   // Journal sessions (see the file comment). Returns the session's token.

@@ -580,6 +580,24 @@ TEST_F(ServeNearestTest, AnswersStayTheFormulasAsProductsArriveAndTheNearestAreF
   EXPECT_EQ(serve_->Metric(walked), 1);
 }
 
+// A retraining's version finds its nearest while the last one serves (one thread at nice 10), and
+// its answers are its own formula's (the new products are in its snapshot now).
+TEST_F(ServeNearestTest, ARetrainedVersionFindsItsNearestBesideServing) {
+  const std::string first = model_->version;
+  ASSERT_FALSE(serve_->Retrain().empty());
+  *model_ = CurrentModel(dir_->path() + "/data");
+  ASSERT_NE(model_->version, first);
+  const std::string log = serve_->Log();
+  const size_t loaded = log.rfind("\"event\":\"model.loaded\"");
+  ASSERT_NE(loaded, std::string::npos);
+  const std::string line = log.substr(loaded, log.find('\n', loaded) - loaded);
+  EXPECT_NE(line.find(model_->version), std::string::npos) << line;
+  EXPECT_EQ(line.find("\"nearest_users\":0"), std::string::npos) << line;
+  const double found = serve_->Metric("vasgd_hybrid_v_candidates_total{source=\"found-at-load\"}");
+  ExpectTheFormulasAnswers({});
+  EXPECT_GE(serve_->Metric("vasgd_hybrid_v_candidates_total{source=\"found-at-load\"}"), found + 10);
+}
+
 // A shop that sends no product features at all: VASG trains as plain skip-gram, the hybrid
 // without its visual terms, and every answer is still the formula's.
 class ServeGraphOnlyTest : public ServedShop<ServeGraphOnlyTest> {
