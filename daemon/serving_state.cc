@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 #include "common/log.h"
@@ -127,6 +128,16 @@ std::shared_ptr<const UserCandidates> FindNearest(const ServingBundle& b, int pe
 // Work beside serving yields to the queries: the calling thread's nice value is raised to 10.
 void YieldToQueries() { (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10); }
 
+// Runs `work` here while nothing is served yet, else on a thread of its own that yields to the
+// queries, and waits for it.
+void BesideQueries(bool serving, const std::function<void()>& work) {
+  if (!serving) return work();
+  std::thread([&] {
+    YieldToQueries();
+    work();
+  }).join();
+}
+
 }  // namespace
 
 void ServingState::MaybeRefreshNearest(const std::shared_ptr<ServingBundle>& bundle) {
@@ -191,16 +202,10 @@ Result<std::shared_ptr<ServingBundle>> ServingState::Load(const std::string& dir
   bundle->hybrid = std::move(hybrid.value());
   const auto t1 = std::chrono::steady_clock::now();
   if (hybrid_options_.nearest_at_load && bundle->index->num_live() >= bundle->index->exact_below()) {
-    const int per_user = hybrid_options_.serve_candidates;
-    if (Current() == nullptr) {  // at start nothing is served yet: every core
-      const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-      bundle->nearest = FindNearest(*bundle, per_user, cores);
-    } else {  // the last version serves meanwhile: one thread that yields to its queries
-      std::thread([&] {
-        YieldToQueries();
-        bundle->nearest = FindNearest(*bundle, per_user, 1);
-      }).join();
-    }
+    // At start nothing is served yet: every core; else one thread beside the last version's queries.
+    const bool serving = Current() != nullptr;
+    const int threads = serving ? 1 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    BesideQueries(serving, [&] { bundle->nearest = FindNearest(*bundle, hybrid_options_.serve_candidates, threads); });
   }
   const UserCandidates none;
   const UserCandidates& nearest = bundle->nearest ? *bundle->nearest : none;
@@ -328,6 +333,20 @@ Status ServingState::Install(const std::shared_ptr<ServingBundle>& bundle, int64
   if (!s.ok()) {
     EndJournal(token);
     return s;
+  }
+  // The products Reconcile embedded (in the store, not in the model's snapshot) would be scanned
+  // by every query until the first extension: extend the nearest over them before serving.
+  const std::shared_ptr<const UserCandidates> nearest = bundle->nearest;
+  if (nearest && bundle->index->num_products() > nearest->indexed_before()) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const int64_t since = bundle->index->num_products() - nearest->indexed_before();
+    BesideQueries(Current() != nullptr, [&] {
+      UserCandidates extended = nearest->Extend(*bundle->index, bundle->model->user_vectors.data(), &stopping_);
+      if (extended.per_user() > 0) bundle->nearest = std::make_shared<const UserCandidates>(std::move(extended));
+    });
+    nearest_refreshes_->Inc();
+    Log(LogLevel::kInfo, "model.nearest_extended",
+        {{"version", bundle->version()}, {"products_since", since}, {"seconds", SecondsSince(t0)}});
   }
   std::shared_ptr<ServingBundle> old;
   {

@@ -91,8 +91,9 @@ class ServingState : public EventListener {
   int64_t BeginJournal();
   void EndJournal(int64_t token);
 
-  // Reconciles `bundle` with the store, replays the journal since `token`, makes it the served
-  // bundle and ends the session. An error leaves the old bundle served.
+  // Reconciles `bundle` with the store (then extends its nearest over the products that embedded),
+  // replays the journal since `token`, makes it the served bundle and ends the session. An error
+  // leaves the old bundle served.
   Status Install(const std::shared_ptr<ServingBundle>& bundle, int64_t token);
 
   // The bundle to answer with; null before the first Install. Lock-free for readers.

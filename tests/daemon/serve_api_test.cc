@@ -530,6 +530,30 @@ class ServeNearestTest : public ServedShop<ServeNearestTest> {
       (*c)["hybrid"]["serve_candidates"] = "5000";
     });
   }
+  // Posts n products with random features (ids prefix-0, ...) and records them, as the encoder
+  // embeds them, in live_: the products the oracle adds to the model's.
+  static void PostArrivals(const std::string& prefix, int n, uint32_t seed) {
+    const int32_t fdim = model_->encoder.input_dim();
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> look(0, 1);
+    std::vector<float> scratch;
+    std::string batch;
+    for (int i = 0; i < n; ++i) {
+      features_.emplace_back(fdim);
+      for (float& x : features_.back()) x = look(rng);
+      LiveProduct p{prefix + std::to_string(i), std::vector<float>(model_->dim), features_.back().data()};
+      model_->encoder.Forward(p.features, p.vector.data(), &scratch);
+      batch += (batch.empty() ? "[" : ",") + ProductEvent(p.id, p.features, fdim);
+      live_.push_back(std::move(p));
+      if (batch.size() > 50000 || i + 1 == n) {  // under the test config's max_body_bytes
+        ASSERT_EQ(serve_->PostJson("/v1/events", batch + "]")["__status"], 200);
+        batch.clear();
+      }
+    }
+  }
+  static inline std::vector<std::vector<float>> features_;  // live_'s features (their buffers stay put)
+  static inline std::vector<LiveProduct> live_;
+
   static void ExpectTheFormulasAnswers(const std::vector<LiveProduct>& live) {
     for (int32_t u = 20; u < 30; ++u) {
       const std::string user = "u" + std::to_string(u);
@@ -549,35 +573,32 @@ TEST_F(ServeNearestTest, AnswersStayTheFormulasAsProductsArriveAndTheNearestAreF
   const char* walked = "vasgd_hybrid_v_candidates_total{source=\"graph-walk\"}";
   EXPECT_GE(serve_->Metric(found), 10);
   EXPECT_EQ(serve_->Metric(walked), 0);
-  const int32_t fdim = model_->encoder.input_dim();
-  std::mt19937 rng(9);
-  std::uniform_real_distribution<float> look(0, 1);
-  std::vector<std::vector<float>> features(UserCandidates::kRefreshAfter, std::vector<float>(fdim));
-  std::vector<LiveProduct> live;
-  std::vector<float> scratch;
-  std::string batch;
-  for (size_t i = 0; i < features.size(); ++i) {
-    for (float& x : features[i]) x = look(rng);
-    LiveProduct p{"arrival-" + std::to_string(i), std::vector<float>(model_->dim), features[i].data()};
-    model_->encoder.Forward(p.features, p.vector.data(), &scratch);
-    batch += (batch.empty() ? "[" : ",") + ProductEvent(p.id, p.features, fdim);
-    live.push_back(std::move(p));
-    if (batch.size() > 50000 || i + 1 == features.size()) {  // under the test config's max_body_bytes
-      ASSERT_EQ(serve_->PostJson("/v1/events", batch + "]")["__status"], 200);
-      batch.clear();
-    }
-  }
+  PostArrivals("arrival-", UserCandidates::kRefreshAfter, 9);
   ASSERT_TRUE(WaitFor([&] { return serve_->Metric("vasgd_user_nearest_refreshes_total") >= 1; }, 60))
-      << "the nearest were not found again after " << features.size() << " new products";
+      << "the nearest were not found again after " << live_.size() << " new products";
   EXPECT_EQ(serve_->Metric("vasgd_index_products"),
             static_cast<double>(std::count_if(model_->product_kind.begin(), model_->product_kind.end(),
-                                              [](uint8_t k) { return k != 0; }) + features.size()));
-  ExpectTheFormulasAnswers(live);
+                                              [](uint8_t k) { return k != 0; }) + live_.size()));
+  ExpectTheFormulasAnswers(live_);
   EXPECT_GE(serve_->Metric(found), 20);
   EXPECT_EQ(serve_->Metric(walked), 0) << "the products indexed since are scanned, not walked";
   // A category keeps walking the graph.
   ASSERT_EQ(serve_->GetJson("/v1/users/u22/recommendations?k=5&category=c2")["__status"], 200);
   EXPECT_EQ(serve_->Metric(walked), 1);
+}
+
+// A restart loads the last version and embeds the products the store holds beyond its snapshot
+// (Reconcile); the nearest are extended over them before the version serves, and the answers stay
+// the formula's with those products in it.
+TEST_F(ServeNearestTest, ARestartExtendsTheNearestOverTheProductsItEmbeds) {
+  PostArrivals("after-", 20, 17);
+  ASSERT_EQ(serve_->Stop(), 0);
+  delete serve_;
+  serve_ = ServeProcess::Start(dir_->path() + "/vasgd.toml", dir_->path() + "/serve-2.log").release();
+  ASSERT_NE(serve_, nullptr);
+  EXPECT_EQ(serve_->Metric("vasgd_user_nearest_refreshes_total"), 1) << "extended once, before serving";
+  EXPECT_NE(serve_->Log().find("\"event\":\"model.nearest_extended\""), std::string::npos);
+  ExpectTheFormulasAnswers(live_);  // the 1,044 products since the model, all embedded again
 }
 
 // A retraining's version finds its nearest while the last one serves (one thread at nice 10), and
