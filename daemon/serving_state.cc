@@ -125,6 +125,13 @@ std::shared_ptr<const UserCandidates> FindNearest(const ServingBundle& b, int pe
       *b.index, m.user_vectors.data(), static_cast<int64_t>(m.user_ids.size()), per_user, threads));
 }
 
+// `nearest` extended over the products `b`'s index gained since it was found; null when stopped.
+std::shared_ptr<const UserCandidates> Extended(const ServingBundle& b, const UserCandidates& nearest,
+                                               const std::atomic<bool>& stop) {
+  UserCandidates extended = nearest.Extend(*b.index, b.model->user_vectors.data(), &stop);
+  return extended.per_user() > 0 ? std::make_shared<const UserCandidates>(std::move(extended)) : nullptr;
+}
+
 // Work beside serving yields to the queries: the calling thread's nice value is raised to 10.
 void YieldToQueries() { (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10); }
 
@@ -152,9 +159,8 @@ void ServingState::MaybeRefreshNearest(const std::shared_ptr<ServingBundle>& bun
   refresher_ = std::thread([this, bundle, nearest] {
     YieldToQueries();
     const auto t0 = std::chrono::steady_clock::now();
-    UserCandidates extended = nearest->Extend(*bundle->index, bundle->model->user_vectors.data(), &stopping_);
-    if (extended.per_user() > 0) {
-      std::atomic_store(&bundle->nearest, std::make_shared<const UserCandidates>(std::move(extended)));
+    if (auto extended = Extended(*bundle, *nearest, stopping_)) {
+      std::atomic_store(&bundle->nearest, std::move(extended));
     }
     const auto t1 = std::chrono::steady_clock::now();
     next_refresh_ = t1 + 3 * (t1 - t0);
@@ -341,8 +347,7 @@ Status ServingState::Install(const std::shared_ptr<ServingBundle>& bundle, int64
     const auto t0 = std::chrono::steady_clock::now();
     const int64_t since = bundle->index->num_products() - nearest->indexed_before();
     BesideQueries(Current() != nullptr, [&] {
-      UserCandidates extended = nearest->Extend(*bundle->index, bundle->model->user_vectors.data(), &stopping_);
-      if (extended.per_user() > 0) bundle->nearest = std::make_shared<const UserCandidates>(std::move(extended));
+      if (auto extended = Extended(*bundle, *nearest, stopping_)) bundle->nearest = std::move(extended);
     });
     nearest_refreshes_->Inc();
     Log(LogLevel::kInfo, "model.nearest_extended",
