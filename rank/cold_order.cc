@@ -16,14 +16,6 @@ struct ColdTerms {
   std::vector<float> v, q, fresh, formula, c;
 };
 
-// Share of the competitors (every entry but the last) whose c is below the last one's, ties half.
-double AucOfLast(const std::vector<float>& c) {
-  const size_t n = c.size() - 1;
-  double below = 0;
-  for (size_t i = 0; i < n; ++i) below += c[i] < c[n] ? 1.0 : (c[i] == c[n] ? 0.5 : 0.0);
-  return n > 0 ? below / static_cast<double>(n) : 0.5;
-}
-
 }  // namespace
 
 ColdOrderChoice ChooseColdOrder(std::shared_ptr<const ModelVersion> model, const HybridWeights& weights,
@@ -86,15 +78,14 @@ ColdOrderChoice ChooseColdOrder(std::shared_ptr<const ModelVersion> model, const
     DotRows(w.query.data(), unit.data(), static_cast<int64_t>(sample.size()), m.dim, w.v.data());
     for (size_t i = 0; i < sample.size(); ++i)
       if (sample[i] != t) add(sample[i], w.v[i]);
-    w.row.assign(m.product(t), m.product(t) + m.dim);  // t, last (it may be outside the sample)
-    NormalizeInPlace(w.row.data(), m.dim);
-    add(t, Dot(w.query.data(), w.row.data(), m.dim));
-    w.formula_auc += AucOfLast(x.formula);
+    add(t, CosineWithProduct(m, w.query.data(), t, &w.row));  // t, last (it may be outside the sample)
+    const int64_t scored = static_cast<int64_t>(x.v.size());
+    w.formula_auc += AucOfLast(x.formula.data(), scored);
     for (size_t r = 0; r < o.visual.size(); ++r) {
       for (size_t f = 0; f < o.freshness.size(); ++f) {
         x.c.resize(x.v.size());
         for (size_t i = 0; i < x.v.size(); ++i) x.c[i] = x.v[i] + o.visual[r] * x.q[i] + o.freshness[f] * x.fresh[i];
-        w.auc[r * o.freshness.size() + f] += AucOfLast(x.c);
+        w.auc[r * o.freshness.size() + f] += AucOfLast(x.c.data(), scored);
       }
     }
   });

@@ -24,4 +24,19 @@ std::vector<float> UnitRows(const ModelVersion& m, const std::vector<int32_t>& l
   return unit;
 }
 
+float CosineWithProduct(const ModelVersion& m, const float* unit_query, int32_t p, std::vector<float>* row) {
+  row->assign(m.product(p), m.product(p) + m.dim);
+  NormalizeInPlace(row->data(), m.dim);
+  return Dot(unit_query, row->data(), m.dim);
+}
+
+double AucOfLast(const float* scores, int64_t n) {
+  const int64_t competitors = n - 1;
+  if (competitors < 1) return 0.5;
+  const float target = scores[competitors];
+  double below = 0;
+  for (int64_t i = 0; i < competitors; ++i) below += scores[i] < target ? 1.0 : (scores[i] == target ? 0.5 : 0.0);
+  return below / static_cast<double>(competitors);
+}
+
 }  // namespace vasgd

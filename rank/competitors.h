@@ -19,4 +19,13 @@ std::vector<int32_t> EvenSample(const std::vector<int32_t>& labels, int64_t max)
 // The unit-length vectors of `labels`' products in `m`, one row after another (labels.size() × m.dim).
 std::vector<float> UnitRows(const ModelVersion& m, const std::vector<int32_t>& labels);
 
+// The cosine of `unit_query` (unit length) with product p's vector, computed as UnitRows' rows
+// are scored (the row normalised, then Dot), for a held-out product outside the sample. `row`:
+// scratch.
+float CosineWithProduct(const ModelVersion& m, const float* unit_query, int32_t p, std::vector<float>* row);
+
+// The share of scores[0, n - 1) below scores[n - 1] (the held-out product, last), ties counting
+// half; 0.5 when it has no competitor.
+double AucOfLast(const float* scores, int64_t n);
+
 }  // namespace vasgd

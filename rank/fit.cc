@@ -187,18 +187,13 @@ double MeasureServedHoldout(std::shared_ptr<const ModelVersion> model, const Hyb
       k.v.push_back(k.all_v[c]);
     }
     if (k.labels.empty()) return;
-    k.row.assign(m.product(t), m.product(t) + m.dim);
-    NormalizeInPlace(k.row.data(), m.dim);
     k.labels.push_back(t);
-    k.v.push_back(Dot(k.query.data(), k.row.data(), m.dim));
+    k.v.push_back(CosineWithProduct(m, k.query.data(), t, &k.row));
     const int64_t scored = static_cast<int64_t>(k.labels.size());
     k.scores.resize(scored);
     k.scorer->ScoreSome(k.labels.data(), k.v.data(), scored, k.scores.data());
     k.scorer->ReorderCold(k.labels.data(), k.v.data(), scored, k.scores.data());
-    const float target = k.scores[scored - 1];
-    double below = 0;
-    for (int64_t c = 0; c + 1 < scored; ++c) below += k.scores[c] < target ? 1.0 : (k.scores[c] == target ? 0.5 : 0.0);
-    k.sum += below / static_cast<double>(scored - 1);
+    k.sum += AucOfLast(k.scores.data(), scored);
     ++k.counted;
   });
   double sum = 0;

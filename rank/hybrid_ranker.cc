@@ -119,12 +119,8 @@ bool TakeNearestFound(const ProductIndex& index, const HybridRequest& r, const S
   if (nearest == nullptr) return false;
   s.candidates.insert(s.candidates.end(), nearest, nearest + found);
   if (to <= from) return true;
-  s.added_v.resize(static_cast<size_t>(to - from));
-  thread_local const SearchFilter any;  // eligibility alone, as the graph walk asks
-  const int64_t n = index.CosineRange(r.user_vector, any, from, to - from, s.added_v.data());
   s.by_v.clear();
-  for (int64_t i = 0; i < n; ++i)
-    if (std::isfinite(s.added_v[i])) s.by_v.push_back({s.added_v[i], static_cast<int32_t>(from + i)});
+  AppendIndexedSince(index, r.user_vector, from, &s.added_v, &s.by_v);
   const size_t take = std::min<size_t>(want, s.by_v.size());
   std::nth_element(s.by_v.begin(), s.by_v.begin() + take, s.by_v.end(), std::greater<>());
   for (size_t i = 0; i < take; ++i) s.candidates.push_back(s.by_v[i].second);

@@ -6,6 +6,16 @@
 
 namespace vasgd {
 
+void AppendIndexedSince(const ProductIndex& index, const float* query, int64_t from, std::vector<float>* v,
+                        std::vector<std::pair<float, int32_t>>* out) {
+  const int64_t since = std::max<int64_t>(0, index.num_products() - from);
+  v->resize(static_cast<size_t>(since));
+  const SearchFilter any;  // eligibility alone, as the graph walk asks
+  const int64_t n = index.CosineRange(query, any, from, since, v->data());
+  for (int64_t i = 0; i < n; ++i)
+    if (std::isfinite((*v)[i])) out->push_back({(*v)[i], static_cast<int32_t>(from + i)});
+}
+
 UserCandidates UserCandidates::Find(const ProductIndex& index, const float* user_rows, int64_t users, int per_user,
                                     int threads) {
   UserCandidates out;
@@ -44,9 +54,8 @@ UserCandidates UserCandidates::Extend(const ProductIndex& index, const float* us
   out.indexed_before_ = index.num_products();
   out.labels_.assign(labels_.size(), -1);
   out.floor_ = floor_;
-  const int64_t from = indexed_before_, added = out.indexed_before_ - indexed_before_;
   const SearchFilter any;
-  std::vector<float> v(static_cast<size_t>(std::max<int64_t>(added, per_user_)));
+  std::vector<float> v(static_cast<size_t>(per_user_));
   std::vector<std::pair<float, int32_t>> pool;
   for (int64_t u = 0; u < users(); ++u) {
     if (stop != nullptr && stop->load(std::memory_order_relaxed)) return UserCandidates();
@@ -55,12 +64,11 @@ UserCandidates UserCandidates::Extend(const ProductIndex& index, const float* us
     float floor = -1;
     const int32_t* old = Of(u, &count, &floor);
     pool.clear();
+    v.resize(static_cast<size_t>(per_user_));
     index.CosineOf(query, any, old, count, v.data());
     for (int i = 0; i < count; ++i)
       if (std::isfinite(v[i])) pool.push_back({v[i], old[i]});
-    const int64_t n = index.CosineRange(query, any, from, added, v.data());
-    for (int64_t i = 0; i < n; ++i)
-      if (std::isfinite(v[i])) pool.push_back({v[i], static_cast<int32_t>(from + i)});
+    AppendIndexedSince(index, query, indexed_before_, &v, &pool);
     // Best first, ties by lower label (as the index ranks them).
     auto better = [](const std::pair<float, int32_t>& a, const std::pair<float, int32_t>& b) {
       return a.first > b.first || (a.first == b.first && a.second < b.second);

@@ -13,11 +13,17 @@
 
 #include <atomic>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "index/product_index.h"
 
 namespace vasgd {
+
+// Appends (V, label) for each eligible product indexed from label `from` on, V being its cosine
+// with `query`: the scan of the products indexed since a user's nearest were found. `v`: scratch.
+void AppendIndexedSince(const ProductIndex& index, const float* query, int64_t from, std::vector<float>* v,
+                        std::vector<std::pair<float, int32_t>>* out);
 
 class UserCandidates {
  public:

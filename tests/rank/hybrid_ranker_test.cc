@@ -47,6 +47,13 @@ HybridWeights PriorHeavy() {  // the weights TikTok's served model chose (docs/B
   return w;
 }
 
+HybridWeights VAlone() {  // the page is V's order
+  HybridWeights w;
+  w.neighbours = 0;
+  w.vasg = 1;
+  return w;
+}
+
 std::unique_ptr<ProductIndex> IndexOf(const ModelVersion& m, int64_t exact_below) {
   IndexOptions options;
   options.exact_below = exact_below;
@@ -166,10 +173,7 @@ TEST(UserCandidates, ServeThePageTheGraphWalkServes) {
 // A product made unavailable after the nearest were found is never served from them.
 TEST(UserCandidates, AProductMadeUnavailableLaterIsNotServed) {
   auto m = RandomShop();
-  HybridWeights v_alone;  // the page is V's order
-  v_alone.neighbours = 0;
-  v_alone.vasg = 1;
-  HybridTables tables(m, v_alone);
+  HybridTables tables(m, VAlone());
   auto index = IndexOf(*m, 1);
   const UserCandidates nearest = UserCandidates::Find(*index, m->user_vectors.data(), kUsers, 50, 1);
   int count = 0;
@@ -241,10 +245,7 @@ TEST(UserCandidates, ExtendEqualsTheNearestOverEveryProductIndexedNow) {
 // ranker walks the graph, and the page is the walk's.
 TEST(UserCandidates, ProductsIndexedLaterAreScannedThenWalked) {
   auto m = RandomShop();
-  HybridWeights v_alone;
-  v_alone.neighbours = 0;
-  v_alone.vasg = 1;
-  HybridTables tables(m, v_alone);
+  HybridTables tables(m, VAlone());
   auto index = IndexOf(*m, 1);
   const UserCandidates nearest = UserCandidates::Find(*index, m->user_vectors.data(), kUsers, 50, 1);
   const std::vector<float> like_user0(m->user(0), m->user(0) + kDim);

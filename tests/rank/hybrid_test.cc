@@ -315,7 +315,6 @@ TEST(ColdOrder, IsChosenWhereItBeatsTheFormulasOwnOrderOnHeldOutColdPurchases) {
   EXPECT_FALSE(ChooseColdOrder(shop.model, w, shop.pairs, o).weights.cold_order);
 }
 
-// Pairs whose held-out product only VASG predicts: the choice must raise w_v above 0.
 // The served ranking's holdout AUC over an even sample of the competitors estimates the AUC over
 // all of them (the gate's cost at a million products), the cold order applied within the sample.
 TEST(MeasureServedHoldout, ASampleOfTheCompetitorsEstimatesTheAucOverAll) {
@@ -336,6 +335,7 @@ TEST(MeasureServedHoldout, ASampleOfTheCompetitorsEstimatesTheAucOverAll) {
   EXPECT_NEAR(MeasureServedHoldout(shop.model, w, shop.pairs, 1, 100), sampled, 1e-9);
 }
 
+// Pairs whose held-out product only VASG predicts: the choice must raise w_v above 0.
 TEST(WeightChoice, RaisesTheTermThatExplainsTheHoldout) {
   auto m = TinyModel();
   InteractionGraph g;  // user a bought p0, user b bought p1
