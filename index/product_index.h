@@ -172,6 +172,8 @@ class ProductIndex {
   int FoldInLabels(const int32_t* labels, int64_t n, float* out) const;
   // The product id of a label ("" for an unknown label).
   std::string IdOf(int32_t label) const;
+  // out[i] = IdOf(labels[i]) for i < n, under one lock (a page of answers).
+  void IdsOf(const int32_t* labels, int64_t n, std::string* out) const;
   int64_t num_live() const;  // products with a vector and available: what an unfiltered search ranks
 
   // Excluded labels from product ids (unknown ids are skipped: they cannot be returned anyway)

@@ -87,10 +87,7 @@ void DotScattered(const float* query, const float* const* rows, int64_t n, int32
   constexpr int64_t kChunk = 16;
   const size_t bytes = static_cast<size_t>(dim) * sizeof(float);
   auto prefetch = [&](int64_t from, int64_t to) {
-    for (int64_t i = from; i < std::min(n, to); ++i) {
-      const char* p = reinterpret_cast<const char*>(rows[i]);
-      for (size_t at = 0; at < bytes; at += 64) __builtin_prefetch(p + at, 0, 3);
-    }
+    for (int64_t i = from; i < std::min(n, to); ++i) Prefetch(rows[i], bytes);
   };
   prefetch(0, kChunk);
   for (int64_t start = 0; start < n; start += kChunk) {
@@ -422,6 +419,14 @@ int ProductIndex::FoldInLabels(const int32_t* labels, int64_t n, float* out) con
 std::string ProductIndex::IdOf(int32_t label) const {
   std::shared_lock<WriterFirstLock> lock(mu_);
   return label >= 0 && label < static_cast<int32_t>(ids_.size()) ? ids_[label] : std::string();
+}
+
+void ProductIndex::IdsOf(const int32_t* labels, int64_t n, std::string* out) const {
+  std::shared_lock<WriterFirstLock> lock(mu_);
+  const int32_t known = static_cast<int32_t>(ids_.size());
+  for (int64_t i = 0; i < n; ++i)  // a page's ids lie anywhere in ids_: ask for all, then copy
+    if (labels[i] >= 0 && labels[i] < known) Prefetch(&ids_[labels[i]], sizeof(std::string));
+  for (int64_t i = 0; i < n; ++i) out[i] = labels[i] >= 0 && labels[i] < known ? ids_[labels[i]] : std::string();
 }
 
 int64_t ProductIndex::num_live() const {

@@ -213,10 +213,20 @@ void HybridScorer::Prepare(const UserQuery& q) {
   if (w.cold_order) has_cold_query_ = BuildColdQuery(q);
 }
 
+// The caller holds tables_->mu_ (shared).
+void HybridScorer::PrefetchVisualLocked(const int32_t* labels, int64_t n) const {
+  const int32_t vd = tables_->visual_dim_;
+  const int64_t known = static_cast<int64_t>(tables_->prior_.size());
+  for (int64_t i = 0; i < n; ++i)
+    if (labels[i] >= 0 && labels[i] < known)
+      Prefetch(tables_->visual_.data() + static_cast<int64_t>(labels[i]) * vd, vd * sizeof(float));
+}
+
 bool HybridScorer::BuildProfile(const UserQuery& q) {
   const int32_t vd = tables_->visual_dim_;
   profile_.assign(vd, 0.f);
   const int64_t labels = static_cast<int64_t>(tables_->prior_.size());
+  PrefetchVisualLocked(q.purchased, q.num_purchased);
   for (int64_t k = 0; k < q.num_purchased; ++k) {
     const int32_t i = q.purchased[k];
     if (i < 0 || i >= labels) continue;
@@ -232,6 +242,7 @@ bool HybridScorer::BuildColdQuery(const UserQuery& q) {
   const std::vector<float>& popularity = tables_->model().popularity;
   const int64_t labels = static_cast<int64_t>(tables_->prior_.size());
   cold_query_.assign(vd, 0.f);
+  PrefetchVisualLocked(q.purchased, q.num_purchased);
   for (int64_t k = 0; k < q.num_purchased; ++k) {
     const int32_t i = q.purchased[k];
     if (i < 0 || i >= labels) continue;
@@ -249,6 +260,8 @@ bool HybridScorer::BuildColdQuery(const UserQuery& q) {
   }
   const size_t m = std::min(top_.size(), static_cast<size_t>(std::max(0, w.cold_query_top)));
   std::nth_element(top_.begin(), top_.begin() + m, top_.end(), std::greater<std::pair<float, int32_t>>());
+  for (size_t t = 0; t < m; ++t)
+    Prefetch(tables_->visual_.data() + static_cast<int64_t>(top_[t].second) * vd, vd * sizeof(float));
   list_profile_.assign(vd, 0.f);
   for (size_t t = 0; t < m; ++t) {
     const float* z = tables_->visual_.data() + static_cast<int64_t>(top_[t].second) * vd;
@@ -296,9 +309,14 @@ void HybridScorer::ReorderCold(const int32_t* labels, const float* vasg, int64_t
     for (int64_t i = 0; i < n; ++i) {
       const int32_t label = labels != nullptr ? labels[i] : static_cast<int32_t>(i);
       if (!std::isfinite(scores[i]) || (label < known && !tables_->cold_[label])) continue;
-      cold_entries_.push_back({ColdOrderLocked(label, vasg[i]), label, i});
+      cold_entries_.push_back({0.f, label, i});
       cold_slots_.push_back(scores[i]);
     }
+    // Their feature rows first (each a miss), then the order.
+    cold_labels_.clear();
+    for (const ColdEntry& e : cold_entries_) cold_labels_.push_back(e.label);
+    PrefetchVisualLocked(cold_labels_.data(), static_cast<int64_t>(cold_labels_.size()));
+    for (ColdEntry& e : cold_entries_) e.order = ColdOrderLocked(e.label, vasg[e.at]);
   }
   std::sort(cold_slots_.begin(), cold_slots_.end(), std::greater<float>());
   std::sort(cold_entries_.begin(), cold_entries_.end(), [](const ColdEntry& a, const ColdEntry& b) {
@@ -385,7 +403,9 @@ void HybridScorer::ScoreSome(const int32_t* labels, const float* vasg, int64_t n
   std::shared_lock<std::shared_mutex> lock(tables_->mu_);
   const int32_t known = static_cast<int32_t>(tables_->prior_.size());
   double sums[4] = {0, 0, 0, 0};
+  if (has_profile_) PrefetchVisualLocked(labels, std::min<int64_t>(n, kPrefetchAhead));
   for (int64_t i = 0; i < n; ++i) {
+    if (has_profile_ && i + kPrefetchAhead < n) PrefetchVisualLocked(labels + i + kPrefetchAhead, 1);
     const int32_t label = labels[i];
     const bool in = label >= 0 && label < known;
     const float cold = in ? tables_->cold_[label] : 1.f;

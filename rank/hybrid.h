@@ -196,6 +196,9 @@ class HybridScorer {
   };
   Parts Terms(int32_t label, float vasg) const;
   float VisualLocked(int32_t label) const;
+  // Asks for the feature rows of labels[0, n) ahead of use (each is a cache miss).
+  void PrefetchVisualLocked(const int32_t* labels, int64_t n) const;
+  static constexpr int64_t kPrefetchAhead = 8;  // ScoreSome asks for the row this many products ahead
   float ColdQueryLocked(int32_t label) const;
   float ColdOrderLocked(int32_t label, float vasg) const;
   bool BuildProfile(const UserQuery& q);    // profile_ (the caller holds tables_->mu_)
@@ -217,6 +220,7 @@ class HybridScorer {
   };
   std::vector<ColdEntry> cold_entries_;
   std::vector<float> cold_slots_;
+  std::vector<int32_t> cold_labels_;
 };
 
 }  // namespace vasgd

@@ -26,6 +26,7 @@ struct Scratch {
   std::vector<float> best;  // KthBest's heap over ranked[0, in_best)
   std::vector<float> added_v;                  // V of the products indexed since the nearest were found
   std::vector<std::pair<float, int32_t>> by_v;  // their V, best first
+  std::vector<std::string> ids;                 // the page's product ids
   size_t in_best = 0;
 };
 
@@ -286,16 +287,20 @@ Result<std::vector<RankedProduct>> RankHybrid(const ProductIndex& index, const H
   s.ranked.resize(keep);
   const int promoted = PromoteCold(tables, &s.ranked, need, r.cold_share);
   const int64_t end = std::min<int64_t>(need, static_cast<int64_t>(s.ranked.size()));
+  s.kept.clear();
   for (int64_t i = r.offset; i < end; ++i) {
     const Scored& x = s.ranked[i];
     RankedProduct p;
     p.label = x.label;
-    p.id = index.IdOf(x.label);
     p.score = x.score;
     const bool was_promoted = i >= end - promoted;
     p.reason = was_promoted ? Reason::kNewVisualMatch : scorer->Explain(x.label, x.vasg, s.means);
     page.push_back(std::move(p));
+    s.kept.push_back(x.label);
   }
+  s.ids.resize(page.size());
+  index.IdsOf(s.kept.data(), static_cast<int64_t>(page.size()), s.ids.data());
+  for (size_t i = 0; i < page.size(); ++i) page[i].id = std::move(s.ids[i]);
   return page;
 }
 
@@ -347,7 +352,14 @@ Result<std::vector<ScoredProduct>> RankSimilar(const ProductIndex& index, const 
   const int64_t keep = std::min<int64_t>(need, static_cast<int64_t>(s.ranked.size()));
   std::partial_sort(s.ranked.begin(), s.ranked.begin() + keep, s.ranked.end(), Better);
   std::vector<ScoredProduct> page;
-  for (int64_t i = offset; i < keep; ++i) page.push_back({s.ranked[i].label, index.IdOf(s.ranked[i].label), s.ranked[i].score});
+  s.kept.clear();
+  for (int64_t i = offset; i < keep; ++i) {
+    page.push_back({s.ranked[i].label, std::string(), s.ranked[i].score});
+    s.kept.push_back(s.ranked[i].label);
+  }
+  s.ids.resize(page.size());
+  index.IdsOf(s.kept.data(), static_cast<int64_t>(page.size()), s.ids.data());
+  for (size_t i = 0; i < page.size(); ++i) page[i].id = std::move(s.ids[i]);
   return page;
 }
 

@@ -432,6 +432,20 @@ TEST(ProductIndexTest, LiveAddsAreFoundAndGrowTheGraph) {
   EXPECT_NEAR(got->front().score, 1.0f, 1e-5);
 }
 
+TEST(ProductIndexTest, IdsOfAPageAreEachLabelsIdAndEmptyForUnknownLabels) {
+  ClusteredSpec spec{200, 16, 5, 0.5f, 1.0f, 1.0f, 9};
+  auto index = BuildOrDie(MakeModel(ClusteredVectors(spec), 16), NarrowGraphOptions());
+  ASSERT_TRUE(index->AddProduct("a-live-one-with-a-long-id-beyond-small-strings", std::vector<float>(16, 1.0f)).ok());
+  const std::vector<int32_t> labels = {199, 0, 200, -1, 7, 201, 7};
+  std::vector<std::string> ids(labels.size(), "stale");
+  index->IdsOf(labels.data(), static_cast<int64_t>(labels.size()), ids.data());
+  for (size_t i = 0; i < labels.size(); ++i) EXPECT_EQ(ids[i], index->IdOf(labels[i])) << "label " << labels[i];
+  EXPECT_EQ(ids[2], "a-live-one-with-a-long-id-beyond-small-strings");
+  EXPECT_EQ(ids[3], "");
+  EXPECT_EQ(ids[5], "");
+  EXPECT_NE(ids[1], "");
+}
+
 TEST(ProductIndexTest, UnavailableBeforeItsVectorStaysHidden) {
   ClusteredSpec spec{500, 8, 5, 0.5f, 1.0f, 1.0f, 9};
   auto vectors = ClusteredVectors(spec);
