@@ -16,6 +16,12 @@
 //     one too, ranked by its manifest's score), for each beam width listed; then the hybrid's
 //     per-query cost for each hybrid.serve_candidates listed (default: the config's).
 //
+//   serve_bench load --port P [--rate 5000] [--seconds 20] [--connections 64] [--endpoint users|similar]
+//                    [--users 20000] [--products 100000] [--seed 7]
+//     Open loop (bench/open_loop.h): GETs user recommendations (k = 20, random users) or similar
+//     products at `rate` requests/s whatever the server's pace, each latency counted from when its
+//     request was due; prints the latency quantiles, the rate answered and any failure.
+//
 //   serve_bench ingest --port P [--rate 1000] [--seconds 30] [--users 20000] [--products 100000]
 //                      [--feature-dim 32] [--run 0]
 //     POSTs events to /v1/events at `rate` events/s in batches every 50 ms: 94% purchases
@@ -39,6 +45,7 @@
 #include <vector>
 
 #include "bench/bench_args.h"
+#include "bench/open_loop.h"
 #include "common/config_file.h"
 #include "model/neighbours.h"
 #include "model/visual_profile.h"
@@ -85,6 +92,12 @@ struct IngestFlags {
   int32_t feature_dim = 32;
 };
 
+struct LoadFlags {
+  int64_t port = 8080, users = 20000, products = 100000, seed = 7, connections = 64;
+  double rate = 5000, seconds = 20;
+  std::string endpoint = "users";
+};
+
 const std::set<std::string> kMeasureFlags = {"data-dir", "config", "queries", "ef", "hybrid-candidates"};
 
 void Read(BenchArgs& a, MeasureFlags* f) {
@@ -112,6 +125,15 @@ void Read(BenchArgs& a, IngestFlags* f) {
                              {"run", &f->run}})
     a.Number(name, field);
   a.Number("feature-dim", &f->feature_dim);
+}
+
+void Read(BenchArgs& a, LoadFlags* f) {
+  for (auto [name, field] : {std::pair<const char*, int64_t*>{"port", &f->port}, {"users", &f->users},
+                             {"products", &f->products}, {"seed", &f->seed}, {"connections", &f->connections}})
+    a.Number(name, field);
+  a.Number("rate", &f->rate);
+  a.Number("seconds", &f->seconds);
+  a.Text("endpoint", &f->endpoint);
 }
 
 // A random one-layer encoder features -> embedding (live products need one to be placed).
@@ -586,6 +608,42 @@ int Setup(const SetupFlags& f) {
   return Measure(f.measure);
 }
 
+int Load(const LoadFlags& f) {
+  if (f.endpoint != "users" && f.endpoint != "similar") {
+    std::fprintf(stderr, "serve_bench load: --endpoint is users or similar, not '%s'\n", f.endpoint.c_str());
+    return 2;
+  }
+  std::mt19937_64 rng(static_cast<uint64_t>(f.seed));
+  const bool users = f.endpoint == "users";
+  auto target = [&](int64_t) {
+    return users ? "/v1/users/u" + std::to_string(rng() % static_cast<uint64_t>(f.users)) + "/recommendations?k=20"
+                 : "/v1/products/p" + std::to_string(rng() % static_cast<uint64_t>(f.products)) + "/similar?k=20";
+  };
+  OpenLoopOptions o;
+  o.port = static_cast<uint16_t>(f.port);
+  o.rate = f.rate;
+  o.seconds = f.seconds;
+  o.connections = static_cast<int>(f.connections);
+  OpenLoopResult r;
+  std::string error;
+  if (!RunOpenLoop(o, target, &r, &error)) {
+    std::fprintf(stderr, "serve_bench load: %s\n", error.c_str());
+    return 1;
+  }
+  std::printf("{\"endpoint\":\"%s\",\"open_loop\":true,\"rate\":%.0f,\"connections\":%d,\"sent\":%lld,"
+              "\"answered\":%lld,\"non_2xx\":%lld,\"failed\":%lld,\"answered_per_second\":%.0f,"
+              "\"p50_ms\":%.2f,\"p90_ms\":%.2f,\"p99_ms\":%.2f,\"p999_ms\":%.2f,\"max_ms\":%.2f}\n",
+              f.endpoint.c_str(), f.rate, o.connections, static_cast<long long>(r.sent),
+              static_cast<long long>(r.answered), static_cast<long long>(r.non_2xx), static_cast<long long>(r.failed),
+              r.seconds > 0 ? static_cast<double>(r.answered) / r.seconds : 0.0, r.QuantileMs(0.5), r.QuantileMs(0.9),
+              r.QuantileMs(0.99), r.QuantileMs(0.999), r.QuantileMs(1.0));
+  std::string per_second;
+  for (int32_t t = 0; t < static_cast<int32_t>(std::ceil(f.seconds)); ++t)
+    per_second += (t ? "," : "") + std::to_string(std::lround(r.QuantileMs(0.99, t) * 100) / 100.0).substr(0, 5);
+  std::fprintf(stderr, "p99 ms per second: [%s]\n", per_second.c_str());
+  return r.failed == 0 && r.non_2xx == 0 ? 0 : 1;
+}
+
 int Ingest(const IngestFlags& f) {
   const uint16_t port = static_cast<uint16_t>(f.port);
   const int64_t rate = f.rate, seconds = f.seconds, users = f.users, products = f.products, run = f.run;
@@ -656,7 +714,7 @@ int Ingest(const IngestFlags& f) {
 
 int main(int argc, char** argv) {
   using namespace vasgd;
-  static const char* kUsage = "usage: serve_bench setup|measure|ingest [--flag value]... (see bench/serve_bench.cc)";
+  static const char* kUsage = "usage: serve_bench setup|measure|ingest|load [--flag value]... (see bench/serve_bench.cc)";
   if (argc < 2) {
     std::fprintf(stderr, "%s\n", kUsage);
     return 2;
@@ -683,6 +741,13 @@ int main(int argc, char** argv) {
     IngestFlags f;
     Read(a, &f);
     return a.ok() ? Ingest(f) : 2;
+  }
+  if (cmd == "load") {
+    BenchArgs a(program.c_str(), argc, argv, {"port", "rate", "seconds", "connections", "endpoint", "users", "products", "seed"},
+                kUsage, 2);
+    LoadFlags f;
+    Read(a, &f);
+    return a.ok() ? Load(f) : 2;
   }
   std::fprintf(stderr, "serve_bench: unknown command %s\n%s\n", cmd.c_str(), kUsage);
   return 2;

@@ -3,11 +3,15 @@
 # (D = 100), measured with wrk while 1,000 events/s are ingested over HTTP:
 #   - requests/s and p50/p99 latency of user recommendations (k = 20) and of similar items;
 #   - its peers in the same run: the same server's /healthz (HTTP alone, no search) and, in
-#     process, exact search beside HNSW (per-query time), with HNSW recall@20 against exact.
+#     process, exact search beside HNSW (per-query time), with HNSW recall@20 against exact;
+#   - user recommendations at a fixed OPEN_RATE requests/s (default 5,000, the target), open loop
+#     (`serve_bench load`, bench/open_loop.h): latency from when each request was due. wrk is a
+#     closed loop, so its p99 is the latency at the rate the 2 shared cores saturate at, with
+#     CONNECTIONS requests queued; the open loop answers "p99 at this much traffic".
 # Targets: >= 5,000 requests/s, p99 < 5 ms, recall@20 >= 0.95.
 #
 #   bench/serve_bench.sh [BUILD_DIR]
-#     env: PRODUCTS USERS DURATION CONNECTIONS RATE EF FP16 MEASURE_EF RUNS TASKSET WORK DATA PORT KEEP
+#     env: PRODUCTS USERS DURATION CONNECTIONS RATE OPEN_RATE EF FP16 MEASURE_EF RUNS TASKSET WORK DATA PORT KEEP
 # EF: the served index.ef_search (default: the project default, config/vasgd.toml); MEASURE_EF:
 # further beam widths whose recall is measured in process; FP16: index.walk_fp16 (true|false, default:
 # the project default); RUNS: wrk rounds (each: users,
@@ -21,6 +25,7 @@ USERS="${USERS:-20000}"
 SECONDS_RUN="${DURATION:-20}"  # not SECONDS: bash owns that name
 CONNECTIONS="${CONNECTIONS:-16}"
 RATE="${RATE:-1000}"
+OPEN_RATE="${OPEN_RATE:-5000}"  # 0: no open-loop runs
 RUNS="${RUNS:-3}"
 EF="${EF:-$(awk '/^\[index\]/ {i = 1} i && $1 == "ef_search" {print $3; exit}' config/vasgd.toml)}"
 FP16="${FP16:-$(awk '/^\[index\]/ {i = 1} i && $1 == "walk_fp16" {print $3; exit}' config/vasgd.toml)}"
@@ -38,6 +43,7 @@ if [ -n "$SETUP_DIR" ]; then
   [ -d "$SETUP_DIR/models" ] || { echo "DATA=$SETUP_DIR holds no serve_bench setup (no models/)" >&2; exit 2; }
   rm -rf "$DATA"
   cp -a "$SETUP_DIR" "$DATA"
+  sync  # else the copy's writeback (~150 MB) lands in the middle of a measured run
 fi
 PORT="${PORT:-18080}"
 VASGD="$BUILD/daemon/vasgd"
@@ -128,6 +134,23 @@ run() {  # name lua-script|"" path ingest-run -> one JSON line, while ingesting
   echo "{\"endpoint\":\"$name\",\"wrk\":$out,\"daemon_cpu_seconds\":$(awk -v a="$cpu0" -v b="$cpu1" "BEGIN {printf \"%.2f\", b - a}"),\"load1\":[$load0,$(load1)],\"ingest\":$(cat "$WORK/ingest-$name.json")}"
 }
 
+run_open() {  # ingest-run -> one JSON line: user recommendations at OPEN_RATE/s, open loop, while ingesting
+  local ingest="" out load0
+  if [ "$RATE" -gt 0 ]; then
+    $TASKSET "$SETUP" ingest --port "$PORT" --rate "$RATE" --seconds $((SECONDS_RUN + 2)) --users "$USERS" \
+        --products "$PRODUCTS" --run "$1" >"$WORK/ingest-open.json" &
+    ingest=$!
+    sleep 1
+  else
+    echo '{"events_per_second":0}' >"$WORK/ingest-open.json"
+  fi
+  load0=$(load1)
+  out=$($TASKSET "$SETUP" load --port "$PORT" --rate "$OPEN_RATE" --seconds "$SECONDS_RUN" --users "$USERS" \
+      --products "$PRODUCTS" --endpoint users 2>"$WORK/open-per-second.txt" || true)
+  [ -z "$ingest" ] || wait "$ingest" || true
+  echo "{\"endpoint\":\"recommendations-open\",\"open\":${out:-null},\"p99_ms_per_second\":\"$(sed 's/.*: //' "$WORK/open-per-second.txt")\",\"load1\":[$load0,$(load1)],\"ingest\":$(cat "$WORK/ingest-open.json")}"
+}
+
 echo "# index.ef_search $EF, index.walk_fp16 $FP16; $RUNS rounds of wrk -t2 -c$CONNECTIONS -d${SECONDS_RUN}s per endpoint, ingesting $RATE events/s over HTTP meanwhile" >&2
 RESULTS="$WORK/runs.jsonl"
 INGEST_RUN=0
@@ -140,6 +163,10 @@ for round in $(seq 1 "$RUNS"); do
     line=$(run "$name" "$script" "$path" "$INGEST_RUN")
     echo "$line" | tee -a "$RESULTS"
   done
+  if [ "$OPEN_RATE" -gt 0 ]; then
+    INGEST_RUN=$((INGEST_RUN + 1))
+    run_open "$INGEST_RUN" | tee -a "$RESULTS"
+  fi
 done
 
 # A product event's way to the index: POST it, then poll until `similar` answers for it.
@@ -164,7 +191,9 @@ echo "# $(uptime)" >&2
 
 python3 - "$RESULTS" "$MEASURED" "$HYBRID" <<'EOF' || true
 import json, statistics, sys
-runs = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+lines = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+runs = [r for r in lines if "wrk" in r]
+open_runs = [r for r in lines if r["endpoint"] == "recommendations-open" and r["open"]]
 measured = [json.loads(line) for line in sys.argv[2].splitlines()]
 med = statistics.median
 def per_request_us(r):
@@ -183,6 +212,19 @@ for name in ("recommendations", "similar", "healthz"):
           f"{cell([r['wrk']['p99_ms'] for r in rs], '.2f')} | {med(rps) / peer_rps:.2f} | "
           f"{cell([per_request_us(r) for r in rs], '.0f')} | {cell([r['ingest']['events_per_second'] for r in rs], '.0f')} | "
           f"{min(min(r['load1']) for r in rs):.1f}-{max(max(r['load1']) for r in rs):.1f} |" + (f" ({bad} non-2xx)" if bad else ""))
+if open_runs:
+    o = [r["open"] for r in open_runs]
+    print(f"\nUser recommendations at {o[0]['rate']:.0f} requests/s, open loop ({o[0]['connections']} connections; latency from "
+          f"when each request was due), while ingesting; medians of {len(o)} rounds [min-max]:\n")
+    print("| answered/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | failed or non-2xx | events/s ingested | load average (1 min) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    print(f"| {cell([x['answered_per_second'] for x in o], '.0f')} | {cell([x['p50_ms'] for x in o], '.2f')} | "
+          f"{cell([x['p90_ms'] for x in o], '.2f')} | {cell([x['p99_ms'] for x in o], '.2f')} | "
+          f"{cell([x['p999_ms'] for x in o], '.2f')} | {cell([x['max_ms'] for x in o], '.1f')} | "
+          f"{sum(x['failed'] + x['non_2xx'] for x in o)} | {cell([r['ingest']['events_per_second'] for r in open_runs], '.0f')} | "
+          f"{min(min(r['load1']) for r in open_runs):.1f}-{max(max(r['load1']) for r in open_runs):.1f} |")
+    for r in open_runs:
+        print(f"  p99 ms per second of one round: {r['p99_ms_per_second']}")
 print("\nIn process, HNSW beside exact search (recall@20 against brute force, CPU µs per query):\n")
 print("| ef_search | recall@20 users | recall@20 similar | exact fallbacks users | exact fallbacks similar | HNSW µs users | HNSW µs similar | exact µs users |")
 print("|---|---|---|---|---|---|---|---|")
