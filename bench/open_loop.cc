@@ -37,6 +37,7 @@ struct Connection {
   int64_t due = 0;    // that request's due time, ns
   std::string out;    // its bytes not written yet
   std::string in;     // answer bytes read so far
+  bool watching_out = false;  // registered for EPOLLOUT too
 };
 
 int Connect(uint16_t port, std::string* error) {
@@ -172,7 +173,9 @@ class Generator {
       if (n <= 0) break;
       c.out.erase(0, static_cast<size_t>(n));
     }
-    Watch(c.fd, i, c.out.empty() ? EPOLLIN : EPOLLIN | EPOLLOUT, EPOLL_CTL_MOD);
+    const bool want_out = !c.out.empty();  // a full socket buffer: wait until it drains
+    if (want_out != c.watching_out) Watch(c.fd, i, want_out ? EPOLLIN | EPOLLOUT : EPOLLIN, EPOLL_CTL_MOD);
+    c.watching_out = want_out;
   }
 
   void Receive(size_t i, std::string* error) {
