@@ -114,9 +114,10 @@ class ServingState : public EventListener {
 
   Status Reconcile(ServingBundle* bundle) const;
   // Extends the served bundle's nearest on a thread of its own once UserCandidates::
-  // kRefreshAfter products were indexed since they were found: one refresh at a time, and after
-  // one that took t seconds none for 3t more, so refreshing keeps at most a quarter of a core
-  // however fast products arrive (queries scan, then walk, meanwhile). Under mu_.
+  // kRefreshAfter products were indexed since they were found: one refresh at a time, resting
+  // three times as long as it works (a quarter of a core while it runs), and after one that took
+  // t seconds none for 3t more, so refreshing keeps at most a sixteenth of a core however fast
+  // products arrive (queries scan, then walk, meanwhile). Under mu_.
   void MaybeRefreshNearest(const std::shared_ptr<ServingBundle>& bundle);
   // Applies one product change to `bundle`; `scratch` for the encoder.
   void ApplyProduct(ServingBundle* bundle, const Event& event, int32_t dense, std::vector<float>* scratch);

@@ -184,6 +184,12 @@ Status ProductIndex::Save(const std::string& dir) const {
   return Status::Ok();
 }
 
+std::unique_lock<WriterFirstLock> ProductIndex::LockToWrite() {
+  if (background_readers_.load(std::memory_order_relaxed) == 0) return std::unique_lock<WriterFirstLock>(mu_);
+  mu_.lock_politely(kWriterPatience);
+  return std::unique_lock<WriterFirstLock>(mu_, std::adopt_lock);
+}
+
 int32_t ProductIndex::FindLocked(std::string_view product) const {
   auto it = labels_.find(product);
   return it == labels_.end() ? -1 : it->second;
@@ -208,7 +214,7 @@ void ProductIndex::MakeRoomLocked(int64_t more) {
   std::vector<float> popularity = GrownCopy(popularity_, room);
   std::vector<int32_t> by_popularity = GrownCopy(by_popularity_, room);
   std::vector<std::vector<int32_t>> categories_of = GrownCopy(categories_of_, room);
-  std::unique_lock<WriterFirstLock> lock(mu_);
+  std::unique_lock<WriterFirstLock> lock = LockToWrite();
   labels_.swap(labels);
   flags_.swap(flags);
   unit_.swap(unit);
@@ -279,7 +285,7 @@ Status ProductIndex::AddProduct(std::string_view product, const std::vector<floa
     dot = std::move(prepared.value());
   }
   if (publish_hook_) publish_hook_();
-  std::unique_lock<WriterFirstLock> lock(mu_);
+  std::unique_lock<WriterFirstLock> lock = LockToWrite();
   if (!registered) RegisterLocked(product);
   SetVectorLocked(label, vector.data());
   const bool available = flags_[label] & kAvailable;
@@ -298,7 +304,7 @@ Status ProductIndex::SetAvailable(std::string_view product, bool available) {
   std::lock_guard<std::mutex> writing(write_mu_);
   int32_t label = FindLocked(product);
   if (label < 0) MakeRoomLocked(1);
-  std::unique_lock<WriterFirstLock> lock(mu_);
+  std::unique_lock<WriterFirstLock> lock = LockToWrite();
   if (label < 0) label = RegisterLocked(product);
   const bool was = flags_[label] & kAvailable;
   if (was == available) return Status::Ok();
@@ -324,7 +330,7 @@ Status ProductIndex::SetCategories(std::string_view product, const std::vector<s
   std::lock_guard<std::mutex> writing(write_mu_);
   int32_t label = FindLocked(product);
   if (label < 0) MakeRoomLocked(1);
-  std::unique_lock<WriterFirstLock> lock(mu_);
+  std::unique_lock<WriterFirstLock> lock = LockToWrite();
   if (label < 0) label = RegisterLocked(product);
   for (int32_t c : categories_of_[label]) {
     std::vector<int32_t>& members = category_members_[c];

@@ -32,6 +32,8 @@
 // job (e.g. a std::shared_ptr swap).
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -174,6 +176,21 @@ class ProductIndex {
   std::string IdOf(int32_t label) const;
   // out[i] = IdOf(labels[i]) for i < n, under one lock (a page of answers).
   void IdsOf(const int32_t* labels, int64_t n, std::string* out) const;
+
+  // Marks a long run of reads beside the queries (the users' nearest found or extended while a
+  // version serves), for as long as it lives: live updates then wait for a moment no reader holds
+  // the index before they queue (LockToWrite), so that this reader, preempted inside a read,
+  // does not hold every query up behind an update.
+  class BackgroundReads {
+   public:
+    explicit BackgroundReads(const ProductIndex& index) : index_(index) { ++index_.background_readers_; }
+    ~BackgroundReads() { --index_.background_readers_; }
+    BackgroundReads(const BackgroundReads&) = delete;
+    BackgroundReads& operator=(const BackgroundReads&) = delete;
+
+   private:
+    const ProductIndex& index_;
+  };
   int64_t num_live() const;  // products with a vector and available: what an unfiltered search ranks
 
   // Excluded labels from product ids (unknown ids are skipped: they cannot be returned anyway)
@@ -249,6 +266,14 @@ class ProductIndex {
   const int32_t dim_;
   const Metric user_metric_;
   const IndexOptions options_;
+
+  // mu_ exclusive, to publish an update. While a BackgroundReads is alive, politely
+  // (WriterFirstLock::lock_politely) for up to kWriterPatience: a background reader preempted
+  // while it holds mu_ would otherwise stall every query behind the waiting update. Not always:
+  // with many query threads mu_ is rarely free, and each update would wait out the patience.
+  std::unique_lock<WriterFirstLock> LockToWrite();
+  static constexpr std::chrono::milliseconds kWriterPatience{20};
+  mutable std::atomic<int> background_readers_{0};
 
   mutable WriterFirstLock mu_;  // queries shared, publishing an update exclusive
   std::mutex write_mu_;          // live updates, one at a time

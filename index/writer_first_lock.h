@@ -6,6 +6,9 @@
 
 #include <pthread.h>
 
+#include <chrono>
+#include <thread>
+
 namespace vasgd {
 
 class WriterFirstLock {
@@ -22,6 +25,19 @@ class WriterFirstLock {
   WriterFirstLock& operator=(const WriterFirstLock&) = delete;
 
   void lock() { pthread_rwlock_wrlock(&lock_); }
+  // lock(), but for up to `patience` without queueing in front of new readers: the lock is taken
+  // only at a moment no reader holds it (polled). A waiting writer stops every new reader, so a
+  // reader preempted while it holds the lock would stall every other reader behind the writer
+  // for as long as it is off the CPU. After `patience` it queues as lock() does, so a writer is
+  // never starved for longer.
+  void lock_politely(std::chrono::microseconds patience) {
+    const auto give_up = std::chrono::steady_clock::now() + patience;
+    while (std::chrono::steady_clock::now() < give_up) {
+      if (try_lock()) return;
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+    lock();
+  }
   bool try_lock() { return pthread_rwlock_trywrlock(&lock_) == 0; }
   void unlock() { pthread_rwlock_unlock(&lock_); }
   void lock_shared() { pthread_rwlock_rdlock(&lock_); }

@@ -18,6 +18,7 @@ void AppendIndexedSince(const ProductIndex& index, const float* query, int64_t f
 
 UserCandidates UserCandidates::Find(const ProductIndex& index, const float* user_rows, int64_t users, int per_user,
                                     int threads) {
+  const ProductIndex::BackgroundReads reads(index);
   UserCandidates out;
   if (per_user < 1 || users < 1) return out;
   out.per_user_ = per_user;
@@ -48,7 +49,8 @@ UserCandidates UserCandidates::Find(const ProductIndex& index, const float* user
 }
 
 UserCandidates UserCandidates::Extend(const ProductIndex& index, const float* user_rows,
-                                      const std::atomic<bool>* stop) const {
+                                      const std::atomic<bool>* stop, const std::function<void()>* pace) const {
+  const ProductIndex::BackgroundReads reads(index);
   UserCandidates out;
   out.per_user_ = per_user_;
   out.indexed_before_ = index.num_products();
@@ -59,6 +61,7 @@ UserCandidates UserCandidates::Extend(const ProductIndex& index, const float* us
   std::vector<std::pair<float, int32_t>> pool;
   for (int64_t u = 0; u < users(); ++u) {
     if (stop != nullptr && stop->load(std::memory_order_relaxed)) return UserCandidates();
+    if (pace != nullptr && u > 0 && u % kPaceUsers == 0) (*pace)();
     const float* query = user_rows + u * index.dim();
     int count = 0;
     float floor = -1;

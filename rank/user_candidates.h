@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -45,9 +46,12 @@ class UserCandidates {
   // unavailable dropped), the best per_user() kept. Exact where this one was, and cheaper than
   // Find: a scan of the new products per user instead of a graph walk.
   // `stop` (may be null) is read between users: once true, Extend returns early with an empty
-  // result (per_user() 0), for a daemon shutting down.
-  UserCandidates Extend(const ProductIndex& index, const float* user_rows,
-                        const std::atomic<bool>* stop = nullptr) const;
+  // result (per_user() 0), for a daemon shutting down. `pace` (may be null) is called after every
+  // kPaceUsers users, outside any lock: the daemon sleeps there to bound the extension's share of
+  // the CPU.
+  UserCandidates Extend(const ProductIndex& index, const float* user_rows, const std::atomic<bool>* stop = nullptr,
+                        const std::function<void()>* pace = nullptr) const;
+  static constexpr int64_t kPaceUsers = 256;
 
   // How many labels each user has at most; 0 when nothing was computed.
   int per_user() const { return per_user_; }

@@ -1,6 +1,7 @@
 // ProductIndex: HNSW against an independent brute-force oracle, filters, pagination, live
 // updates, save/load and concurrency, on clustered synthetic embeddings.
 #include "index/product_index.h"
+#include "index/writer_first_lock.h"
 
 #include <gtest/gtest.h>
 
@@ -15,6 +16,7 @@
 #include <numeric>
 #include <random>
 #include <set>
+#include <future>
 #include <thread>
 
 #include "index/distance.h"
@@ -764,6 +766,41 @@ TEST(ProductIndexConcurrencyTest, QueriesFinishWhileAnInsertionIsInProgress) {
   ASSERT_TRUE(index->AddProduct("fresh", fresh).ok());
   EXPECT_EQ(hook_calls, 2);
   EXPECT_EQ(index->num_with_vector(), 4001);
+}
+
+}  // namespace
+}  // namespace vasgd
+
+namespace vasgd {
+namespace {
+
+// A reader keeps the lock (as a preempted background reader does) and a writer waits for it.
+// lock() makes every new reader wait behind the writer; lock_politely() lets them in until its
+// patience runs out, then queues as lock() does, so the writer still gets the lock.
+TEST(WriterFirstLockTest, APoliteWriterLetsNewReadersInUntilItsPatienceRunsOut) {
+  using std::chrono::milliseconds;
+  for (const bool polite : {false, true}) {
+    WriterFirstLock mu;
+    mu.lock_shared();  // the long reader
+    std::promise<void> writing;
+    std::thread writer([&] {
+      writing.set_value();
+      if (polite) mu.lock_politely(std::chrono::microseconds(300000));
+      else mu.lock();
+      mu.unlock();
+    });
+    writing.get_future().wait();
+    std::this_thread::sleep_for(milliseconds(50));  // the writer is waiting by now
+    const bool reader_got_in = mu.try_lock_shared();
+    if (reader_got_in) mu.unlock_shared();
+    EXPECT_EQ(reader_got_in, polite) << (polite ? "polite" : "plain") << " writer";
+    if (polite) {
+      std::this_thread::sleep_for(milliseconds(400));  // past its patience: it queues now
+      EXPECT_FALSE(mu.try_lock_shared()) << "a polite writer past its patience must hold new readers back";
+    }
+    mu.unlock_shared();
+    writer.join();  // and it got the lock
+  }
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <random>
 #include <set>
@@ -238,6 +239,32 @@ TEST(UserCandidates, ExtendEqualsTheNearestOverEveryProductIndexedNow) {
   // Asked to stop (a daemon shutting down), it returns nothing.
   const std::atomic<bool> stop{true};
   EXPECT_EQ(extended.Extend(*index, m->user_vectors.data(), &stop).per_user(), 0);
+}
+
+// The daemon rests in `pace` (serving_state.cc): it is called after every kPaceUsers users, and
+// a paced extension gives the same lists as an unpaced one.
+TEST(UserCandidates, APacedExtensionIsCalledBackEveryFewUsersAndGivesTheSameLists) {
+  auto m = RandomShop();
+  auto index = IndexOf(*m, 1);
+  const int64_t users = 2 * UserCandidates::kPaceUsers + 10;  // the shop's users, over and over
+  std::vector<float> rows;
+  for (int64_t u = 0; u < users; ++u)
+    rows.insert(rows.end(), m->user_vectors.begin() + (u % kUsers) * kDim, m->user_vectors.begin() + (u % kUsers + 1) * kDim);
+  const UserCandidates found = UserCandidates::Find(*index, rows.data(), users, 20, 1);
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(index->AddProduct("more-" + std::to_string(i), std::vector<float>(kDim, i - 25.f)).ok());
+  int paced = 0;
+  const std::function<void()> pace = [&] { ++paced; };
+  const UserCandidates with = found.Extend(*index, rows.data(), nullptr, &pace);
+  const UserCandidates without = found.Extend(*index, rows.data());
+  EXPECT_EQ(paced, 2);
+  int a = 0, b = 0;
+  float floor_a = 0, floor_b = 0;
+  for (int64_t u = 0; u < users; ++u) {
+    const int32_t* la = with.Of(u, &a, &floor_a);
+    const int32_t* lb = without.Of(u, &b, &floor_b);
+    ASSERT_EQ(std::vector<int32_t>(la, la + a), std::vector<int32_t>(lb, lb + b)) << "user " << u;
+    EXPECT_EQ(floor_a, floor_b);
+  }
 }
 
 // A product indexed after the nearest were found, V's best for the user, is on the user's page
