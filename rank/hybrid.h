@@ -150,6 +150,11 @@ class HybridScorer {
 
   // Labels with a non-zero N or E for the prepared user (the lists' reach), in no order.
   const std::vector<int32_t>& Reached() const { return touched_; }
+  // A label's weighted lists term for the prepared user: w_n·N + w_e·E (each scaled), as scored.
+  float ListTerm(int32_t label) const {
+    const HybridWeights& w = tables_->weights();
+    return w.neighbours * Neighbour(label) * n_scale_ + w.ease * Ease(label) * e_scale_;
+  }
 
   // out[label] = score for every label in [0, n), given `vasg[label]` = V(u, label) already
   // computed by the caller (0 where the product has no vector; -infinity for a product that may

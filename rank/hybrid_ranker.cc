@@ -27,6 +27,8 @@ struct Scratch {
   std::vector<float> added_v;                  // V of the products indexed since the nearest were found
   std::vector<std::pair<float, int32_t>> by_v;  // their V, best first
   std::vector<std::string> ids;                 // the page's product ids
+  std::vector<std::pair<float, int32_t>> reach; // the lists' reach by what it scores without V, best first
+  std::vector<int32_t> scored;                  // labels scored so far, sorted (the prior walk skips them)
   size_t in_best = 0;
 };
 
@@ -134,24 +136,52 @@ bool TakeNearestFound(const ProductIndex& index, const HybridRequest& r, const S
 
 // Candidates (see the header); fills s.ranked (unsorted) and s.means.
 //
-// The prior is walked as far as it can matter: a product that neither the lists nor the graph
-// brought has no list term, a V no higher than the graph's last candidate's and a visual term of
-// at most |w_i| + |w_c|, so once its prior plus that bound falls below the `need`-th best score
-// found, neither it nor any product after it in ByPrior() can enter the page (up to the graph's
-// own approximation). Products good on both counts but first on neither are found that way
-// (tests/rank: RankHybrid.CandidateModeReturnsTheExhaustivePage). Where V is sharply peaked the
+// The lists' reach and the prior are walked as far as they can matter. A product the graph did
+// not bring has a V no higher than the graph's last candidate's and a visual term of at most
+// |w_i| + |w_c|. So once a reach product's lists term plus prior plus that bound falls below the
+// `need`-th best score found, neither it nor any later one in the reach's order can enter the
+// page; likewise for the prior's order, whose products have no list term beyond the largest of
+// the reach left unscored (up to the graph's own approximation). Products good on several counts
+// but first on none are found that way (tests/rank: RankHybrid.CandidateModeReturnsTheExhaustivePage,
+// ...TheReachIsWalkedAsFarAsItCanMatter). Where V is sharply peaked the
 // bound is loose (bench/serve_bench's clustered shop: the graph's last candidate has V near 0.8,
 // most products near 0), and an unbounded walk scored 26,000-36,000 products per query for the
-// last 0.2% of agreement with the exhaustive page; kPriorDepth stops it at a few hundred.
-constexpr size_t kPriorDepth = 4;  // × `candidates` products scored from the prior walk, at most
+// last 0.2% of agreement with the exhaustive page; kPriorDepth stops each walk at a few hundred.
+constexpr size_t kPriorDepth = 4;  // × `candidates` products scored from each walk, at most
+
+// The lists' reach in s.reach, best first by what a product can score without its V and visual
+// terms: its lists term plus its prior (a product added since the model: popularity 0, fresh 1).
+// A user's reach grows with their purchases (about top_k products each); scoring all of it made
+// a query's cost grow with the user's history.
+void OrderReach(const HybridTables& tables, const HybridScorer& scorer, Scratch& s) {
+  s.reach.clear();
+  const int32_t model = static_cast<int32_t>(tables.ByPrior().size());
+  const float fresh_added = tables.weights().freshness;
+  for (int32_t j : scorer.Reached())
+    s.reach.push_back({scorer.ListTerm(j) + (j < model ? tables.PriorScore(j) : fresh_added), j});
+  std::sort(s.reach.begin(), s.reach.end(), std::greater<>());
+}
+
+// Appends label_at(i) for i < count to s.candidates, except those in sorted `skip`.
+template <typename Get>
+void AppendUnscored(int64_t count, const std::vector<int32_t>& skip, Get label_at, Scratch& s) {
+  for (int64_t i = 0; i < count; ++i) {
+    const int32_t label = label_at(i);
+    if (!std::binary_search(skip.begin(), skip.end(), label)) s.candidates.push_back(label);
+  }
+}
 
 Status ScoreCandidates(const ProductIndex& index, const HybridTables& tables, const HybridScorer& scorer,
                        const SearchFilter& filter, const HybridRequest& r, Scratch& s, HybridStats* stats) {
   const HybridWeights& w = tables.weights();
   const int want = std::max(r.candidates, r.offset + r.k);
   const int64_t need = static_cast<int64_t>(r.offset) + r.k;
+  const size_t max_walked = static_cast<size_t>(want) * kPriorDepth;
   stats->walked = false;
-  s.candidates.assign(scorer.Reached().begin(), scorer.Reached().end());
+  OrderReach(tables, scorer, s);
+  const size_t reach_first = std::min<size_t>(s.reach.size(), static_cast<size_t>(want));
+  s.candidates.clear();
+  for (size_t i = 0; i < reach_first; ++i) s.candidates.push_back(s.reach[i].second);
   float v_floor = 0;  // V of the best product the graph did not bring, at most
   if (r.user_vector != nullptr && !TakeNearestFound(index, r, filter, want, s, &v_floor)) {
     // The user's purchases are left out of this filter: excluded products make the index widen
@@ -182,27 +212,43 @@ Status ScoreCandidates(const ProductIndex& index, const HybridTables& tables, co
   }
   std::sort(s.candidates.begin(), s.candidates.end());
   s.candidates.erase(std::unique(s.candidates.begin(), s.candidates.end()), s.candidates.end());
-  const size_t first_batch = s.candidates.size();
+  s.scored.assign(s.candidates.begin(), s.candidates.end());
   double sums[4] = {0, 0, 0, 0};
   s.ranked.clear();
   s.best.clear();
   s.in_best = 0;
   ScoreBatch(index, scorer, filter, r.user_vector, 0, s, sums);
+  // What a product neither source brought can add beyond its lists and prior: V no higher than
+  // the graph's last candidate's, and a visual term of at most |w_i| + |w_c|.
+  const float v_and_visual = (w.vasg >= 0 ? w.vasg * v_floor : -w.vasg) +
+                             (scorer.has_profile() ? std::abs(w.visual) + std::abs(w.cold_visual) : 0.f);
+  // The rest of the reach, best first, as far as it can matter (as the prior below).
+  size_t at = reach_first;
+  while (at < s.reach.size() && at - reach_first < max_walked && s.reach[at].first + v_and_visual >= KthBest(s, need)) {
+    const size_t from = s.candidates.size();
+    const size_t count = std::min<size_t>(want, s.reach.size() - at);
+    AppendUnscored(static_cast<int64_t>(count), s.scored, [&](int64_t i) { return s.reach[at + i].second; }, s);
+    at += count;
+    ScoreBatch(index, scorer, filter, r.user_vector, from, s, sums);
+  }
   if (prior) {
+    // The reach left unscored still has its lists term, at most this.
+    float lists_left = 0;
+    for (size_t i = at; i < s.reach.size(); ++i) lists_left = std::max(lists_left, scorer.ListTerm(s.reach[i].second));
+    s.scored.assign(s.candidates.begin(), s.candidates.end());
+    std::sort(s.scored.begin(), s.scored.end());
     const std::vector<int32_t>& order = tables.ByPrior();
-    const float rest = (w.vasg >= 0 ? w.vasg * v_floor : -w.vasg) +
-                       (scorer.has_profile() ? std::abs(w.visual) + std::abs(w.cold_visual) : 0.f);
-    const size_t max_scored = static_cast<size_t>(want) * kPriorDepth;
+    const float rest = v_and_visual + lists_left;
     size_t from_prior = 0;
-    for (size_t at = 0; at < order.size() && from_prior < max_scored;) {
-      if (tables.PriorScore(order[at]) + rest < KthBest(s, need)) break;
+    for (size_t pos = 0; pos < order.size() && from_prior < max_walked;) {
+      if (tables.PriorScore(order[pos]) + rest < KthBest(s, need)) break;
       from_prior += want;
       const size_t from = s.candidates.size();
-      at += static_cast<size_t>(index.TakeEligible(order.data() + at, static_cast<int64_t>(order.size() - at), filter,
-                                                   want, &s.candidates));
-      // Drop what the first batch scored already.
+      pos += static_cast<size_t>(index.TakeEligible(order.data() + pos, static_cast<int64_t>(order.size() - pos), filter,
+                                                    want, &s.candidates));
+      // Drop what was scored already.
       auto end = std::remove_if(s.candidates.begin() + from, s.candidates.end(), [&](int32_t label) {
-        return std::binary_search(s.candidates.begin(), s.candidates.begin() + first_batch, label);
+        return std::binary_search(s.scored.begin(), s.scored.end(), label);
       });
       s.candidates.erase(end, s.candidates.end());
       ScoreBatch(index, scorer, filter, r.user_vector, from, s, sums);
