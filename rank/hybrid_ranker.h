@@ -3,8 +3,9 @@
 //
 // Catalogues the index searches exactly (fewer live products than index.exact_below) are scored
 // exhaustively, every eligible product by the full formula: the same scores the evaluation ranks
-// by (tests/daemon check it on a served model). Larger ones are scored on candidates: every
-// product the user's lists reach, the `candidates` nearest by V from the HNSW graph (for a model
+// by (tests/daemon check it on a served model). Larger ones are scored on candidates: the
+// products the user's lists reach, best first by lists term plus prior and as far as they can
+// reach the page, the `candidates` nearest by V from the HNSW graph (for a model
 // user: those found when the version loaded, rank/user_candidates.h, and the best by V among the
 // products indexed since, while they are few), with w_f > 0
 // the `candidates` newest products added since the model (with the cold order on: the
