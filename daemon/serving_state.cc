@@ -1,9 +1,5 @@
 #include "daemon/serving_state.h"
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -119,35 +115,47 @@ ServingState::~ServingState() {
 
 namespace {
 
-std::shared_ptr<const UserCandidates> FindNearest(const ServingBundle& b, int per_user, int threads) {
+// `pace` as UserCandidates::Find's.
+std::shared_ptr<const UserCandidates> FindNearest(const ServingBundle& b, int per_user, int threads,
+                                                  const std::function<void()>* pace) {
   const ModelVersion& m = *b.model;
   return std::make_shared<const UserCandidates>(UserCandidates::Find(
-      *b.index, m.user_vectors.data(), static_cast<int64_t>(m.user_ids.size()), per_user, threads));
+      *b.index, m.user_vectors.data(), static_cast<int64_t>(m.user_ids.size()), per_user, threads, pace));
 }
 
 // `nearest` extended over the products `b`'s index gained since it was found; null when stopped.
 // `pace` as UserCandidates::Extend's.
 std::shared_ptr<const UserCandidates> Extended(const ServingBundle& b, const UserCandidates& nearest,
-                                               const std::atomic<bool>& stop,
-                                               const std::function<void()>* pace = nullptr) {
+                                               const std::atomic<bool>& stop, const std::function<void()>* pace) {
   UserCandidates extended = nearest.Extend(*b.index, b.model->user_vectors.data(), &stop, pace);
   return extended.per_user() > 0 ? std::make_shared<const UserCandidates>(std::move(extended)) : nullptr;
 }
 
-// The nearest's refresh rests this many times as long as it works (UserCandidates::kPaceUsers
-// users at a time).
+// Work beside serving (finding or extending the users' nearest) runs at the queries' own
+// priority and rests this many times as long as it works, every UserCandidates::kPaceUsers
+// users: a quarter of a core at most. It used to run at nice 10: on the saturated 2-core VM it
+// was then kept off the CPU for up to ~100 ms while holding the index's read lock, the next
+// live update waited for it, and every query behind that update (bench/serve_bench load at
+// 5,000/s: p99 77-127 ms in the seconds the refresh ran, 3-8 ms otherwise). Its reads are
+// ProductIndex::BackgroundReads as well, so updates let queries by meanwhile.
 constexpr int kRestPerWork = 3;
 
-// Work beside serving yields to the queries: the calling thread's nice value is raised to 10.
-void YieldToQueries() { (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10); }
+// A pace for UserCandidates::Find and Extend: rests kRestPerWork times as long as was worked
+// since its last call.
+std::function<void()> RestingPace() {
+  return [worked_since = std::chrono::steady_clock::now()]() mutable {
+    std::this_thread::sleep_for(kRestPerWork * (std::chrono::steady_clock::now() - worked_since));
+    worked_since = std::chrono::steady_clock::now();
+  };
+}
 
-// Runs `work` here while nothing is served yet, else on a thread of its own that yields to the
-// queries, and waits for it.
-void BesideQueries(bool serving, const std::function<void()>& work) {
-  if (!serving) return work();
+// Runs `work` here, unpaced (null), while nothing is served yet; else on a thread of its own,
+// paced (RestingPace), and waits for it.
+void BesideQueries(bool serving, const std::function<void(const std::function<void()>*)>& work) {
+  if (!serving) return work(nullptr);
   std::thread([&] {
-    YieldToQueries();
-    work();
+    const std::function<void()> pace = RestingPace();
+    work(&pace);
   }).join();
 }
 
@@ -160,20 +168,10 @@ void ServingState::MaybeRefreshNearest(const std::shared_ptr<ServingBundle>& bun
   if (std::chrono::steady_clock::now() < next_refresh_) return;
   if (refresher_.joinable()) refresher_.join();  // the last one, finished
   refreshing_ = true;
-  // One thread at nice 10: the daemon is serving meanwhile, and queries scan the new products
-  // until it is done.
+  // One thread, paced (RestingPace): the daemon is serving meanwhile, and queries scan the new
+  // products until it is done.
   refresher_ = std::thread([this, bundle, nearest] {
-    // At the queries' own priority, resting kRestPerWork times as long as it worked: a quarter
-    // of a core at most. At nice 10 on the saturated 2-core VM it was kept off the CPU for up to
-    // ~100 ms while holding the index's read lock; the next live update then waited for it, and
-    // every query behind that writer (bench/serve_bench load at 5,000/s: p99 77-127 ms in the
-    // seconds it ran, 3-8 ms otherwise). Its reads are BackgroundReads, so updates let queries by.
-    auto worked_since = std::chrono::steady_clock::now();
-    const std::function<void()> pace = [&] {
-      const auto now = std::chrono::steady_clock::now();
-      std::this_thread::sleep_for(kRestPerWork * (now - worked_since));
-      worked_since = std::chrono::steady_clock::now();
-    };
+    const std::function<void()> pace = RestingPace();
     const auto t0 = std::chrono::steady_clock::now();
     if (auto extended = Extended(*bundle, *nearest, stopping_, &pace)) {
       std::atomic_store(&bundle->nearest, std::move(extended));
@@ -227,7 +225,9 @@ Result<std::shared_ptr<ServingBundle>> ServingState::Load(const std::string& dir
     // At start nothing is served yet: every core; else one thread beside the last version's queries.
     const bool serving = Current() != nullptr;
     const int threads = serving ? 1 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    BesideQueries(serving, [&] { bundle->nearest = FindNearest(*bundle, hybrid_options_.serve_candidates, threads); });
+    BesideQueries(serving, [&](const std::function<void()>* pace) {
+      bundle->nearest = FindNearest(*bundle, hybrid_options_.serve_candidates, threads, pace);
+    });
   }
   const UserCandidates none;
   const UserCandidates& nearest = bundle->nearest ? *bundle->nearest : none;
@@ -362,8 +362,8 @@ Status ServingState::Install(const std::shared_ptr<ServingBundle>& bundle, int64
   if (nearest && bundle->index->num_products() > nearest->indexed_before()) {
     const auto t0 = std::chrono::steady_clock::now();
     const int64_t since = bundle->index->num_products() - nearest->indexed_before();
-    BesideQueries(Current() != nullptr, [&] {
-      if (auto extended = Extended(*bundle, *nearest, stopping_)) bundle->nearest = std::move(extended);
+    BesideQueries(Current() != nullptr, [&](const std::function<void()>* pace) {
+      if (auto extended = Extended(*bundle, *nearest, stopping_, pace)) bundle->nearest = std::move(extended);
     });
     nearest_refreshes_->Inc();
     Log(LogLevel::kInfo, "model.nearest_extended",

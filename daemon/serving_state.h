@@ -84,7 +84,7 @@ class ServingState : public EventListener {
   // a known score), then the saved index (its checksum, and that it holds this model's vectors;
   // a version saved without an index gets one built), then, above index.exact_below products,
   // each user's nearest by V (hybrid.nearest_at_load: on every core before anything is served,
-  // else on one thread at nice 10). Corruption/InvalidArgument say what failed.
+  // else on one thread paced to a quarter of a core). Corruption/InvalidArgument say what failed.
   Result<std::shared_ptr<ServingBundle>> Load(const std::string& dir) const;
 
   // Journal sessions (see the file comment). Returns the session's token.

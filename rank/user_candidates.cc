@@ -17,7 +17,7 @@ void AppendIndexedSince(const ProductIndex& index, const float* query, int64_t f
 }
 
 UserCandidates UserCandidates::Find(const ProductIndex& index, const float* user_rows, int64_t users, int per_user,
-                                    int threads) {
+                                    int threads, const std::function<void()>* pace) {
   const ProductIndex::BackgroundReads reads(index);
   UserCandidates out;
   if (per_user < 1 || users < 1) return out;
@@ -32,6 +32,7 @@ UserCandidates UserCandidates::Find(const ProductIndex& index, const float* user
   // Rows are dealt out in turn so that the threads finish together.
   auto work = [&](int first, int step) {
     for (int64_t u = first; u < users; u += step) {
+      if (pace != nullptr && step == 1 && u > 0 && u % kPaceUsers == 0) (*pace)();
       Result<std::vector<ScoredProduct>> near =
           index.Search(user_rows + u * dim, Metric::kCosine, any, per_user, 0, nullptr, nullptr, &labels_only);
       if (!near.ok()) continue;

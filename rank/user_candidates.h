@@ -37,9 +37,10 @@ class UserCandidates {
 
   // Searches the index for each of `users` rows of `user_rows` (users × index.dim() floats): its
   // `per_user` nearest eligible products by cosine, no category. Uses `threads` threads (≥ 1).
-  // Rows the index cannot search (a non-finite vector) get none.
+  // Rows the index cannot search (a non-finite vector) get none. `pace` (may be null; only with
+  // one thread) as Extend's.
   static UserCandidates Find(const ProductIndex& index, const float* user_rows, int64_t users, int per_user,
-                             int threads);
+                             int threads, const std::function<void()>* pace = nullptr);
 
   // The same users' nearest over every product the index holds now: each user's list merged
   // with the products indexed since this one was found (its labels, its V recomputed, those made

@@ -292,15 +292,26 @@ TEST(UserCandidates, ExtendEqualsTheNearestOverEveryProductIndexedNow) {
 }
 
 // The daemon rests in `pace` (serving_state.cc): it is called after every kPaceUsers users, and
-// a paced extension gives the same lists as an unpaced one.
-TEST(UserCandidates, APacedExtensionIsCalledBackEveryFewUsersAndGivesTheSameLists) {
+// a paced finding or extension gives the same lists as an unpaced one.
+TEST(UserCandidates, APacedFindingOrExtensionIsCalledBackEveryFewUsersAndGivesTheSameLists) {
   auto m = RandomShop();
   auto index = IndexOf(*m, 1);
   const int64_t users = 2 * UserCandidates::kPaceUsers + 10;  // the shop's users, over and over
   std::vector<float> rows;
   for (int64_t u = 0; u < users; ++u)
     rows.insert(rows.end(), m->user_vectors.begin() + (u % kUsers) * kDim, m->user_vectors.begin() + (u % kUsers + 1) * kDim);
-  const UserCandidates found = UserCandidates::Find(*index, rows.data(), users, 20, 1);
+  int paced_finding = 0;
+  const std::function<void()> count_finding = [&] { ++paced_finding; };
+  const UserCandidates found = UserCandidates::Find(*index, rows.data(), users, 20, 1, &count_finding);
+  const UserCandidates found_unpaced = UserCandidates::Find(*index, rows.data(), users, 20, 1);
+  EXPECT_EQ(paced_finding, 2);
+  int c = 0, d = 0;
+  float floor_c = 0, floor_d = 0;
+  for (int64_t u = 0; u < users; ++u) {
+    const int32_t* lc = found.Of(u, &c, &floor_c);
+    const int32_t* ld = found_unpaced.Of(u, &d, &floor_d);
+    ASSERT_EQ(std::vector<int32_t>(lc, lc + c), std::vector<int32_t>(ld, ld + d)) << "found, user " << u;
+  }
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(index->AddProduct("more-" + std::to_string(i), std::vector<float>(kDim, i - 25.f)).ok());
   int paced = 0;
   const std::function<void()> pace = [&] { ++paced; };
