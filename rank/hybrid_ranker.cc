@@ -28,7 +28,8 @@ struct Scratch {
   std::vector<std::pair<float, int32_t>> by_v;  // their V, best first
   std::vector<std::string> ids;                 // the page's product ids
   std::vector<std::pair<float, int32_t>> reach; // the lists' reach by what it scores without V, best first
-  std::vector<int32_t> scored;                  // labels scored so far, sorted (the prior walk skips them)
+  std::vector<int32_t> scored;                  // labels scored so far, sorted (the walks skip them)
+  std::vector<int32_t> taken;                   // one batch of the prior's order
   size_t in_best = 0;
 };
 
@@ -171,6 +172,54 @@ void AppendUnscored(int64_t count, const std::vector<int32_t>& skip, Get label_a
   }
 }
 
+// Where a walk stands: the candidates it scores, the page's need and the bound on what a product
+// not brought by the graph can add beyond its lists term and prior (V and the visual terms).
+struct Walk {
+  const ProductIndex& index;
+  const HybridScorer& scorer;
+  const SearchFilter& filter;
+  const float* user_vector;
+  int want;
+  int64_t need;
+  size_t max_walked;
+  float v_and_visual;
+  double* sums;
+};
+
+// Scores the lists' reach after its first `from` products, best first, while it can still reach
+// the page (at most w.max_walked more); returns where it stopped.
+size_t WalkReach(const Walk& w, size_t from, Scratch& s) {
+  size_t at = from;
+  while (at < s.reach.size() && at - from < w.max_walked && s.reach[at].first + w.v_and_visual >= KthBest(s, w.need)) {
+    const size_t first_new = s.candidates.size();
+    const size_t count = std::min<size_t>(w.want, s.reach.size() - at);
+    AppendUnscored(static_cast<int64_t>(count), s.scored, [&](int64_t i) { return s.reach[at + i].second; }, s);
+    at += count;
+    ScoreBatch(w.index, w.scorer, w.filter, w.user_vector, first_new, s, w.sums);
+  }
+  return at;
+}
+
+// Scores the prior's order (HybridTables::ByPrior), best first, skipping what was scored, while
+// it can still reach the page: its products have no lists term beyond `lists_left`.
+void WalkPrior(const Walk& w, const HybridTables& tables, float lists_left, Scratch& s) {
+  s.scored.assign(s.candidates.begin(), s.candidates.end());
+  std::sort(s.scored.begin(), s.scored.end());
+  const std::vector<int32_t>& order = tables.ByPrior();
+  const float rest = w.v_and_visual + lists_left;
+  size_t from_prior = 0;
+  for (size_t pos = 0; pos < order.size() && from_prior < w.max_walked;) {
+    if (tables.PriorScore(order[pos]) + rest < KthBest(s, w.need)) break;
+    from_prior += w.want;
+    const size_t first_new = s.candidates.size();
+    s.taken.clear();
+    pos += static_cast<size_t>(
+        w.index.TakeEligible(order.data() + pos, static_cast<int64_t>(order.size() - pos), w.filter, w.want, &s.taken));
+    AppendUnscored(static_cast<int64_t>(s.taken.size()), s.scored, [&](int64_t i) { return s.taken[i]; }, s);
+    ScoreBatch(w.index, w.scorer, w.filter, w.user_vector, first_new, s, w.sums);
+  }
+}
+
 Status ScoreCandidates(const ProductIndex& index, const HybridTables& tables, const HybridScorer& scorer,
                        const SearchFilter& filter, const HybridRequest& r, Scratch& s, HybridStats* stats) {
   const HybridWeights& w = tables.weights();
@@ -222,37 +271,12 @@ Status ScoreCandidates(const ProductIndex& index, const HybridTables& tables, co
   // the graph's last candidate's, and a visual term of at most |w_i| + |w_c|.
   const float v_and_visual = (w.vasg >= 0 ? w.vasg * v_floor : -w.vasg) +
                              (scorer.has_profile() ? std::abs(w.visual) + std::abs(w.cold_visual) : 0.f);
-  // The rest of the reach, best first, as far as it can matter (as the prior below).
-  size_t at = reach_first;
-  while (at < s.reach.size() && at - reach_first < max_walked && s.reach[at].first + v_and_visual >= KthBest(s, need)) {
-    const size_t from = s.candidates.size();
-    const size_t count = std::min<size_t>(want, s.reach.size() - at);
-    AppendUnscored(static_cast<int64_t>(count), s.scored, [&](int64_t i) { return s.reach[at + i].second; }, s);
-    at += count;
-    ScoreBatch(index, scorer, filter, r.user_vector, from, s, sums);
-  }
+  const Walk walk{index, scorer, filter, r.user_vector, want, need, max_walked, v_and_visual, sums};
+  const size_t reach_stop = WalkReach(walk, reach_first, s);
   if (prior) {
-    // The reach left unscored still has its lists term, at most this.
-    float lists_left = 0;
-    for (size_t i = at; i < s.reach.size(); ++i) lists_left = std::max(lists_left, scorer.ListTerm(s.reach[i].second));
-    s.scored.assign(s.candidates.begin(), s.candidates.end());
-    std::sort(s.scored.begin(), s.scored.end());
-    const std::vector<int32_t>& order = tables.ByPrior();
-    const float rest = v_and_visual + lists_left;
-    size_t from_prior = 0;
-    for (size_t pos = 0; pos < order.size() && from_prior < max_walked;) {
-      if (tables.PriorScore(order[pos]) + rest < KthBest(s, need)) break;
-      from_prior += want;
-      const size_t from = s.candidates.size();
-      pos += static_cast<size_t>(index.TakeEligible(order.data() + pos, static_cast<int64_t>(order.size() - pos), filter,
-                                                    want, &s.candidates));
-      // Drop what was scored already.
-      auto end = std::remove_if(s.candidates.begin() + from, s.candidates.end(), [&](int32_t label) {
-        return std::binary_search(s.scored.begin(), s.scored.end(), label);
-      });
-      s.candidates.erase(end, s.candidates.end());
-      ScoreBatch(index, scorer, filter, r.user_vector, from, s, sums);
-    }
+    float lists_left = 0;  // the largest lists term of the reach left unscored
+    for (size_t i = reach_stop; i < s.reach.size(); ++i) lists_left = std::max(lists_left, scorer.ListTerm(s.reach[i].second));
+    WalkPrior(walk, tables, lists_left, s);
   }
   const double n = static_cast<double>(std::max<size_t>(1, s.ranked.size()));
   for (int t = 0; t < 4; ++t) s.means[t] = static_cast<float>(sums[t] / n);
