@@ -110,18 +110,23 @@ cpu_seconds() {  # user + system CPU of a process, s
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
-run() {  # name lua-script|"" path ingest-run -> one JSON line, while ingesting
+start_ingest() {  # name ingest-run: the ingester in the background, its pid in INGEST_PID ("" when RATE is 0)
   # ingest-run numbers the ingester's new products (new-<run>-<n>), so that every run adds its own.
-  local name=$1 script=$2 path=$3 ingest_run=$4
-  local ingest=""
+  INGEST_PID=""
   if [ "$RATE" -gt 0 ]; then
     $TASKSET "$SETUP" ingest --port "$PORT" --rate "$RATE" --seconds $((SECONDS_RUN + 2)) --users "$USERS" \
-        --products "$PRODUCTS" --run "$ingest_run" >"$WORK/ingest-$name.json" &
-    ingest=$!
+        --products "$PRODUCTS" --run "$2" >"$WORK/ingest-$1.json" &
+    INGEST_PID=$!
     sleep 1
   else
-    echo '{"events_per_second":0}' >"$WORK/ingest-$name.json"
+    echo '{"events_per_second":0}' >"$WORK/ingest-$1.json"
   fi
+}
+
+run() {  # name lua-script|"" path ingest-run -> one JSON line, while ingesting
+  local name=$1 script=$2 path=$3 ingest_run=$4
+  start_ingest "$name" "$ingest_run"
+  local ingest=$INGEST_PID
   local args=(-t2 -c"$CONNECTIONS" -d"${SECONDS_RUN}s" --latency)
   [ -n "$script" ] && args+=(-s "$WORK/$script")
   local out cpu0 cpu1 load0
@@ -135,15 +140,9 @@ run() {  # name lua-script|"" path ingest-run -> one JSON line, while ingesting
 }
 
 run_open() {  # ingest-run -> one JSON line: user recommendations at OPEN_RATE/s, open loop, while ingesting
-  local ingest="" out load0
-  if [ "$RATE" -gt 0 ]; then
-    $TASKSET "$SETUP" ingest --port "$PORT" --rate "$RATE" --seconds $((SECONDS_RUN + 2)) --users "$USERS" \
-        --products "$PRODUCTS" --run "$1" >"$WORK/ingest-open.json" &
-    ingest=$!
-    sleep 1
-  else
-    echo '{"events_per_second":0}' >"$WORK/ingest-open.json"
-  fi
+  local out load0
+  start_ingest open "$1"
+  local ingest=$INGEST_PID
   load0=$(load1)
   out=$($TASKSET "$SETUP" load --port "$PORT" --rate "$OPEN_RATE" --seconds "$SECONDS_RUN" --users "$USERS" \
       --products "$PRODUCTS" --endpoint users 2>"$WORK/open-per-second.txt" || true)

@@ -291,6 +291,18 @@ TEST(UserCandidates, ExtendEqualsTheNearestOverEveryProductIndexedNow) {
   EXPECT_EQ(extended.Extend(*index, m->user_vectors.data(), &stop).per_user(), 0);
 }
 
+// Every user's list in `a` equals the one in `b` (and their floors, with `with_floors`).
+void ExpectSameLists(const UserCandidates& a, const UserCandidates& b, int64_t users, bool with_floors) {
+  int count_a = 0, count_b = 0;
+  float floor_a = 0, floor_b = 0;
+  for (int64_t u = 0; u < users; ++u) {
+    const int32_t* la = a.Of(u, &count_a, &floor_a);
+    const int32_t* lb = b.Of(u, &count_b, &floor_b);
+    ASSERT_EQ(std::vector<int32_t>(la, la + count_a), std::vector<int32_t>(lb, lb + count_b)) << "user " << u;
+    if (with_floors) EXPECT_EQ(floor_a, floor_b) << "user " << u;
+  }
+}
+
 // The daemon rests in `pace` (serving_state.cc): it is called after every kPaceUsers users, and
 // a paced finding or extension gives the same lists as an unpaced one.
 TEST(UserCandidates, APacedFindingOrExtensionIsCalledBackEveryFewUsersAndGivesTheSameLists) {
@@ -305,27 +317,14 @@ TEST(UserCandidates, APacedFindingOrExtensionIsCalledBackEveryFewUsersAndGivesTh
   const UserCandidates found = UserCandidates::Find(*index, rows.data(), users, 20, 1, &count_finding);
   const UserCandidates found_unpaced = UserCandidates::Find(*index, rows.data(), users, 20, 1);
   EXPECT_EQ(paced_finding, 2);
-  int c = 0, d = 0;
-  float floor_c = 0, floor_d = 0;
-  for (int64_t u = 0; u < users; ++u) {
-    const int32_t* lc = found.Of(u, &c, &floor_c);
-    const int32_t* ld = found_unpaced.Of(u, &d, &floor_d);
-    ASSERT_EQ(std::vector<int32_t>(lc, lc + c), std::vector<int32_t>(ld, ld + d)) << "found, user " << u;
-  }
+  ExpectSameLists(found, found_unpaced, users, /*with_floors=*/false);
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(index->AddProduct("more-" + std::to_string(i), std::vector<float>(kDim, i - 25.f)).ok());
   int paced = 0;
   const std::function<void()> pace = [&] { ++paced; };
   const UserCandidates with = found.Extend(*index, rows.data(), nullptr, &pace);
   const UserCandidates without = found.Extend(*index, rows.data());
   EXPECT_EQ(paced, 2);
-  int a = 0, b = 0;
-  float floor_a = 0, floor_b = 0;
-  for (int64_t u = 0; u < users; ++u) {
-    const int32_t* la = with.Of(u, &a, &floor_a);
-    const int32_t* lb = without.Of(u, &b, &floor_b);
-    ASSERT_EQ(std::vector<int32_t>(la, la + a), std::vector<int32_t>(lb, lb + b)) << "user " << u;
-    EXPECT_EQ(floor_a, floor_b);
-  }
+  ExpectSameLists(with, without, users, /*with_floors=*/true);
 }
 
 // A product indexed after the nearest were found, V's best for the user, is on the user's page
