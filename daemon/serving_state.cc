@@ -173,12 +173,15 @@ void ServingState::MaybeRefreshNearest(const std::shared_ptr<ServingBundle>& bun
   refresher_ = std::thread([this, bundle, nearest] {
     const std::function<void()> pace = RestingPace();
     const auto t0 = std::chrono::steady_clock::now();
+    const int64_t since = bundle->index->num_products() - nearest->indexed_before();
     if (auto extended = Extended(*bundle, *nearest, stopping_, &pace)) {
       std::atomic_store(&bundle->nearest, std::move(extended));
     }
     const auto t1 = std::chrono::steady_clock::now();
     next_refresh_ = t1 + 3 * (t1 - t0);
     nearest_refreshes_->Inc();
+    Log(LogLevel::kInfo, "model.nearest_refreshed",
+        {{"version", bundle->version()}, {"products_since", since}, {"seconds", SecondsSince(t0)}});
     refreshing_.store(false, std::memory_order_release);
   });
 }

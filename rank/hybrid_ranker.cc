@@ -25,7 +25,8 @@ struct Scratch {
   std::vector<Scored> ranked;
   std::vector<float> best;  // KthBest's heap over ranked[0, in_best)
   std::vector<float> added_v;                  // V of the products indexed since the nearest were found
-  std::vector<std::pair<float, int32_t>> by_v;  // their V, best first
+  int64_t added_from = 0;                       // added_v[i] is label added_from + i's
+  std::vector<std::pair<float, int32_t>> by_v;  // some of them, by V
   std::vector<std::string> ids;                 // the page's product ids
   std::vector<std::pair<float, int32_t>> reach; // the lists' reach by what it scores without V, best first
   std::vector<int32_t> scored;                  // labels scored so far, sorted (the walks skip them)
@@ -110,9 +111,12 @@ float KthBest(Scratch& s, int64_t need) {
   return static_cast<int64_t>(s.best.size()) < need ? -std::numeric_limits<float>::infinity() : s.best.front();
 }
 
-// The user's nearest found at load (rank/user_candidates.h) and the `want` best by V among the
-// products indexed since, appended to s.candidates; *v_floor: V of the best product left out, at
-// most. False (nothing appended) when they cannot stand in for the graph walk.
+// The user's nearest found at load (rank/user_candidates.h), appended to s.candidates, and V of
+// the products indexed since in s.added_v. Those whose V reaches the nearest's floor (they would
+// be among V's `want` best overall) join them, best first, at most `want`; the rest are left to
+// WalkIndexedSince (marked -infinity when taken). *v_floor: the nearest's floor, which bounds V of
+// every model product they do not name. False (nothing appended) when they cannot stand in for
+// the graph walk.
 bool TakeNearestFound(const ProductIndex& index, const HybridRequest& r, const SearchFilter& filter, int want,
                       Scratch& s, float* v_floor) {
   if (!r.nearest || r.nearest->per_user() != want || filter.category != SearchFilter::kAnyCategory) return false;
@@ -123,14 +127,17 @@ bool TakeNearestFound(const ProductIndex& index, const HybridRequest& r, const S
   if (nearest == nullptr) return false;
   s.candidates.insert(s.candidates.end(), nearest, nearest + found);
   if (to <= from) return true;
+  s.added_from = from;
+  s.added_v.resize(static_cast<size_t>(to - from));
+  s.added_v.resize(static_cast<size_t>(index.CosineRange(r.user_vector, filter, from, to - from, s.added_v.data())));
   s.by_v.clear();
-  AppendIndexedSince(index, r.user_vector, from, &s.added_v, &s.by_v);
+  for (size_t i = 0; i < s.added_v.size(); ++i)
+    if (s.added_v[i] >= *v_floor) s.by_v.push_back({s.added_v[i], static_cast<int32_t>(from + i)});
   const size_t take = std::min<size_t>(want, s.by_v.size());
   std::nth_element(s.by_v.begin(), s.by_v.begin() + take, s.by_v.end(), std::greater<>());
-  for (size_t i = 0; i < take; ++i) s.candidates.push_back(s.by_v[i].second);
-  if (take < s.by_v.size()) {
-    const float left_out = std::max_element(s.by_v.begin() + take, s.by_v.end())->first;
-    *v_floor = std::max(*v_floor, left_out);
+  for (size_t i = 0; i < take; ++i) {
+    s.candidates.push_back(s.by_v[i].second);
+    s.added_v[s.by_v[i].second - from] = -std::numeric_limits<float>::infinity();
   }
   return true;
 }
@@ -183,6 +190,7 @@ struct Walk {
   int64_t need;
   size_t max_walked;
   float v_and_visual;
+  float visual;  // the visual terms' part of v_and_visual
   double* sums;
 };
 
@@ -220,6 +228,29 @@ void WalkPrior(const Walk& w, const HybridTables& tables, float lists_left, Scra
   }
 }
 
+// Scores the products indexed since the nearest were found that TakeNearestFound left in
+// s.added_v, as far as they can reach the page: such a product was added since the model (no
+// lists term, popularity 0, fresh 1), so its score is at most w_f + w_v·V + the visual terms, and
+// its V is known. Best by V first, at most w.max_walked. Before, the `want` best by V joined every
+// query whatever their V, and the rest were never scored however fresh.
+void WalkIndexedSince(const Walk& w, const HybridTables& tables, Scratch& s) {
+  if (s.added_v.empty()) return;
+  const HybridWeights& hw = tables.weights();
+  const float rest = std::max(0.f, hw.freshness) + w.visual - KthBest(s, w.need);  // + w_v·V reaches the page
+  s.by_v.clear();
+  for (size_t i = 0; i < s.added_v.size(); ++i) {
+    const float v = s.added_v[i];
+    if (std::isfinite(v) && rest + (hw.vasg >= 0 ? hw.vasg * v : -hw.vasg) >= 0)
+      s.by_v.push_back({v, static_cast<int32_t>(s.added_from + i)});
+  }
+  if (s.by_v.empty()) return;
+  const size_t take = std::min(w.max_walked, s.by_v.size());
+  std::nth_element(s.by_v.begin(), s.by_v.begin() + take, s.by_v.end(), std::greater<>());
+  const size_t first_new = s.candidates.size();
+  AppendUnscored(static_cast<int64_t>(take), s.scored, [&](int64_t i) { return s.by_v[i].second; }, s);
+  ScoreBatch(w.index, w.scorer, w.filter, w.user_vector, first_new, s, w.sums);
+}
+
 Status ScoreCandidates(const ProductIndex& index, const HybridTables& tables, const HybridScorer& scorer,
                        const SearchFilter& filter, const HybridRequest& r, Scratch& s, HybridStats* stats) {
   const HybridWeights& w = tables.weights();
@@ -232,6 +263,7 @@ Status ScoreCandidates(const ProductIndex& index, const HybridTables& tables, co
   s.candidates.clear();
   for (size_t i = 0; i < reach_first; ++i) s.candidates.push_back(s.reach[i].second);
   float v_floor = 0;  // V of the best product the graph did not bring, at most
+  s.added_v.clear();
   if (r.user_vector != nullptr && !TakeNearestFound(index, r, filter, want, s, &v_floor)) {
     // The user's purchases are left out of this filter: excluded products make the index widen
     // its beam (an exact top k after filtering), which the hybrid does not need, since V is one
@@ -269,15 +301,16 @@ Status ScoreCandidates(const ProductIndex& index, const HybridTables& tables, co
   ScoreBatch(index, scorer, filter, r.user_vector, 0, s, sums);
   // What a product neither source brought can add beyond its lists and prior: V no higher than
   // the graph's last candidate's, and a visual term of at most |w_i| + |w_c|.
-  const float v_and_visual = (w.vasg >= 0 ? w.vasg * v_floor : -w.vasg) +
-                             (scorer.has_profile() ? std::abs(w.visual) + std::abs(w.cold_visual) : 0.f);
-  const Walk walk{index, scorer, filter, r.user_vector, want, need, max_walked, v_and_visual, sums};
+  const float visual = scorer.has_profile() ? std::abs(w.visual) + std::abs(w.cold_visual) : 0.f;
+  const float v_and_visual = (w.vasg >= 0 ? w.vasg * v_floor : -w.vasg) + visual;
+  const Walk walk{index, scorer, filter, r.user_vector, want, need, max_walked, v_and_visual, visual, sums};
   const size_t reach_stop = WalkReach(walk, reach_first, s);
   if (prior) {
     float lists_left = 0;  // the largest lists term of the reach left unscored
     for (size_t i = reach_stop; i < s.reach.size(); ++i) lists_left = std::max(lists_left, scorer.ListTerm(s.reach[i].second));
     WalkPrior(walk, tables, lists_left, s);
   }
+  WalkIndexedSince(walk, tables, s);
   const double n = static_cast<double>(std::max<size_t>(1, s.ranked.size()));
   for (int t = 0; t < 4; ++t) s.means[t] = static_cast<float>(sums[t] / n);
   stats->exhaustive = false;

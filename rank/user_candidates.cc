@@ -6,16 +6,6 @@
 
 namespace vasgd {
 
-void AppendIndexedSince(const ProductIndex& index, const float* query, int64_t from, std::vector<float>* v,
-                        std::vector<std::pair<float, int32_t>>* out) {
-  const int64_t since = std::max<int64_t>(0, index.num_products() - from);
-  v->resize(static_cast<size_t>(since));
-  const SearchFilter any;  // eligibility alone, as the graph walk asks
-  const int64_t n = index.CosineRange(query, any, from, since, v->data());
-  for (int64_t i = 0; i < n; ++i)
-    if (std::isfinite((*v)[i])) out->push_back({(*v)[i], static_cast<int32_t>(from + i)});
-}
-
 UserCandidates UserCandidates::Find(const ProductIndex& index, const float* user_rows, int64_t users, int per_user,
                                     int threads, const std::function<void()>* pace) {
   const ProductIndex::BackgroundReads reads(index);
@@ -58,7 +48,10 @@ UserCandidates UserCandidates::Extend(const ProductIndex& index, const float* us
   out.labels_.assign(labels_.size(), -1);
   out.floor_ = floor_;
   const SearchFilter any;
-  std::vector<float> v(static_cast<size_t>(per_user_));
+  const int64_t since = std::max<int64_t>(0, out.indexed_before_ - indexed_before_);
+  std::vector<float> v(static_cast<size_t>(std::max<int64_t>(per_user_, since)));
+  std::vector<int32_t> still;  // the old list's labels still eligible
+  std::vector<float> still_v;
   std::vector<std::pair<float, int32_t>> pool;
   for (int64_t u = 0; u < users(); ++u) {
     if (stop != nullptr && stop->load(std::memory_order_relaxed)) return UserCandidates();
@@ -67,19 +60,35 @@ UserCandidates UserCandidates::Extend(const ProductIndex& index, const float* us
     int count = 0;
     float floor = -1;
     const int32_t* old = Of(u, &count, &floor);
+    int32_t* labels = out.labels_.data() + u * per_user_;
+    // Most users keep their list: no new product reaches its floor, and every product in it is
+    // still eligible. Only the new products' V is computed for them (contiguous rows), not the
+    // list's (scattered rows), and nothing is sorted.
+    const int64_t n = index.CosineRange(query, any, indexed_before_, since, v.data());
+    const bool full = count == per_user_;
+    bool reached = !full;
+    for (int64_t i = 0; i < n && !reached; ++i) reached = v[i] >= floor;
+    still.clear();
+    index.TakeEligible(old, count, any, count, &still);
+    if (!reached && static_cast<int>(still.size()) == count) {
+      std::copy(old, old + count, labels);
+      continue;
+    }
     pool.clear();
-    v.resize(static_cast<size_t>(per_user_));
-    index.CosineOf(query, any, old, count, v.data());
-    for (int i = 0; i < count; ++i)
-      if (std::isfinite(v[i])) pool.push_back({v[i], old[i]});
-    AppendIndexedSince(index, query, indexed_before_, &v, &pool);
+    for (int64_t i = 0; i < n; ++i)
+      if (std::isfinite(v[i]) && (v[i] >= floor || !full || static_cast<int>(still.size()) < count))
+        pool.push_back({v[i], static_cast<int32_t>(indexed_before_ + i)});
+    const size_t from_new = pool.size();
+    pool.resize(from_new + still.size());
+    still_v.resize(still.size());
+    index.CosineOf(query, any, still.data(), static_cast<int64_t>(still.size()), still_v.data());
+    for (size_t i = 0; i < still.size(); ++i) pool[from_new + i] = {still_v[i], still[i]};
     // Best first, ties by lower label (as the index ranks them).
     auto better = [](const std::pair<float, int32_t>& a, const std::pair<float, int32_t>& b) {
       return a.first > b.first || (a.first == b.first && a.second < b.second);
     };
     const size_t keep = std::min<size_t>(per_user_, pool.size());
     std::partial_sort(pool.begin(), pool.begin() + keep, pool.end(), better);
-    int32_t* labels = out.labels_.data() + u * per_user_;
     for (size_t i = 0; i < keep; ++i) labels[i] = pool[i].second;
     // What is left out: products below the old list (V <= its floor) and the new ones cut here.
     if (keep < pool.size()) out.floor_[u] = std::max(floor, pool[keep].first);

@@ -21,11 +21,6 @@
 
 namespace vasgd {
 
-// Appends (V, label) for each eligible product indexed from label `from` on, V being its cosine
-// with `query`: the scan of the products indexed since a user's nearest were found. `v`: scratch.
-void AppendIndexedSince(const ProductIndex& index, const float* query, int64_t from, std::vector<float>* v,
-                        std::vector<std::pair<float, int32_t>>* out);
-
 class UserCandidates {
  public:
   // A scan costs about 30 ns per product at D = 100 (bench/serve_bench: 2,000 products indexed
@@ -45,7 +40,9 @@ class UserCandidates {
   // The same users' nearest over every product the index holds now: each user's list merged
   // with the products indexed since this one was found (its labels, its V recomputed, those made
   // unavailable dropped), the best per_user() kept. Exact where this one was, and cheaper than
-  // Find: a scan of the new products per user instead of a graph walk.
+  // Find: a scan of the new products per user instead of a graph walk, and a user whose list no
+  // new product reaches (V below its floor) and whose products are all still eligible keeps it
+  // without its V being recomputed.
   // `stop` (may be null) is read between users: once true, Extend returns early with an empty
   // result (per_user() 0), for a daemon shutting down. `pace` (may be null) is called after every
   // kPaceUsers users, outside any lock: the daemon sleeps there to bound the extension's share of

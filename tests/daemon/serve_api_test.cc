@@ -488,7 +488,9 @@ TEST_F(ServeHybridColdTest, ColdShareReservesSlotsForColdProducts) {
   ASSERT_EQ(shared["items"].size(), 10u);
   for (size_t i = 0; i < 10; ++i) {
     EXPECT_EQ(shared["items"][i]["product"], head[i]) << "rank " << i;
-    if (i >= 10 - promoted.size()) EXPECT_EQ(shared["items"][i]["reason"], "new-visual-match") << "rank " << i;
+    if (i >= 10 - promoted.size()) {
+      EXPECT_EQ(shared["items"][i]["reason"], "new-visual-match") << "rank " << i;
+    }
   }
   json bad = serve_->GetJson("/v1/users/" + user + "/recommendations?k=10&cold_share=-1");
   EXPECT_EQ(bad["__status"], 400);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <memory>
 #include <random>
@@ -286,6 +287,22 @@ TEST(UserCandidates, ExtendEqualsTheNearestOverEveryProductIndexedNow) {
   const UserCandidates again = extended.Extend(*index, m->user_vectors.data());
   const int32_t* labels = again.Of(0, &count, &floor);
   EXPECT_EQ(std::count(labels, labels + count, gone), 0);
+  // Nothing new was indexed: the users whose list did not hold it keep theirs, still the
+  // brute-force top 50; those whose list held it keep the other 49 (what lies below their floor
+  // is not searched again: the floor still bounds it).
+  int kept = 0;
+  for (int u = 0; u < kUsers; ++u) {
+    int before_count = 0;
+    const int32_t* before = extended.Of(u, &before_count, &floor);
+    const bool held = std::count(before, before + before_count, gone) > 0;
+    const int32_t* now = again.Of(u, &count, &floor);
+    std::vector<int32_t> want = brute(u, kProducts + 500);
+    want.resize(held ? 49 : 50);
+    EXPECT_EQ(std::vector<int32_t>(now, now + count), want) << "user " << u;
+    kept += held ? 0 : 1;
+  }
+  EXPECT_GT(kept, 0);
+  EXPECT_LT(kept, kUsers);
   // Asked to stop (a daemon shutting down), it returns nothing.
   const std::atomic<bool> stop{true};
   EXPECT_EQ(extended.Extend(*index, m->user_vectors.data(), &stop).per_user(), 0);
@@ -355,6 +372,60 @@ TEST(UserCandidates, ProductsIndexedLaterAreScannedThenWalked) {
   page = Page(*index, tables, *m, 0, {}, 50, &stats, &nearest);
   EXPECT_TRUE(stats.walked) << "kScanLimit + 1 products indexed since: past the scan's limit";
   EXPECT_EQ(page.front(), best);
+}
+
+// Products indexed after the nearest were found, many of them, fresh and cold, with a cold visual
+// term that V does not see: the ranker walks them by their bound (no lists term, popularity 0, fresh 1, V
+// known from its scan) and serves the exhaustive page. Taking the `want` best by V and the `want`
+// newest, as it did before, missed some the look lifts on every one of these 40 users' pages.
+TEST(UserCandidates, ProductsIndexedLaterAreWalkedAsFarAsTheyCanMatter) {
+  auto m = RandomShop();
+  std::mt19937 rng(17);
+  std::normal_distribution<float> gauss;
+  m->visual_dim = 4;
+  m->visual_mean.assign(4, 0.f);
+  m->visual_scale.assign(4, 1.f);
+  for (int p = 0; p < kProducts; ++p) {  // unit rows, as the model stores them
+    float look[4], norm = 0;
+    for (float& x : look) norm += (x = gauss(rng)) * x;
+    for (float x : look) m->visual.push_back(x / std::sqrt(norm));
+  }
+  HybridWeights w = PriorHeavy();
+  w.popularity = 0;
+  w.freshness = 3;       // the new products fill most of a page,
+  w.cold_visual = 2;     // ordered by their look as much as by V
+  HybridTables tables(m, w);
+  auto exhaustive = IndexOf(*m, kProducts + 400);
+  auto candidates = IndexOf(*m, 1);
+  const UserCandidates nearest = UserCandidates::Find(*candidates, m->user_vectors.data(), kUsers, 50, 1);
+  for (int i = 0; i < 300; ++i) {
+    std::vector<float> v(kDim), look(4);
+    for (float& x : v) x = gauss(rng);
+    for (float& x : look) x = gauss(rng);
+    const std::string id = "later-" + std::to_string(i);
+    ASSERT_TRUE(exhaustive->AddProduct(id, v).ok());
+    ASSERT_TRUE(candidates->AddProduct(id, v).ok());
+    ASSERT_EQ(candidates->Find(id), exhaustive->Find(id));
+    tables.AddProduct(candidates->Find(id), look.data());
+  }
+  std::uniform_int_distribution<int32_t> any(0, kProducts - 1);
+  int64_t scored = 0, new_on_pages = 0;
+  for (int u = 0; u < kUsers; ++u) {
+    std::vector<int32_t> purchased;
+    while (purchased.size() < 5) purchased.push_back(any(rng));
+    std::sort(purchased.begin(), purchased.end());
+    purchased.erase(std::unique(purchased.begin(), purchased.end()), purchased.end());
+    HybridStats e_stats, c_stats;
+    const std::vector<int32_t> want = Page(*exhaustive, tables, *m, u, purchased, 50, &e_stats);
+    const std::vector<int32_t> got = Page(*candidates, tables, *m, u, purchased, 50, &c_stats, &nearest);
+    ASSERT_TRUE(e_stats.exhaustive);
+    ASSERT_FALSE(c_stats.walked) << "the scan stands in for the graph walk";
+    EXPECT_EQ(got, want) << "user " << u;
+    scored += c_stats.scored;
+    new_on_pages += std::count_if(want.begin(), want.end(), [](int32_t l) { return l >= kProducts; });
+  }
+  EXPECT_GT(new_on_pages, kUsers * 10) << "the new products must matter for the test to check anything";
+  EXPECT_LT(scored, kUsers * 600) << "candidate mode scores hundreds of products, not the catalogue";
 }
 
 // The cold order on a served page: with cold_share 3, the cold products the page shows are the
