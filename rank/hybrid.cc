@@ -201,10 +201,15 @@ void HybridScorer::Prepare(const UserQuery& q) {
   touched_.clear();
   const ModelVersion& m = tables_->model();
   const HybridWeights& w = tables_->weights();
-  n_scale_ = w.neighbours != 0 || w.cold_order ? Accumulate(m.neighbour_lists, q, &n_sum_, &touched_) : 0.f;
-  e_scale_ = w.ease != 0 ? Accumulate(m.ease_lists, q, &e_sum_, &touched_) : 0.f;
-  std::sort(touched_.begin(), touched_.end());
-  touched_.erase(std::unique(touched_.begin(), touched_.end()), touched_.end());
+  const bool n = w.neighbours != 0 || w.cold_order, e = w.ease != 0;
+  n_scale_ = n ? Accumulate(m.neighbour_lists, q, &n_sum_, &touched_) : 0.f;
+  e_scale_ = e ? Accumulate(m.ease_lists, q, &e_sum_, &touched_) : 0.f;
+  // List weights are positive (CheckNeighbourLists), so each family names a label once; only a
+  // label both families reach can be there twice.
+  if (n && e) {
+    std::sort(touched_.begin(), touched_.end());
+    touched_.erase(std::unique(touched_.begin(), touched_.end()), touched_.end());
+  }
 
   has_profile_ = has_cold_query_ = false;
   if (tables_->visual_dim_ == 0) return;

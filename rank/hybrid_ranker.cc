@@ -29,7 +29,8 @@ struct Scratch {
   std::vector<std::pair<float, int32_t>> by_v;  // some of them, by V
   std::vector<std::string> ids;                 // the page's product ids
   std::vector<std::pair<float, int32_t>> reach; // the lists' reach by what it scores without V, best first
-  std::vector<int32_t> scored;                  // labels scored so far, sorted (the walks skip them)
+  std::vector<uint32_t> seen;                   // seen[label] == epoch: already a candidate of this query
+  uint32_t epoch = 0;
   std::vector<int32_t> taken;                   // one batch of the prior's order
   size_t in_best = 0;
 };
@@ -37,6 +38,26 @@ struct Scratch {
 Scratch& ThreadScratch() {
   thread_local Scratch s;
   return s;
+}
+
+// Starts a query's record of its candidates (FirstTime), for `labels` labels.
+void NewCandidates(int64_t labels, Scratch& s) {
+  if (++s.epoch == 0) {  // wrapped: forget every earlier query
+    std::fill(s.seen.begin(), s.seen.end(), 0u);
+    s.epoch = 1;
+  }
+  if (static_cast<int64_t>(s.seen.size()) < labels) s.seen.resize(static_cast<size_t>(labels), 0u);
+}
+
+// True the first time this query meets `label`, which is then one of its candidates. A mark per
+// label, not a sorted list searched: the candidates' sources overlap, and each walk skips what the
+// others brought.
+bool FirstTime(int32_t label, Scratch& s) {
+  if (label < 0) return false;
+  if (static_cast<size_t>(label) >= s.seen.size()) s.seen.resize(static_cast<size_t>(label) + 1024, 0u);
+  if (s.seen[label] == s.epoch) return false;
+  s.seen[label] = s.epoch;
+  return true;
 }
 
 // A user without a vector has V = 0 for every product, but the index still decides eligibility:
@@ -161,21 +182,29 @@ constexpr size_t kPriorDepth = 4;  // × `candidates` products scored from each 
 // terms: its lists term plus its prior (a product added since the model: popularity 0, fresh 1).
 // A user's reach grows with their purchases (about top_k products each); scoring all of it made
 // a query's cost grow with the user's history.
+// Only the part a walk takes is put in order, `count` at a time (BestNext): most of a long reach is
+// never walked.
 void OrderReach(const HybridTables& tables, const HybridScorer& scorer, Scratch& s) {
   s.reach.clear();
   const int32_t model = static_cast<int32_t>(tables.ByPrior().size());
   const float fresh_added = tables.weights().freshness;
   for (int32_t j : scorer.Reached())
     s.reach.push_back({scorer.ListTerm(j) + (j < model ? tables.PriorScore(j) : fresh_added), j});
-  std::sort(s.reach.begin(), s.reach.end(), std::greater<>());
 }
 
-// Appends label_at(i) for i < count to s.candidates, except those in sorted `skip`.
+// Moves the best `count` of s.reach[at, end) to [at, at + count), in no order; returns the best of them.
+float BestNext(size_t at, size_t count, Scratch& s) {
+  const auto first = s.reach.begin() + static_cast<int64_t>(at), end = s.reach.end();
+  if (at + count < s.reach.size()) std::nth_element(first, first + static_cast<int64_t>(count), end, std::greater<>());
+  return std::max_element(first, first + static_cast<int64_t>(count))->first;
+}
+
+// Appends label_at(i) for i < count to s.candidates, except those already candidates.
 template <typename Get>
-void AppendUnscored(int64_t count, const std::vector<int32_t>& skip, Get label_at, Scratch& s) {
+void AppendUnscored(int64_t count, Get label_at, Scratch& s) {
   for (int64_t i = 0; i < count; ++i) {
     const int32_t label = label_at(i);
-    if (!std::binary_search(skip.begin(), skip.end(), label)) s.candidates.push_back(label);
+    if (FirstTime(label, s)) s.candidates.push_back(label);
   }
 }
 
@@ -198,10 +227,14 @@ struct Walk {
 // the page (at most w.max_walked more); returns where it stopped.
 size_t WalkReach(const Walk& w, size_t from, Scratch& s) {
   size_t at = from;
-  while (at < s.reach.size() && at - from < w.max_walked && s.reach[at].first + w.v_and_visual >= KthBest(s, w.need)) {
-    const size_t first_new = s.candidates.size();
+  while (at < s.reach.size() && at - from < w.max_walked) {
     const size_t count = std::min<size_t>(w.want, s.reach.size() - at);
-    AppendUnscored(static_cast<int64_t>(count), s.scored, [&](int64_t i) { return s.reach[at + i].second; }, s);
+    const float kth = KthBest(s, w.need);
+    if (BestNext(at, count, s) + w.v_and_visual < kth) break;
+    const size_t first_new = s.candidates.size();
+    for (size_t i = at; i < at + count; ++i)  // those that cannot reach the page are left out
+      if (s.reach[i].first + w.v_and_visual >= kth && FirstTime(s.reach[i].second, s))
+        s.candidates.push_back(s.reach[i].second);
     at += count;
     ScoreBatch(w.index, w.scorer, w.filter, w.user_vector, first_new, s, w.sums);
   }
@@ -211,8 +244,6 @@ size_t WalkReach(const Walk& w, size_t from, Scratch& s) {
 // Scores the prior's order (HybridTables::ByPrior), best first, skipping what was scored, while
 // it can still reach the page: its products have no lists term beyond `lists_left`.
 void WalkPrior(const Walk& w, const HybridTables& tables, float lists_left, Scratch& s) {
-  s.scored.assign(s.candidates.begin(), s.candidates.end());
-  std::sort(s.scored.begin(), s.scored.end());
   const std::vector<int32_t>& order = tables.ByPrior();
   const float rest = w.v_and_visual + lists_left;
   size_t from_prior = 0;
@@ -223,7 +254,7 @@ void WalkPrior(const Walk& w, const HybridTables& tables, float lists_left, Scra
     s.taken.clear();
     pos += static_cast<size_t>(
         w.index.TakeEligible(order.data() + pos, static_cast<int64_t>(order.size() - pos), w.filter, w.want, &s.taken));
-    AppendUnscored(static_cast<int64_t>(s.taken.size()), s.scored, [&](int64_t i) { return s.taken[i]; }, s);
+    AppendUnscored(static_cast<int64_t>(s.taken.size()), [&](int64_t i) { return s.taken[i]; }, s);
     ScoreBatch(w.index, w.scorer, w.filter, w.user_vector, first_new, s, w.sums);
   }
 }
@@ -247,7 +278,7 @@ void WalkIndexedSince(const Walk& w, const HybridTables& tables, Scratch& s) {
   const size_t take = std::min(w.max_walked, s.by_v.size());
   std::nth_element(s.by_v.begin(), s.by_v.begin() + take, s.by_v.end(), std::greater<>());
   const size_t first_new = s.candidates.size();
-  AppendUnscored(static_cast<int64_t>(take), s.scored, [&](int64_t i) { return s.by_v[i].second; }, s);
+  AppendUnscored(static_cast<int64_t>(take), [&](int64_t i) { return s.by_v[i].second; }, s);
   ScoreBatch(w.index, w.scorer, w.filter, w.user_vector, first_new, s, w.sums);
 }
 
@@ -260,6 +291,7 @@ Status ScoreCandidates(const ProductIndex& index, const HybridTables& tables, co
   stats->walked = false;
   OrderReach(tables, scorer, s);
   const size_t reach_first = std::min<size_t>(s.reach.size(), static_cast<size_t>(want));
+  if (reach_first > 0) BestNext(0, reach_first, s);
   s.candidates.clear();
   for (size_t i = 0; i < reach_first; ++i) s.candidates.push_back(s.reach[i].second);
   float v_floor = 0;  // V of the best product the graph did not bring, at most
@@ -291,9 +323,11 @@ Status ScoreCandidates(const ProductIndex& index, const HybridTables& tables, co
     // Products added since the model: pop 0, fresh 1, newest first.
     tables.NewestCold(want, /*model_cold=*/false, &s.candidates);
   }
-  std::sort(s.candidates.begin(), s.candidates.end());
-  s.candidates.erase(std::unique(s.candidates.begin(), s.candidates.end()), s.candidates.end());
-  s.scored.assign(s.candidates.begin(), s.candidates.end());
+  NewCandidates(index.num_products(), s);
+  size_t unique = 0;
+  for (int32_t label : s.candidates)
+    if (FirstTime(label, s)) s.candidates[unique++] = label;
+  s.candidates.resize(unique);
   double sums[4] = {0, 0, 0, 0};
   s.ranked.clear();
   s.best.clear();
