@@ -109,6 +109,7 @@ std::vector<Knob> Knobs(Config* c) {
       Bool("store", "sync_writes", &st.sync_writes),
       Int("store", "block_cache_mb", &st.block_cache_mb),
       Int("store", "write_buffer_mb", &st.write_buffer_mb),
+      Int("store", "read_cache_mb", &st.read_cache_mb),
       Int("store", "feature_dim", &st.feature_dim),
       Int("store", "max_id_bytes", &st.max_id_bytes),
 

@@ -16,6 +16,7 @@ struct StoreOptions {
   bool sync_writes = true;                // fsync the WAL on every write batch (durable)
   int64_t block_cache_mb = 128;           // RocksDB block cache, MiB
   int64_t write_buffer_mb = 16;           // RocksDB memtable size, MiB (small: cache-friendly inserts)
+  int64_t read_cache_mb = 64;             // users' dense ids and purchases kept for queries (store/read_cache.h), MiB; 0 = none
   int feature_dim = 0;                    // product feature dimension; 0 = fixed by first product
   int max_id_bytes = 256;                 // longest user/product id, bytes
 };

@@ -61,10 +61,11 @@ Daemon::Daemon(DaemonOptions options) : options_(std::move(options)) {
   edges_ = metrics_.GetGauge("vasgd_graph_edges", "Distinct (user, product) purchase pairs in the graph store");
   up_since_ = metrics_.GetGauge("vasgd_start_time_seconds", "When the daemon started, seconds since the epoch");
   const char* store_memory = "vasgd_store_memory_bytes";
-  const char* store_memory_help = "RocksDB memory by part, bytes (block cache, memtables, table readers)";
+  const char* store_memory_help = "Store memory by part, bytes (RocksDB block cache, memtables, table readers; the read cache of users' ids and purchases)";
   store_block_cache_ = metrics_.GetGauge(store_memory, store_memory_help, "part=\"block_cache\"");
   store_memtables_ = metrics_.GetGauge(store_memory, store_memory_help, "part=\"memtables\"");
   store_table_readers_ = metrics_.GetGauge(store_memory, store_memory_help, "part=\"table_readers\"");
+  store_read_cache_ = metrics_.GetGauge(store_memory, store_memory_help, "part=\"read_cache\"");
   model_age_ = metrics_.GetGauge("vasgd_model_age_seconds",
                                  "Seconds since the served model version was trained (-1 = none served)");
   model_age_->Set(-1);
@@ -198,6 +199,7 @@ void Daemon::Housekeeping() {
     store_block_cache_->Set(static_cast<double>(m.block_cache));
     store_memtables_->Set(static_cast<double>(m.memtables));
     store_table_readers_->Set(static_cast<double>(m.table_readers));
+    store_read_cache_->Set(static_cast<double>(m.read_cache));
     std::shared_ptr<const ServingBundle> served = serving_->Current();
     model_age_->Set(served ? ModelAgeSeconds(served->model->trained_at) : -1);
     cv_.wait_for(lock, std::chrono::seconds(1));

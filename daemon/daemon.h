@@ -104,6 +104,7 @@ class Daemon {
   Gauge* store_block_cache_;
   Gauge* store_memtables_;
   Gauge* store_table_readers_;
+  Gauge* store_read_cache_;
   Gauge* model_age_;
 };
 

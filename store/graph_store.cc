@@ -18,6 +18,7 @@
 #include "store/db_options.h"
 #include "store/edge_map.h"
 #include "store/id_map.h"
+#include "store/read_cache.h"
 #include "store/sorted_batch.h"
 #include "store/store_keys.h"
 
@@ -127,7 +128,9 @@ struct GraphStore::WriterState {
 };
 
 GraphStore::GraphStore(const StoreOptions& options, bool read_only)
-    : options_(options), read_only_(read_only) {}
+    : options_(options),
+      read_only_(read_only),
+      read_cache_(std::make_unique<ReadCache>(static_cast<size_t>(std::max<int64_t>(0, options.read_cache_mb)) << 20)) {}
 
 GraphStore::~GraphStore() = default;
 
@@ -337,6 +340,7 @@ StoreMemory GraphStore::MemoryUsage() const {
   if (block_cache_) m.block_cache = block_cache_->GetUsage();
   (void)db_->GetIntProperty("rocksdb.cur-size-all-mem-tables", &m.memtables);
   (void)db_->GetIntProperty("rocksdb.estimate-table-readers-mem", &m.table_readers);
+  m.read_cache = read_cache_->bytes();
   return m;
 }
 
@@ -556,6 +560,10 @@ Status GraphStore::Apply(const GraphUpdate* updates, size_t n,
     s = db_->Write(wo, &w.write);
   }
   if (s.ok()) {
+    // Before returning: a query that follows the batch reads its purchases from RocksDB again.
+    for (size_t i = 0; i < n; ++i)
+      if (updates[i].type == UpdateType::kPurchase && outcomes[i].result == UpdateResult::kApplied)
+        read_cache_->Forget(outcomes[i].user);
     PublishCounters();
     return Status::Ok();
   }
@@ -641,10 +649,13 @@ bool GetString(rocksdb::DB* db, const std::string& key, std::string* out) {
 }  // namespace
 
 bool GraphStore::FindUser(std::string_view id, int32_t* dense) const {
+  if (read_cache_->FindUser(id, dense)) return true;  // a dense id never changes once given
   READ_LOCK_OR(false);
   std::string& key = ScratchKey();
   keys::StringKey(keys::kUserId, id, &key);
-  return GetInt32(db_.get(), key, dense);
+  if (!GetInt32(db_.get(), key, dense)) return false;
+  read_cache_->PutUser(id, *dense);
+  return true;
 }
 
 bool GraphStore::FindProduct(std::string_view id, int32_t* dense) const {
@@ -687,8 +698,12 @@ Status ListNeighbours(rocksdb::DB* db, char prefix, int32_t id, std::vector<Prod
 }  // namespace
 
 Status GraphStore::UserPurchases(int32_t user, std::vector<ProductWeight>* out) const {
+  if (read_cache_->Purchases(user, out)) return Status::Ok();
+  const uint64_t generation = read_cache_->Generation(user);  // before the read: see read_cache.h
   READ_LOCK_OR(Status::Unavailable("the store is not open"));
-  return ListNeighbours(db_.get(), keys::kEdge, user, out);
+  VASGD_RETURN_IF_ERROR(ListNeighbours(db_.get(), keys::kEdge, user, out));
+  read_cache_->PutPurchases(user, generation, *out);
+  return Status::Ok();
 }
 
 Status GraphStore::ProductBuyers(int32_t product, std::vector<ProductWeight>* out) const {

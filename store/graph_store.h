@@ -32,6 +32,8 @@ class DB;
 
 namespace vasgd {
 
+class ReadCache;
+
 struct GraphCounters {
   int64_t users = 0;
   int64_t products = 0;                // all products: with or without purchases or features
@@ -49,6 +51,7 @@ struct StoreMemory {
   uint64_t block_cache = 0;
   uint64_t memtables = 0;
   uint64_t table_readers = 0;
+  uint64_t read_cache = 0;  // store/read_cache.h
 };
 
 struct ProductWeight {
@@ -95,7 +98,8 @@ class GraphStore {
   StoreMemory MemoryUsage() const;
   int32_t feature_dim() const { return feature_dim_.load(std::memory_order_acquire); }
 
-  // Dense id of a string id; false when unknown (or on a read error, which is logged).
+  // Dense id of a string id; false when unknown (or on a read error, which is logged). Users'
+  // ids are kept in memory once read (store.read_cache_mb).
   bool FindUser(std::string_view id, int32_t* dense) const;
   bool FindProduct(std::string_view id, int32_t* dense) const;
   // String id of a dense id; false when out of range.
@@ -103,6 +107,7 @@ class GraphStore {
   bool ProductName(int32_t dense, std::string* id) const;
 
   // The products a user bought (ascending dense id) with summed weights; empty for an unknown user.
+  // Kept in memory once read, until a write batch changes them (store.read_cache_mb).
   Status UserPurchases(int32_t user, std::vector<ProductWeight>* out) const;
   // The users who bought a product (ascending dense id) with summed weights.
   Status ProductBuyers(int32_t product, std::vector<ProductWeight>* out) const;
@@ -152,6 +157,7 @@ class GraphStore {
   std::shared_ptr<rocksdb::Cache> block_cache_;  // db_'s, for MemoryUsage
   std::mutex write_mu_;                   // one writer at a time
   std::unique_ptr<WriterState> writer_;   // caches; touched only under write_mu_
+  std::unique_ptr<ReadCache> read_cache_;  // for readers; Apply forgets what it changes
   bool needs_reopen_ = false;             // under write_mu_: the last write failed
   std::atomic<int32_t> feature_dim_{0};
   // Published after each commit for lock-free readers.

@@ -120,7 +120,9 @@ class Cluster : public ::testing::Test {
     const std::string tmp = shared_ + "/.current.tmp";
     ::unlink(tmp.c_str());
     ASSERT_EQ(::symlink(version.c_str(), tmp.c_str()), 0);
-    if (rename) ASSERT_EQ(::rename(tmp.c_str(), (shared_ + "/current").c_str()), 0);
+    if (rename) {
+      ASSERT_EQ(::rename(tmp.c_str(), (shared_ + "/current").c_str()), 0);
+    }
   }
 
   TempDir dir_{"vasgd-cluster"};

@@ -172,8 +172,12 @@ TEST_F(DashboardHttpTest, EveryFileThePageNamesIsServedWithItsTypeAndNoOtherHost
     Response r = Fetch(port_, "GET", url);
     EXPECT_EQ(r.status, 200) << url;
     const std::string type = r.headers["content-type"];
-    if (name.size() > 3 && name.substr(name.size() - 3) == ".js") EXPECT_EQ(type, "text/javascript; charset=utf-8");
-    if (name.size() > 4 && name.substr(name.size() - 4) == ".css") EXPECT_EQ(type, "text/css; charset=utf-8");
+    if (name.size() > 3 && name.substr(name.size() - 3) == ".js") {
+      EXPECT_EQ(type, "text/javascript; charset=utf-8");
+    }
+    if (name.size() > 4 && name.substr(name.size() - 4) == ".css") {
+      EXPECT_EQ(type, "text/css; charset=utf-8");
+    }
     ++named;
   }
   EXPECT_GE(named, 6);

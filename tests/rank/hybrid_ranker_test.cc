@@ -316,7 +316,9 @@ void ExpectSameLists(const UserCandidates& a, const UserCandidates& b, int64_t u
     const int32_t* la = a.Of(u, &count_a, &floor_a);
     const int32_t* lb = b.Of(u, &count_b, &floor_b);
     ASSERT_EQ(std::vector<int32_t>(la, la + count_a), std::vector<int32_t>(lb, lb + count_b)) << "user " << u;
-    if (with_floors) EXPECT_EQ(floor_a, floor_b) << "user " << u;
+    if (with_floors) {
+      EXPECT_EQ(floor_a, floor_b) << "user " << u;
+    }
   }
 }
 
@@ -387,7 +389,10 @@ TEST(UserCandidates, ProductsIndexedLaterAreWalkedAsFarAsTheyCanMatter) {
   m->visual_scale.assign(4, 1.f);
   for (int p = 0; p < kProducts; ++p) {  // unit rows, as the model stores them
     float look[4], norm = 0;
-    for (float& x : look) norm += (x = gauss(rng)) * x;
+    for (float& x : look) {
+      x = gauss(rng);
+      norm += x * x;
+    }
     for (float x : look) m->visual.push_back(x / std::sqrt(norm));
   }
   HybridWeights w = PriorHeavy();

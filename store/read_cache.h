@@ -1,0 +1,65 @@
+// What the query path reads from the store again and again, kept in memory beside RocksDB:
+// a user's dense id by name and a user's purchases. Each user recommendation read both through
+// RocksDB (a point lookup and an iterator over the memtables and every table file): about a
+// tenth of the daemon's CPU per query at 100,000 products once the memtable held minutes of
+// ingest (docs/BENCHMARKS.md).
+//
+// A dense id never changes once given, so names stay until evicted. Purchases change: the store
+// forgets a user's (Forget) after each write batch that touched them, before Apply returns, so a
+// query that follows a purchase sees it. A read of RocksDB that began before such a write cannot
+// put its older copy back: each shard counts what it forgot (Generation), and Put keeps a copy
+// only if nothing was forgotten since the read began. Bounded in bytes (store.read_cache_mb); a
+// full shard drops arbitrary entries, whatever their use. Thread-safe; 64 shards, one mutex each.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "store/graph_store.h"  // ProductWeight
+
+namespace vasgd {
+
+class ReadCache {
+ public:
+  // max_bytes 0: nothing is kept.
+  explicit ReadCache(size_t max_bytes);
+
+  bool FindUser(std::string_view name, int32_t* dense) const;
+  void PutUser(std::string_view name, int32_t dense);
+
+  bool Purchases(int32_t user, std::vector<ProductWeight>* out) const;
+  // Read before the store is read: Put keeps the copy only if the user's shard forgot nothing since.
+  uint64_t Generation(int32_t user) const;
+  void PutPurchases(int32_t user, uint64_t generation, const std::vector<ProductWeight>& purchases);
+  void Forget(int32_t user);
+
+  size_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
+
+ private:
+  static constexpr size_t kShards = 64;
+  struct Shard {
+    mutable std::mutex mu;
+    std::unordered_map<std::string, int32_t> users;
+    std::unordered_map<int32_t, std::vector<ProductWeight>> purchases;
+    uint64_t generation = 0;
+    size_t bytes = 0;
+    uint64_t evictions = 0;  // picks which entry a full shard drops
+  };
+  Shard& ShardOf(int32_t user) const { return shards_[static_cast<uint32_t>(user) % kShards]; }
+  Shard& ShardOf(std::string_view name) const { return shards_[std::hash<std::string_view>()(name) % kShards]; }
+  // Drops entries until `more` bytes fit in the shard (its mutex held).
+  void MakeRoom(Shard& s, size_t more);
+  void Account(Shard& s, int64_t delta);
+
+  const size_t max_shard_bytes_;
+  mutable std::array<Shard, kShards> shards_;
+  std::atomic<size_t> bytes_{0};
+};
+
+}  // namespace vasgd
