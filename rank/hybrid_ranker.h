@@ -6,8 +6,9 @@
 // by (tests/daemon check it on a served model). Larger ones are scored on candidates: the
 // products the user's lists reach, best first by lists term plus prior and as far as they can
 // reach the page, the `candidates` nearest by V from the HNSW graph (for a model
-// user: those found when the version loaded, rank/user_candidates.h, and the best by V among the
-// products indexed since, while they are few), with w_f > 0
+// user: those found when the version loaded, rank/user_candidates.h, and of the products indexed
+// since, while they are few, those V puts among its best; the rest are walked by their bound,
+// since V is known from their scan), with w_f > 0
 // the `candidates` newest products added since the model (with the cold order on: the
 // `candidates` newest cold products, the model's own among them), and the products of the
 // user-independent prior w_p·pop + w_f·fresh (HybridTables::ByPrior) walked in order until no
