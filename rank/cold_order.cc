@@ -98,6 +98,8 @@ ColdOrderChoice ChooseColdOrder(std::shared_ptr<const ModelVersion> model, const
   const double n = static_cast<double>(pairs.size());
   out.formula_auc = formula / n;
   if (out.pairs < o.min_pairs) return done();
+  out.grid_auc.resize(settings);
+  for (size_t i = 0; i < settings; ++i) out.grid_auc[i] = auc[i] / n;
   for (size_t r = 0; r < o.visual.size(); ++r) {
     for (size_t f = 0; f < o.freshness.size(); ++f) {
       const double a = auc[r * o.freshness.size() + f] / n;

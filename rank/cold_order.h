@@ -34,6 +34,7 @@ struct ColdOrderChoice {
   double formula_auc = -1;   // the formula's own order of them; < 0 = no pair
   double chosen_auc = -1;    // the chosen (ρ, φ); < 0 = none tried
   int64_t settings_tried = 0;
+  std::vector<double> grid_auc;  // per (ρ, φ), ρ-major: the holdout AUC of each setting tried
   double seconds = 0;
 };
 

@@ -226,6 +226,7 @@ json ChooseColdOrderFor(std::shared_ptr<const ModelVersion> model, const Holdout
           {"formula_auc", c.formula_auc},
           {"chosen_auc", c.chosen_auc},
           {"settings_tried", c.settings_tried},
+          {"grid_auc", c.grid_auc},
           {"seconds", c.seconds}};
 }
 

@@ -297,6 +297,8 @@ TEST(ColdOrder, IsChosenWhereItBeatsTheFormulasOwnOrderOnHeldOutColdPurchases) {
   EXPECT_EQ(c.pairs, 40);
   EXPECT_EQ(c.cold_products, 40);
   EXPECT_EQ(c.settings_tried, 6);
+  ASSERT_EQ(c.grid_auc.size(), 6u);
+  EXPECT_EQ(c.grid_auc[2 * 2 + 0], c.chosen_auc) << "rho = 100, phi = 0: row 2, column 0";
   EXPECT_TRUE(c.weights.cold_order);
   EXPECT_EQ(c.weights.cold_order_visual, 100.f);
   EXPECT_GT(c.chosen_auc, 0.95);
