@@ -133,6 +133,7 @@ std::vector<Knob> Knobs(Config* c) {
       Int("train", "dim", &tr.dim),
       Int("train", "walks_per_node", &tr.walks_per_node),
       Int("train", "walk_length", &tr.walk_length),
+      Int("train", "max_walk_tokens", &tr.max_walk_tokens),
       Int("train", "window", &tr.window),
       Int("train", "negatives", &tr.negatives),
       Real("train", "negative_power", &tr.negative_power),
@@ -153,6 +154,7 @@ std::vector<Knob> Knobs(Config* c) {
       Real("train", "dropout", &tr.dropout),
       Bool("train", "use_decoder", &tr.use_decoder),
       Int("train", "encoder_epochs", &tr.encoder_epochs),
+      Int("train", "encoder_max_examples", &tr.encoder_max_examples),
       Real("train", "encoder_noise_std", &tr.encoder_noise_std),
       Str("train", "score", &tr.score),
       Str("train", "device", &tr.device),
@@ -218,6 +220,7 @@ std::vector<Knob> Knobs(Config* c) {
       Int("retrain", "holdout_max_users", &rt.holdout_max_users),
       Str("retrain", "holdout_pick", &rt.holdout_pick),
       Bool("retrain", "refit_vasg", &rt.refit_vasg),
+      Bool("retrain", "refit_from_holdout", &rt.refit_from_holdout),
       Int("retrain", "timeout_s", &rt.timeout_s),
 
       Bool("dashboard", "enabled", &db.enabled),
@@ -359,6 +362,8 @@ Status ValidateConfig(const Config& c) {
   VASGD_RETURN_IF_ERROR(positive(c.train.epochs, "train.epochs"));
   VASGD_RETURN_IF_ERROR(positive(c.train.batch_size, "train.batch_size"));
   if (c.train.negatives < 0) return Status::InvalidArgument("config: train.negatives must be >= 0");
+  if (c.train.max_walk_tokens < 0 || c.train.encoder_max_examples < 0)
+    return Status::InvalidArgument("config: train.max_walk_tokens and train.encoder_max_examples must be >= 0 (0 = no cap)");
   if (c.train.dropout < 0 || c.train.dropout >= 1)
     return Status::InvalidArgument("config: train.dropout must be in [0, 1)");
   VASGD_RETURN_IF_ERROR(one_of(c.train.optimizer, {"adam", "sgd"}, "train.optimizer"));

@@ -53,6 +53,7 @@ struct TrainOptions {
   int dim = 100;                   // embedding dimension D
   int walks_per_node = 10;         // random walks started from every node
   int walk_length = 40;            // nodes per walk
+  int64_t max_walk_tokens = 80000000;  // walk nodes per epoch at most (a stage-1 time budget: walks start at a shuffled share of the nodes, the step grows by 1/share up to 10x); 0 = no cap
   int window = 11;                 // context window, centre included (11 = 5 either side)
   int negatives = 10;              // negative samples per positive pair; 0 = the paper (none)
   double negative_power = 0.0;     // negatives drawn ∝ degree^power; 0 = uniform
@@ -73,6 +74,7 @@ struct TrainOptions {
   double dropout = 0.5;            // decoder/encoder dropout probability
   bool use_decoder = true;         // false = plain skip-gram (the paper's ablation)
   int encoder_epochs = 50;         // stage 2 epochs over warm products
+  int64_t encoder_max_examples = 6000000;  // stage 2: epochs x warm products at most (a time budget: fewer epochs); 0 = no cap
   double encoder_noise_std = 0.1;  // Gaussian input noise in stage 2, in feature std units
   std::string score = "cosine";    // auto | cosine | dot: VASG's own user→product score (manifest); the hybrid uses cosine
   std::string device = "auto";     // auto | cpu | cuda
@@ -156,7 +158,8 @@ struct RetrainOptions {
   double holdout_fraction = 0.25;  // share of users with one purchase (chosen by a hash of the ids) held out; the hybrid's weights are chosen on them
   int64_t holdout_max_users = 5000;  // held-out users at most (the weight choice's cost grows with them)
   std::string holdout_pick = "last";  // last | newest | random: which purchase of a held-out user (model/holdout.h); "last" = their latest in time
-  bool refit_vasg = true;          // retrain VASG with the held-out purchases once the weights are chosen (about 2x VASG time)
+  bool refit_vasg = true;          // retrain VASG with the held-out purchases once the weights are chosen
+  bool refit_from_holdout = true;  // the refit warm-starts from the holdout model (train.warm_start_epoch_fraction of the epochs), not from the previous version
   int timeout_s = 21600;           // a training child still running after this is killed and the job fails, s; 0 = no limit
 };
 

@@ -36,6 +36,8 @@ constexpr double kMinLogVar = -2.3, kMaxLogVar = 4.6;  // weights 1/(2σ²) in [
 // batch diverged to NaN; with 256 it trains like 4,096 centres uncapped (loss 3.977 vs 3.975;
 // Hogwild 3.943); 16 or 64 starved popular rows (warm AUC by dot 0.27 / 0.39 vs 0.45).
 constexpr int64_t kMaxRowContributions = 256;
+// A capped walk corpus (train.max_walk_tokens) scales stage 1's step by 1/share up to this.
+constexpr double kMaxBudgetStepScale = 10;
 
 double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
@@ -81,6 +83,8 @@ struct Run {
   double pairs_per_second = 0, stage1_seconds = 0, stage2_seconds = 0, decoder_seconds = 0;
   int64_t pairs_total = 0, tokens_total = 0;
   int epochs_run = 0;
+  int encoder_epochs_run = 0;
+  double step_scale = 1;  // stage 1's step factor under train.max_walk_tokens
   const ModelVersion* previous = nullptr;  // warm start source, may be null
   bool warm_started = false, encoder_warm_started = false;
   int64_t warm_rows = 0;
@@ -460,19 +464,28 @@ Status Stage1(Run& r, int epochs) {
   } restore{r.threads};
   if (!r.device.is_cuda()) torch::set_num_threads(1);
 
-  const int64_t walks_per_epoch = WalkCorpus(r.graph, o.walks_per_node, o.walk_length, o.seed, 0).size();
+  // A large shop's corpus is capped (train.max_walk_tokens): stage 1's time stays in budget.
+  const int64_t max_walks = o.max_walk_tokens > 0 ? std::max<int64_t>(1, o.max_walk_tokens / o.walk_length) : 0;
+  const int64_t walks_per_epoch = WalkCorpus(r.graph, o.walks_per_node, o.walk_length, o.seed, 0, max_walks).size();
+  const int64_t uncapped_walks = WalkCorpus(r.graph, o.walks_per_node, o.walk_length, o.seed, 0).size();
+  // A capped corpus visits each node a share of the times: steps that much larger move the vectors
+  // about as far. On TikTok at 8% of the corpus, 10x the step kept Recall@20 (0.1739 against
+  // 0.1731 uncapped; 0.1160 without it); up to 10x, the factor measured (docs/BENCHMARKS.md "Scale").
+  const double budget_scale =
+      std::min(kMaxBudgetStepScale, static_cast<double>(uncapped_walks) / std::max<int64_t>(1, walks_per_epoch));
+  r.step_scale = budget_scale;
   const int64_t total_walks = walks_per_epoch * epochs;
   // ~200 segments per epoch: the decoder steps between them and the learning rate decays per segment.
   const int64_t segment = std::clamp<int64_t>(walks_per_epoch / 200, 16LL * pool.size(), 8192);
   // A warm start continues training rather than starting over: its learning rate follows the
   // last `epochs` of a full run's linear decay (from lr · epochs/options.epochs down to ~0), so
   // the first steps do not undo what the previous version learned.
-  const double lr0 = o.embedding_learning_rate *
+  const double lr0 = o.embedding_learning_rate * budget_scale *
                      (r.warm_started ? std::min(1.0, static_cast<double>(epochs) / std::max(1, o.epochs)) : 1.0);
   int64_t walks_done = 0;
   const Clock::time_point t0 = Clock::now();
   for (int epoch = 0; epoch < epochs; ++epoch) {
-    const WalkCorpus corpus(r.graph, o.walks_per_node, o.walk_length, o.seed, epoch);
+    const WalkCorpus corpus(r.graph, o.walks_per_node, o.walk_length, o.seed, epoch, max_walks);
     SgnsStats epoch_stats;
     double recon_sum = 0;
     int64_t recon_segments = 0;
@@ -596,6 +609,11 @@ Result<torch::nn::Sequential> Stage2(Run& r) {
     encoder_epochs = std::max(1, static_cast<int>(std::ceil(o.encoder_epochs * o.warm_start_epoch_fraction)));
     r.encoder_warm_started = true;
   }
+  // A large shop's stage 2 is capped alike (train.encoder_max_examples): fewer passes over more products.
+  if (o.encoder_max_examples > 0 && !warm.empty())
+    encoder_epochs = static_cast<int>(std::clamp<int64_t>(o.encoder_max_examples / static_cast<int64_t>(warm.size()), 1,
+                                                          encoder_epochs));
+  r.encoder_epochs_run = encoder_epochs;
   encoder->to(r.device);
 
   // The decoder is frozen: no gradients, evaluation mode (no dropout).
@@ -689,6 +707,7 @@ json ConfigJson(const TrainOptions& o) {
           {"encoder_anchor_weight", o.encoder_anchor_weight},
           {"encoder_rank_weight", o.encoder_rank_weight}, {"cold_profile_weight", o.cold_profile_weight}, {"score", o.score}, {"device", o.device},
           {"kernel", o.kernel}, {"mixed_precision", o.mixed_precision}, {"threads", o.threads},
+          {"max_walk_tokens", o.max_walk_tokens}, {"encoder_max_examples", o.encoder_max_examples},
           {"seed", o.seed}, {"warm_start", o.warm_start},
           {"warm_start_epoch_fraction", o.warm_start_epoch_fraction}};
 }
@@ -734,7 +753,9 @@ ModelVersion Export(Run& r, const torch::nn::Sequential& encoder) {
                 {"products_with_features", with_features}}},
       {"losses", r.losses},
       {"training", {{"device", r.device.is_cuda() ? "cuda" : "cpu"}, {"threads", r.threads},
-                    {"kernel", r.opt.kernel}, {"epochs_run", r.epochs_run}, {"warm_started", r.warm_started},
+                    {"kernel", r.opt.kernel}, {"epochs_run", r.epochs_run},
+                    {"encoder_epochs_run", r.encoder_epochs_run}, {"step_scale", r.step_scale},
+                    {"warm_started", r.warm_started},
                     {"encoder_warm_started", r.encoder_warm_started},
                     {"warm_start_rows", r.warm_rows}, {"stage1_seconds", r.stage1_seconds},
                     {"stage2_seconds", r.stage2_seconds}, {"decoder_seconds", r.decoder_seconds}, {"pairs", r.pairs_total},

@@ -1,5 +1,6 @@
 #include "model/walks.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace vasgd {
@@ -41,13 +42,16 @@ int32_t RandomWalk(const WalkGraph& g, int32_t start, int32_t length, Rng* rng, 
   return n;
 }
 
-WalkCorpus::WalkCorpus(const WalkGraph& graph, int walks_per_node, int walk_length, uint64_t seed, int epoch)
+WalkCorpus::WalkCorpus(const WalkGraph& graph, int walks_per_node, int walk_length, uint64_t seed, int epoch,
+                       int64_t max_walks)
     : graph_(graph), rounds_(walks_per_node), walk_length_(walk_length),
       epoch_seed_(MixSeed(seed, 0x77616c6bull /* "walk" */, static_cast<uint64_t>(epoch))) {
   for (int32_t v = 0; v < graph.num_nodes(); ++v)
     if (graph.degree(v) > 0) order_.push_back(v);
   Rng rng(epoch_seed_);
   for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[rng.Below(static_cast<uint32_t>(i))]);
+  size_ = static_cast<int64_t>(order_.size()) * rounds_;
+  if (max_walks > 0) size_ = std::min(size_, max_walks);
 }
 
 int32_t WalkCorpus::Walk(int64_t i, int32_t* out) const {

@@ -36,12 +36,15 @@ int32_t RandomWalk(const WalkGraph& g, int32_t start, int32_t length, Rng* rng, 
 
 // The corpus of one epoch: `walks_per_node` rounds; each round starts one walk at every node
 // with a neighbour, in an order shuffled per (seed, epoch). Walk i of the epoch is defined by i
-// alone, so any split of [0, size()) over threads yields the same walks.
+// alone, so any split of [0, size()) over threads yields the same walks. With `max_walks` > 0 the
+// corpus stops there: the last round (or the only, partial one) starts walks at a different
+// shuffled subset of the nodes each epoch (train.max_walk_tokens: a large shop's budget).
 class WalkCorpus {
  public:
-  WalkCorpus(const WalkGraph& graph, int walks_per_node, int walk_length, uint64_t seed, int epoch);
+  WalkCorpus(const WalkGraph& graph, int walks_per_node, int walk_length, uint64_t seed, int epoch,
+             int64_t max_walks = 0);
 
-  int64_t size() const { return static_cast<int64_t>(order_.size()) * rounds_; }
+  int64_t size() const { return size_; }
   int32_t walk_length() const { return walk_length_; }
   // Start node of walk i.
   int32_t start(int64_t i) const { return order_[i % static_cast<int64_t>(order_.size())]; }
@@ -54,6 +57,7 @@ class WalkCorpus {
   int32_t walk_length_;
   uint64_t epoch_seed_;
   std::vector<int32_t> order_;  // nodes with a neighbour, shuffled
+  int64_t size_ = 0;
 };
 
 }  // namespace vasgd

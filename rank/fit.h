@@ -13,8 +13,10 @@
 //      order on those of them whose product is cold in the holdout's graph (rank/cold_order.h).
 //   5. Refit: the lists are rebuilt on the whole graph with the chosen settings (seconds), so the
 //      held-out purchases count in what is served. VASG is retrained on the whole graph with
-//      retrain.refit_vasg (shipped on; it doubles the retraining's VASG time); without it held-out
-//      users still reach their held-out product through the lists and their purchases at query time.
+//      retrain.refit_vasg (shipped on), from the holdout model's vectors with a warm start's share
+//      of the epochs (retrain.refit_from_holdout; else from scratch or the previous version, which
+//      doubles the retraining's VASG time); without it held-out users still reach their held-out
+//      product through the lists and their purchases at query time.
 // The holdout AUC (retrain.min_holdout_auc's gate) is the served ranking's on the held-out pairs:
 // the chosen blend over the holdout-trained model, before any refit (VASG's alone is recorded too;
 // it is the gate when hybrid.ranking = "vasg").

@@ -350,6 +350,32 @@ TEST(Trainer, WarmStartConvergesInAFractionOfTheEpochs) {
   EXPECT_EQ(Extra(*again)["training"]["epochs_run"].get<int>(), 4);
 }
 
+// A large shop's budget (train.max_walk_tokens, train.encoder_max_examples) caps both stages.
+TEST(Trainer, TheBudgetCapsTheWalkCorpusAndTheEncodersEpochs) {
+  const SyntheticShop shop = MakeSyntheticShop(ShopOptions());
+  TrainOptions o = SmallOptions();
+  o.encoder_epochs = 5;
+  o.max_walk_tokens = 0;
+  o.encoder_max_examples = 0;
+  Result<ModelVersion> full = Train(shop.train, o, nullptr);
+  ASSERT_TRUE(full.ok());
+  const int64_t full_tokens = Extra(*full)["training"]["tokens"].get<int64_t>();
+  EXPECT_EQ(Extra(*full)["training"]["encoder_epochs_run"].get<int>(), 5);
+  o.max_walk_tokens = full_tokens / o.epochs / 4;  // a quarter of each epoch's walks
+  const int64_t warm = Extra(*full)["data"]["warm_products"].get<int64_t>();
+  o.encoder_max_examples = 2 * warm + warm / 2;     // 2 epochs
+  Result<ModelVersion> capped = Train(shop.train, o, nullptr);
+  ASSERT_TRUE(capped.ok());
+  const json cx = Extra(*capped);
+  const int64_t walks = o.max_walk_tokens / o.walk_length;
+  EXPECT_LE(cx["training"]["tokens"].get<int64_t>(), walks * o.walk_length * o.epochs);
+  EXPECT_GT(cx["training"]["tokens"].get<int64_t>(), full_tokens / 8);
+  EXPECT_EQ(cx["training"]["encoder_epochs_run"].get<int>(), 2);
+  EXPECT_NEAR(cx["training"]["step_scale"].get<double>(), 4.0, 0.1) << "a quarter of the walks, 4x the step";
+  EXPECT_EQ(Extra(*full)["training"]["step_scale"].get<double>(), 1.0);
+  EXPECT_EQ(cx["losses"]["stage2"].back()["epoch"].get<int>(), 2);
+}
+
 TEST(Trainer, PlainSkipGramWithoutAnyFeatures) {
   SyntheticShopOptions so = ShopOptions();
   so.feature_dim = 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <mutex>
 
 #include <gtest/gtest.h>
@@ -101,6 +102,23 @@ TEST(WalkCorpus, EveryNodeWithANeighbourStartsWalksPerNodeWalks) {
     EXPECT_EQ(c, 3);
     EXPECT_GT(g.degree(node), 0);
   }
+}
+
+// A capped corpus (train.max_walk_tokens) starts its walks at distinct nodes, a different shuffled
+// share of them each epoch, and stops at the cap.
+TEST(WalkCorpus, ACapStopsTheCorpusAtAShuffledShareOfTheNodes) {
+  const WalkGraph g = WalkGraph::FromInteractions(SmallGraph().graph);
+  EXPECT_EQ(WalkCorpus(g, 3, 10, 42, 0, 100).size(), 3 * 7) << "a cap above the corpus changes nothing";
+  std::set<int32_t> seen;
+  for (int epoch = 0; epoch < 8; ++epoch) {
+    const WalkCorpus corpus(g, 3, 10, 42, epoch, 4);
+    ASSERT_EQ(corpus.size(), 4);
+    std::set<int32_t> starts;
+    for (int64_t i = 0; i < corpus.size(); ++i) starts.insert(corpus.start(i));
+    EXPECT_EQ(starts.size(), 4u) << "within one round every start is another node";
+    seen.insert(starts.begin(), starts.end());
+  }
+  EXPECT_EQ(seen.size(), 7u) << "over epochs the shares cover every node with a neighbour";
 }
 
 // Collects every walk of the corpus through a pool of `threads` workers, by walk index.
