@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
@@ -452,6 +453,17 @@ TEST(FitVersion, RefitVasgTrainsTheServedVectorsOnTheWholeGraphAndGatesOnTheHold
   const nlohmann::json extra = nlohmann::json::parse(refit->model.manifest_extra_json);
   EXPECT_EQ(extra["data"]["edges"].get<int64_t>(), shop.train.graph.num_edges()) << "the served VASG saw every purchase";
   EXPECT_LT(extra["holdout_training"]["data"]["edges"].get<int64_t>(), shop.train.graph.num_edges());
+  // The refit starts from the holdout model (retrain.refit_from_holdout) with a warm start's epochs.
+  const int warm_epochs = std::max(1, static_cast<int>(std::ceil(c.train.epochs * c.train.warm_start_epoch_fraction)));
+  EXPECT_FALSE(extra["holdout_training"]["training"]["warm_started"].get<bool>());
+  EXPECT_TRUE(extra["training"]["warm_started"].get<bool>());
+  EXPECT_EQ(extra["training"]["epochs_run"].get<int>(), warm_epochs);
+  c.retrain.refit_from_holdout = false;
+  Result<FittedVersion> scratch = FitVersion(shop.train, c, nullptr);
+  ASSERT_TRUE(scratch.ok());
+  const nlohmann::json from_scratch = nlohmann::json::parse(scratch->model.manifest_extra_json);
+  EXPECT_FALSE(from_scratch["training"]["warm_started"].get<bool>());
+  EXPECT_EQ(from_scratch["training"]["epochs_run"].get<int>(), c.train.epochs);
 }
 
 TEST(FitVersion, AGraphWithoutFeaturesTrainsTheHybridWithoutVisualTerms) {
