@@ -466,13 +466,13 @@ Status Stage1(Run& r, int epochs) {
 
   // A large shop's corpus is capped (train.max_walk_tokens): stage 1's time stays in budget.
   const int64_t max_walks = o.max_walk_tokens > 0 ? std::max<int64_t>(1, o.max_walk_tokens / o.walk_length) : 0;
-  const int64_t walks_per_epoch = WalkCorpus(r.graph, o.walks_per_node, o.walk_length, o.seed, 0, max_walks).size();
-  const int64_t uncapped_walks = WalkCorpus(r.graph, o.walks_per_node, o.walk_length, o.seed, 0).size();
+  const WalkCorpus first(r.graph, o.walks_per_node, o.walk_length, o.seed, 0, max_walks);
+  const int64_t walks_per_epoch = first.size();
   // A capped corpus visits each node a share of the times: steps that much larger move the vectors
   // about as far. On TikTok at 8% of the corpus, 10x the step kept Recall@20 (0.1739 against
   // 0.1731 uncapped; 0.1160 without it); up to 10x, the factor measured (docs/BENCHMARKS.md "Scale").
   const double budget_scale =
-      std::min(kMaxBudgetStepScale, static_cast<double>(uncapped_walks) / std::max<int64_t>(1, walks_per_epoch));
+      std::min(kMaxBudgetStepScale, static_cast<double>(first.uncapped_size()) / std::max<int64_t>(1, walks_per_epoch));
   r.step_scale = budget_scale;
   const int64_t total_walks = walks_per_epoch * epochs;
   // ~200 segments per epoch: the decoder steps between them and the learning rate decays per segment.

@@ -50,7 +50,7 @@ WalkCorpus::WalkCorpus(const WalkGraph& graph, int walks_per_node, int walk_leng
     if (graph.degree(v) > 0) order_.push_back(v);
   Rng rng(epoch_seed_);
   for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[rng.Below(static_cast<uint32_t>(i))]);
-  size_ = static_cast<int64_t>(order_.size()) * rounds_;
+  size_ = uncapped_size();
   if (max_walks > 0) size_ = std::min(size_, max_walks);
 }
 

@@ -45,6 +45,8 @@ class WalkCorpus {
              int64_t max_walks = 0);
 
   int64_t size() const { return size_; }
+  // The size without `max_walks`: walks_per_node walks from every node with a neighbour.
+  int64_t uncapped_size() const { return static_cast<int64_t>(order_.size()) * rounds_; }
   int32_t walk_length() const { return walk_length_; }
   // Start node of walk i.
   int32_t start(int64_t i) const { return order_[i % static_cast<int64_t>(order_.size())]; }

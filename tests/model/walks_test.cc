@@ -113,6 +113,7 @@ TEST(WalkCorpus, ACapStopsTheCorpusAtAShuffledShareOfTheNodes) {
   for (int epoch = 0; epoch < 8; ++epoch) {
     const WalkCorpus corpus(g, 3, 10, 42, epoch, 4);
     ASSERT_EQ(corpus.size(), 4);
+    EXPECT_EQ(corpus.uncapped_size(), 3 * 7);
     std::set<int32_t> starts;
     for (int64_t i = 0; i < corpus.size(); ++i) starts.insert(corpus.start(i));
     EXPECT_EQ(starts.size(), 4u) << "within one round every start is another node";
