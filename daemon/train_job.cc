@@ -10,8 +10,6 @@
 #include <numeric>
 
 #include "common/log.h"
-#include "eval/ranking_metrics.h"
-#include "eval/scorer.h"
 #include "index/product_index.h"
 #include "model/trainer.h"
 #include "rank/fit.h"

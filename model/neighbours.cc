@@ -27,20 +27,23 @@ struct Accumulator {
   std::vector<Entry> row;
 };
 
-// Runs `score(i, acc)` for every product i (it fills acc.sum/acc.touched), turns the touched
-// entries into weights with `weight(i, j, sum)` and keeps the top_k positive ones.
+// Runs `accumulate(i, acc)` for every product i of o.rows (all when empty; it fills
+// acc.sum/acc.touched), turns the touched entries into weights with `weight(i, j, sum)` and keeps
+// the top_k positive ones.
 NeighbourLists BuildLists(const CoPurchaseGraph& g, const NeighbourBuildOptions& o,
                           const std::function<void(int32_t, Accumulator&)>& accumulate,
                           const std::function<float(int32_t, int32_t, float)>& weight) {
   const int32_t n = g.num_products;
   const int k = std::max(0, o.top_k);
-  std::vector<int32_t> ids(static_cast<size_t>(n) * k);
-  std::vector<float> weights(static_cast<size_t>(n) * k);
+  const bool some = !o.rows.empty();
+  const int64_t built = some ? static_cast<int64_t>(o.rows.size()) : n;
+  std::vector<int32_t> ids(static_cast<size_t>(built) * k);  // per built row, top_k slots
+  std::vector<float> weights(static_cast<size_t>(built) * k);
   std::vector<int32_t> counts(n, 0);
   WorkerPool pool(o.threads);
   std::vector<Accumulator> work(pool.size());
-  pool.Run(n, 16, [&](int w, int64_t item) {
-    const int32_t i = static_cast<int32_t>(item);
+  pool.Run(built, 16, [&](int w, int64_t slot) {
+    const int32_t i = some ? o.rows[slot] : static_cast<int32_t>(slot);
     Accumulator& a = work[w];
     if (a.sum.empty()) a.sum.assign(n, 0.0f);
     a.touched.clear();
@@ -54,8 +57,8 @@ NeighbourLists BuildLists(const CoPurchaseGraph& g, const NeighbourBuildOptions&
     const size_t keep = std::min<size_t>(a.row.size(), k);
     std::partial_sort(a.row.begin(), a.row.begin() + keep, a.row.end(), Before);
     for (size_t r = 0; r < keep; ++r) {
-      ids[static_cast<size_t>(i) * k + r] = a.row[r].id;
-      weights[static_cast<size_t>(i) * k + r] = a.row[r].weight;
+      ids[static_cast<size_t>(slot) * k + r] = a.row[r].id;
+      weights[static_cast<size_t>(slot) * k + r] = a.row[r].weight;
     }
     counts[i] = static_cast<int32_t>(keep);
   });
@@ -65,9 +68,10 @@ NeighbourLists BuildLists(const CoPurchaseGraph& g, const NeighbourBuildOptions&
   for (int32_t i = 0; i < n; ++i) out.offsets[i + 1] = out.offsets[i] + counts[i];
   out.neighbours.resize(out.offsets[n]);
   out.weights.resize(out.offsets[n]);
-  for (int32_t i = 0; i < n; ++i) {
-    std::copy_n(ids.begin() + static_cast<int64_t>(i) * k, counts[i], out.neighbours.begin() + out.offsets[i]);
-    std::copy_n(weights.begin() + static_cast<int64_t>(i) * k, counts[i], out.weights.begin() + out.offsets[i]);
+  for (int64_t slot = 0; slot < built; ++slot) {
+    const int32_t i = some ? o.rows[slot] : static_cast<int32_t>(slot);
+    std::copy_n(ids.begin() + slot * k, counts[i], out.neighbours.begin() + out.offsets[i]);
+    std::copy_n(weights.begin() + slot * k, counts[i], out.weights.begin() + out.offsets[i]);
   }
   return out;
 }

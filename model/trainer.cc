@@ -603,16 +603,17 @@ Result<torch::nn::Sequential> Stage2(Run& r) {
   for (auto it = r.widths.rbegin(); it != r.widths.rend(); ++it) enc_widths.push_back(*it);
   enc_widths.push_back(r.D);
   torch::nn::Sequential encoder = MakeMlp(enc_widths, o.dropout);
-  // A warm start also starts from the previous encoder (same widths) and shortens stage 2 alike.
+  // A large shop's stage 2 is capped (train.encoder_max_examples): fewer passes over more products.
   int encoder_epochs = o.encoder_epochs;
-  if (r.warm_started && r.previous && !r.previous->encoder.empty() && ImportMlp(r.previous->encoder, encoder)) {
-    encoder_epochs = std::max(1, static_cast<int>(std::ceil(o.encoder_epochs * o.warm_start_epoch_fraction)));
-    r.encoder_warm_started = true;
-  }
-  // A large shop's stage 2 is capped alike (train.encoder_max_examples): fewer passes over more products.
   if (o.encoder_max_examples > 0 && !warm.empty())
     encoder_epochs = static_cast<int>(std::clamp<int64_t>(o.encoder_max_examples / static_cast<int64_t>(warm.size()), 1,
                                                           encoder_epochs));
+  // A warm start also starts from the previous encoder (same widths) and runs its share of those
+  // epochs: taken of the capped count, or a capped shop's warm start would run a whole stage 2.
+  if (r.warm_started && r.previous && !r.previous->encoder.empty() && ImportMlp(r.previous->encoder, encoder)) {
+    encoder_epochs = std::max(1, static_cast<int>(std::ceil(encoder_epochs * o.warm_start_epoch_fraction)));
+    r.encoder_warm_started = true;
+  }
   r.encoder_epochs_run = encoder_epochs;
   encoder->to(r.device);
 

@@ -49,7 +49,8 @@ Result<std::string> ResolveDevice(const std::string& device);
 //   data.product_ids). Products with purchases are warm (kind 1); cold products with features are
 //   embedded by the encoder (kind 2); cold products without features get kind 0 and a zero row.
 // - `previous` (may be null) warm-starts the embeddings of ids it knows (same dim) and its decoder;
-//   then only ceil(epochs × warm_start_epoch_fraction) epochs run.
+//   then only ceil(epochs × warm_start_epoch_fraction) epochs run, in each stage (stage 2's share is
+//   taken of its epochs after train.encoder_max_examples' cap).
 // - The result's manifest_extra_json holds the config, data counts, losses, timings and device.
 // InvalidArgument for options or data the trainer cannot use (named), Unavailable when cancelled
 // or when cuda is asked for and absent.

@@ -16,8 +16,6 @@
 #include "rank/competitors.h"
 #include "rank/hybrid.h"
 #include "rank/similar.h"
-#include "eval/ranking_metrics.h"
-#include "eval/scorer.h"
 #include "rank/weight_choice.h"
 
 namespace vasgd {
@@ -38,9 +36,13 @@ struct ListsRecipe {
   double a = 0, b = 0;  // α, β | shrink | λ
 };
 
+// `rows`: the walk families build only these products' lists (model/neighbours.h); empty = all.
+// EASE, dense and capped at neighbours.ease_max_products, always builds every row.
 Result<NeighbourLists> BuildLists(const ListsRecipe& r, const InteractionGraph& graph, const CoPurchaseGraph* walk,
-                                  const Config& config, const std::string& device) {
+                                  const Config& config, const std::string& device,
+                                  const std::vector<int32_t>& rows = {}) {
   NeighbourBuildOptions o;
+  o.rows = rows;
   o.top_k = config.neighbours.top_k;
   o.max_user_degree = config.neighbours.max_user_degree;
   o.threads = config.train.threads;
@@ -63,12 +65,15 @@ struct ChosenLists {
   bool found = false;
 };
 
-// Tries every recipe on the holdout graph and keeps the best by its lists alone.
+// Tries every recipe on the holdout graph and keeps the best by its lists alone. Only the rows
+// the holdout reads are built (RowsReadByTheHoldout): the chosen lists serve the choices on the
+// holdout, and the refit builds the whole lists again.
 Status ChooseLists(const std::vector<ListsRecipe>& recipes, const HoldoutSplit& split, const HoldoutPairs& pairs,
                    const CoPurchaseGraph& walk, const Config& config, const std::string& device, ChosenLists* best,
                    json* tried) {
+  const std::vector<int32_t> rows = pairs.users.empty() ? std::vector<int32_t>() : RowsReadByTheHoldout(pairs);
   for (const ListsRecipe& r : recipes) {
-    Result<NeighbourLists> lists = BuildLists(r, split.train, &walk, config, device);
+    Result<NeighbourLists> lists = BuildLists(r, split.train, &walk, config, device, rows);
     if (!lists.ok()) return lists.status();
     const HoldoutScore s = ListsScore(*lists, pairs, 20);
     tried->push_back({{"family", r.family}, {"params", json::parse(lists->params_json)}, {"holdout", ScoreJson(s)}});
@@ -127,29 +132,50 @@ void MergeManifest(ModelVersion* m, const char* key, json value) {
   m->manifest_extra_json = extra.dump();
 }
 
-// Holdout AUC of `m` over the held-out pairs; warm and cold pairs weighted by their counts.
-double MeasureHoldout(const ModelVersion& m, const HoldoutSplit& split, int threads) {
-  const Embeddings e = EmbeddingsOf(m);
-  const ScoreKind kind = m.score == "dot" ? ScoreKind::kDot : ScoreKind::kCosine;
-  std::unique_ptr<Scorer> scorer = MakeEmbeddingScorer(e, kind);
-  std::vector<UserProduct> test(split.test_user.size());
-  for (size_t i = 0; i < test.size(); ++i) test[i] = {split.test_user[i], split.test_product[i]};
-  RankingOptions options;
-  options.threads = threads;
-  const RankingMetrics r = EvaluateRanking(*scorer, split.train, test, options);
-  double sum = 0, pairs = 0;
-  if (r.pairs_warm > 0 && std::isfinite(r.auc_warm)) {
-    sum += r.auc_warm * static_cast<double>(r.pairs_warm);
-    pairs += static_cast<double>(r.pairs_warm);
-  }
-  if (r.pairs_cold > 0 && std::isfinite(r.auc_cold)) {
-    sum += r.auc_cold * static_cast<double>(r.pairs_cold);
-    pairs += static_cast<double>(r.pairs_cold);
-  }
-  return pairs > 0 ? sum / pairs : -1;
-}
-
 }  // namespace
+
+double MeasureVasgHoldout(const ModelVersion& m, const HoldoutPairs& pairs, int threads, int64_t max_competitors) {
+  std::vector<int32_t> every(m.product_ids.size());
+  for (size_t p = 0; p < every.size(); ++p) every[p] = static_cast<int32_t>(p);
+  const std::vector<int32_t> competitors = EvenSample(every, max_competitors);
+  const bool cosine = m.score != "dot";
+  std::vector<float> rows = UnitRows(m, competitors);
+  if (!cosine)
+    for (size_t i = 0; i < competitors.size(); ++i)
+      std::copy(m.product(competitors[i]), m.product(competitors[i]) + m.dim, rows.begin() + i * m.dim);
+  const int64_t n = static_cast<int64_t>(competitors.size());
+  const InteractionGraph& g = *pairs.train;
+  WorkerPool pool(threads);
+  struct Worker {
+    std::vector<float> query, row, all_v, v;
+    std::vector<int32_t> bought;
+    double sum = 0;
+    int64_t counted = 0;
+  };
+  std::vector<Worker> workers(pool.size());
+  pool.Run(static_cast<int64_t>(pairs.users.size()), 16, [&](int id, int64_t i) {
+    Worker& k = workers[id];
+    const int32_t u = pairs.users[i], t = pairs.products[i];
+    k.bought.assign(g.product_index.data() + g.user_offsets[u], g.product_index.data() + g.user_offsets[u + 1]);
+    std::sort(k.bought.begin(), k.bought.end());
+    k.query.assign(m.user(u), m.user(u) + m.dim);
+    if (cosine) NormalizeInPlace(k.query.data(), m.dim);
+    k.all_v.resize(n);
+    DotRows(k.query.data(), rows.data(), n, m.dim, k.all_v.data());
+    k.v.clear();
+    for (int64_t c = 0; c < n; ++c)
+      if (competitors[c] != t && !std::binary_search(k.bought.begin(), k.bought.end(), competitors[c]))
+        k.v.push_back(k.all_v[c]);
+    if (k.v.empty()) return;
+    k.v.push_back(cosine ? CosineWithProduct(m, k.query.data(), t, &k.row) : Dot(k.query.data(), m.product(t), m.dim));
+    k.sum += AucOfLast(k.v.data(), static_cast<int64_t>(k.v.size()));
+    ++k.counted;
+  });
+  double sum = 0;
+  int64_t counted = 0;
+  for (const Worker& k : workers) sum += k.sum, counted += k.counted;
+  return counted > 0 ? sum / static_cast<double>(counted) : -1;
+}
 
 double MeasureServedHoldout(std::shared_ptr<const ModelVersion> model, const HybridWeights& w,
                             const HoldoutPairs& pairs, int threads, int64_t max_competitors) {
@@ -262,7 +288,8 @@ Result<FittedVersion> FitVersion(const TrainingData& data, const Config& config,
   if (!trained.ok()) return trained.status();
   auto model = std::make_shared<ModelVersion>(std::move(trained.value()));
   SetVisualRows(data.features, model.get());
-  if (!out.split.test_user.empty()) out.holdout_auc = MeasureHoldout(*model, out.split, config.train.threads);
+  HoldoutPairs pairs{&out.split.train, out.split.test_user, out.split.test_product};
+  if (!out.split.test_user.empty()) out.holdout_auc = MeasureVasgHoldout(*model, pairs, config.train.threads);
 
   json hybrid = {{"ranking", config.hybrid.ranking}, {"cold_share", config.hybrid.cold_share}};
   if (config.hybrid.ranking == "vasg") {
@@ -279,7 +306,6 @@ Result<FittedVersion> FitVersion(const TrainingData& data, const Config& config,
   note("neighbours");
   Result<std::string> device = ResolveDevice(config.train.device);
   if (!device.ok()) return device.status();
-  HoldoutPairs pairs{&out.split.train, out.split.test_user, out.split.test_product};
   const NeighbourOptions& nb = config.neighbours;
   const CoPurchaseGraph walk = CoPurchaseGraph::Build(out.split.train, nb.max_user_degree, config.train.seed);
   std::vector<ListsRecipe> walk_recipes, ease_recipes;

@@ -45,6 +45,15 @@ struct FittedVersion {
   double holdout_auc = -1;   // AUC of the served ranking, trained without them; < 0 = no pair
 };
 
+// VASG's own AUC over the held-out pairs, by the model's score (dot or cosine; the gate when
+// hybrid.ranking = "vasg", recorded as "vasg_holdout_auc" otherwise): per pair, the share of the
+// products the user has not bought that score below the held-out product, ties counting half;
+// the mean over pairs. The competitors are every product up to `max_competitors`, else an evenly
+// spaced sample of that many (rank/competitors.h): over all of them, 5,000 pairs × 1,000,000
+// products took 322 s of the 1M shop's retraining (docs/BENCHMARKS.md).
+double MeasureVasgHoldout(const ModelVersion& m, const HoldoutPairs& pairs, int threads,
+                          int64_t max_competitors = kMaxCompetitors);
+
 // AUC of the served ranking (the hybrid with weights `w`, its cold order included) over the
 // held-out pairs: per pair, the share of the competitors the user could be shown (a vector, not
 // bought) that score below the held-out product, ties counting half; the mean over pairs whose

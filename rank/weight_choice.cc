@@ -224,6 +224,17 @@ Result<WeightChoice> ChooseWeights(const HybridTables& tables, const HoldoutPair
   return choice;
 }
 
+std::vector<int32_t> RowsReadByTheHoldout(const HoldoutPairs& holdout) {
+  const InteractionGraph& g = *holdout.train;
+  std::vector<uint8_t> read(g.num_products, 0);
+  for (int32_t u : holdout.users)
+    for (int64_t e = g.user_offsets[u]; e < g.user_offsets[u + 1]; ++e) read[g.product_index[e]] = 1;
+  std::vector<int32_t> rows;
+  for (int32_t p = 0; p < g.num_products; ++p)
+    if (read[p]) rows.push_back(p);
+  return rows;
+}
+
 HoldoutScore ListsScore(const NeighbourLists& lists, const HoldoutPairs& holdout, int k) {
   HoldoutScore s;
   if (lists.empty() || holdout.users.empty()) return s;

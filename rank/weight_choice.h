@@ -65,4 +65,10 @@ Result<WeightChoice> ChooseWeights(const HybridTables& tables, const HoldoutPair
 // list family's settings before the weights: a pair whose product the lists do not reach misses.
 HoldoutScore ListsScore(const NeighbourLists& lists, const HoldoutPairs& holdout, int k);
 
+// The products whose lists a choice on `holdout` reads, ascending: what the held-out users bought
+// (their lists' sum is their neighbour score here and in the hybrid, its top products their cold
+// query, one of them the anchor of rank/similar.h's choice). Lists built for these rows only
+// score the holdout exactly as the whole lists do.
+std::vector<int32_t> RowsReadByTheHoldout(const HoldoutPairs& holdout);
+
 }  // namespace vasgd

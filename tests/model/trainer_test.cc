@@ -374,6 +374,14 @@ TEST(Trainer, TheBudgetCapsTheWalkCorpusAndTheEncodersEpochs) {
   EXPECT_NEAR(cx["training"]["step_scale"].get<double>(), 4.0, 0.1) << "a quarter of the walks, 4x the step";
   EXPECT_EQ(Extra(*full)["training"]["step_scale"].get<double>(), 1.0);
   EXPECT_EQ(cx["losses"]["stage2"].back()["epoch"].get<int>(), 2);
+  // A warm start under the cap runs its share of the capped epochs (ceil(0.3 x 5) = 2 uncapped).
+  o.encoder_max_examples = 5 * warm;  // 5 epochs: binds only below encoder_epochs
+  o.encoder_epochs = 20;
+  o.warm_start = true;
+  o.warm_start_epoch_fraction = 0.3;
+  Result<ModelVersion> warmed = Train(shop.train, o, &*capped);
+  ASSERT_TRUE(warmed.ok());
+  EXPECT_EQ(Extra(*warmed)["training"]["encoder_epochs_run"].get<int>(), 2) << "ceil(0.3 x 5), not min(5, 0.3 x 20 = 6)";
 }
 
 TEST(Trainer, PlainSkipGramWithoutAnyFeatures) {

@@ -8,10 +8,13 @@
 #include <cmath>
 #include <memory>
 
+#include "model/holdout.h"
+#include "model/neighbours.h"
 #include "model/synthetic.h"
 #include "rank/cold_order.h"
 #include "rank/fit.h"
 #include "rank/hybrid.h"
+#include "rank/similar.h"
 #include "rank/weight_choice.h"
 
 namespace vasgd {
@@ -338,6 +341,57 @@ TEST(MeasureServedHoldout, ASampleOfTheCompetitorsEstimatesTheAucOverAll) {
   EXPECT_NEAR(MeasureServedHoldout(shop.model, w, shop.pairs, 1, 100), sampled, 1e-9);
 }
 
+// The share of the products user u has not bought that score below t (ties half), by brute force.
+double BruteForcePairAuc(const ModelVersion& m, const InteractionGraph& g, int32_t u, int32_t t, bool cosine) {
+  auto score = [&](int32_t p) {
+    double dot = 0, nu = 0, np = 0;
+    for (int32_t d = 0; d < m.dim; ++d) {
+      dot += static_cast<double>(m.user(u)[d]) * m.product(p)[d];
+      nu += static_cast<double>(m.user(u)[d]) * m.user(u)[d];
+      np += static_cast<double>(m.product(p)[d]) * m.product(p)[d];
+    }
+    return cosine ? dot / std::sqrt(nu * np) : dot;
+  };
+  const double s_t = score(t);
+  double below = 0, n = 0;
+  for (int32_t p = 0; p < static_cast<int32_t>(m.product_ids.size()); ++p) {
+    if (p == t || std::count(&g.product_index[g.user_offsets[u]], &g.product_index[g.user_offsets[u + 1]], p)) continue;
+    const double s = score(p);
+    below += s < s_t ? 1 : (s == s_t ? 0.5 : 0);
+    ++n;
+  }
+  return below / n;
+}
+
+// VASG's own holdout AUC (the retraining's record, and the gate of the VASG-only ranking): over
+// every product it is the brute-force share, by the model's score; over an even sample it
+// estimates it (exhaustive, it took 322 s of the 1M shop's retraining).
+TEST(MeasureVasgHoldout, OverAllIsTheBruteForceAucAndASampleEstimatesIt) {
+  const PlantedColdShop shop = PlantCold(400);  // 800 products
+  ModelVersion dot = *shop.model;
+  dot.score = "dot";
+  // Norms that change the order: the held-out (cold) products the users' (1, 0) already likes
+  // grow 5x, so by dot they pass their warm twins (same direction) and the AUC rises.
+  for (size_t p = dot.product_ids.size() / 2; p < dot.product_ids.size(); ++p)
+    if (dot.product_vectors[p * dot.dim] > 0)
+      for (int32_t d = 0; d < dot.dim; ++d) dot.product_vectors[p * dot.dim + d] *= 5.0f;
+  for (const ModelVersion* m : {static_cast<const ModelVersion*>(shop.model.get()), static_cast<const ModelVersion*>(&dot)}) {
+    const bool cosine = m->score != "dot";
+    double brute = 0;
+    for (size_t i = 0; i < shop.pairs.users.size(); ++i)
+      brute += BruteForcePairAuc(*m, shop.graph, shop.pairs.users[i], shop.pairs.products[i], cosine);
+    brute /= static_cast<double>(shop.pairs.users.size());
+    const double all = MeasureVasgHoldout(*m, shop.pairs, 2, 800);
+    EXPECT_NEAR(all, brute, 1e-4) << m->score;
+    const double sampled = MeasureVasgHoldout(*m, shop.pairs, 2, 100);
+    EXPECT_NE(sampled, all) << "100 of 800 competitors: a sample, not all of them";
+    EXPECT_NEAR(sampled, all, 0.03) << m->score;
+    EXPECT_NEAR(MeasureVasgHoldout(*m, shop.pairs, 1, 100), sampled, 1e-9) << "the same sample on every call";
+  }
+  const double cosine_auc = MeasureVasgHoldout(*shop.model, shop.pairs, 2, 800);
+  EXPECT_GT(MeasureVasgHoldout(dot, shop.pairs, 2, 800), cosine_auc + 0.05) << "the score kind is used";
+}
+
 // Pairs whose held-out product only VASG predicts: the choice must raise w_v above 0.
 TEST(WeightChoice, RaisesTheTermThatExplainsTheHoldout) {
   auto m = TinyModel();
@@ -464,6 +518,57 @@ TEST(FitVersion, RefitVasgTrainsTheServedVectorsOnTheWholeGraphAndGatesOnTheHold
   const nlohmann::json from_scratch = nlohmann::json::parse(scratch->model.manifest_extra_json);
   EXPECT_FALSE(from_scratch["training"]["warm_started"].get<bool>());
   EXPECT_EQ(from_scratch["training"]["epochs_run"].get<int>(), c.train.epochs);
+}
+
+// A retraining builds the lists it chooses among only for the rows its holdout reads
+// (RowsReadByTheHoldout): the weights, the similar weight and the gate must come out exactly as
+// with the whole lists.
+TEST(FitVersion, ListsBuiltForTheRowsTheHoldoutReadsChooseAsTheWholeListsDo) {
+  const SyntheticShop shop = SmallShop(16);
+  Result<FittedVersion> fitted = FitVersion(shop.train, FastConfig(7), nullptr);  // vectors and features
+  ASSERT_TRUE(fitted.ok()) << fitted.status().ToString();
+  const HoldoutSplit split = SplitHoldout(shop.train, 0.3, 7);
+  const HoldoutPairs pairs{&split.train, split.test_user, split.test_product};
+  ASSERT_GT(pairs.users.size(), 50u);
+  const std::vector<int32_t> rows = RowsReadByTheHoldout(pairs);
+  EXPECT_TRUE(std::is_sorted(rows.begin(), rows.end()));
+  const CoPurchaseGraph walk = CoPurchaseGraph::Build(split.train, 500, 7);
+  NeighbourBuildOptions o;
+  o.top_k = 50;
+  o.threads = 2;
+  auto whole = std::make_shared<ModelVersion>(fitted->model);
+  whole->neighbour_lists = BuildRp3bLists(walk, 0.8, 0.2, o);
+  o.rows = rows;
+  auto some = std::make_shared<ModelVersion>(fitted->model);
+  some->neighbour_lists = BuildRp3bLists(walk, 0.8, 0.2, o);
+  ASSERT_LT(some->neighbour_lists.size(), whole->neighbour_lists.size()) << "some rows must be left out";
+
+  const HoldoutScore la = ListsScore(whole->neighbour_lists, pairs, 20), lb = ListsScore(some->neighbour_lists, pairs, 20);
+  EXPECT_GT(la.recall, 0);
+  EXPECT_EQ(la.recall, lb.recall);
+  EXPECT_EQ(la.ndcg, lb.ndcg);
+  ChoiceOptions co;
+  co.threads = 1;
+  co.grids = {{1, 0}, {}, {0, 0.5f, 2}, {0, 0.2f}, {0, 0.4f}, {0, 0.5f}, {0, 0.2f}};
+  const HybridTables ta(whole, HybridWeights()), tb(some, HybridWeights());
+  const Result<WeightChoice> ca = ChooseWeights(ta, pairs, co), cb = ChooseWeights(tb, pairs, co);
+  ASSERT_TRUE(ca.ok() && cb.ok());
+  EXPECT_EQ(ca->weights.ToJson(), cb->weights.ToJson());
+  EXPECT_EQ(ca->best.recall, cb->best.recall);
+  EXPECT_EQ(ca->best.ndcg, cb->best.ndcg);
+  HybridWeights served = ca->weights;
+  served.neighbours = 1;
+  served.cold_order = true;  // the cold query reads the user's top list products
+  served.cold_order_visual = 1;
+  EXPECT_EQ(MeasureServedHoldout(whole, served, pairs, 1), MeasureServedHoldout(some, served, pairs, 1));
+  const SimilarChoice sa = ChooseSimilarWeight(*whole, pairs, {0, 0.5f, 2, 1000}, 1);
+  const SimilarChoice sb = ChooseSimilarWeight(*some, pairs, {0, 0.5f, 2, 1000}, 1);
+  EXPECT_EQ(sa.list_weight, sb.list_weight);
+  ASSERT_EQ(sa.tried.size(), sb.tried.size());
+  for (size_t i = 0; i < sa.tried.size(); ++i) {
+    EXPECT_EQ(sa.tried[i].second.recall, sb.tried[i].second.recall) << "w_l " << sa.tried[i].first;
+    EXPECT_EQ(sa.tried[i].second.ndcg, sb.tried[i].second.ndcg) << "w_l " << sa.tried[i].first;
+  }
 }
 
 TEST(FitVersion, AGraphWithoutFeaturesTrainsTheHybridWithoutVisualTerms) {

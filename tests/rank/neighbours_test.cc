@@ -142,6 +142,40 @@ TEST(NeighbourLists, Rp3bMatchesBruteForceP3AlphaAndRp3Beta) {
   }
 }
 
+// A retraining chooses the lists' settings on the rows its holdout reads: those rows must be the
+// whole build's, every other row empty.
+TEST(NeighbourLists, OnlyTheRowsAskedForAreBuiltAsTheWholeBuildHasThem) {
+  const InteractionGraph g = RandomGraph(300, 60, 4);
+  const CoPurchaseGraph walk = CoPurchaseGraph::Build(g, /*max_user_degree=*/6, 4);  // some hubs capped
+  NeighbourBuildOptions o;
+  o.top_k = 10;
+  o.threads = 2;
+  const NeighbourLists whole[] = {BuildRp3bLists(walk, 0.8, 0.2, o), BuildItemKnnLists(walk, 10, o)};
+  for (int32_t p = 0; p < g.num_products; p += 5) o.rows.push_back(p);
+  const NeighbourLists some[] = {BuildRp3bLists(walk, 0.8, 0.2, o), BuildItemKnnLists(walk, 10, o)};
+  for (int f = 0; f < 2; ++f) {
+    SCOPED_TRACE(whole[f].family);
+    int64_t compared = 0;
+    ASSERT_TRUE(CheckNeighbourLists(some[f]).ok());
+    ASSERT_EQ(some[f].num_products, whole[f].num_products);
+    EXPECT_EQ(some[f].params_json, whole[f].params_json);
+    for (int32_t p = 0; p < g.num_products; ++p) {
+      const bool asked = std::count(o.rows.begin(), o.rows.end(), p) > 0;
+      const auto row = [p](const NeighbourLists& l) {
+        return std::make_pair(std::vector<int32_t>(l.neighbours.begin() + l.offsets[p], l.neighbours.begin() + l.offsets[p + 1]),
+                              std::vector<float>(l.weights.begin() + l.offsets[p], l.weights.begin() + l.offsets[p + 1]));
+      };
+      if (asked) {
+        compared += !row(whole[f]).first.empty();
+        EXPECT_EQ(row(some[f]), row(whole[f])) << "row " << p;
+      } else {
+        EXPECT_TRUE(row(some[f]).first.empty()) << "row " << p << " was not asked for";
+      }
+    }
+    EXPECT_GE(compared, 6) << "rows with neighbours to compare";
+  }
+}
+
 TEST(NeighbourLists, ItemKnnMatchesBruteForceCosine) {
   const InteractionGraph g = RandomGraph(250, 50, 2);
   const CoPurchaseGraph walk = CoPurchaseGraph::Build(g, 1000, 2);
