@@ -15,12 +15,16 @@ std::vector<int32_t> EvenSample(const std::vector<int32_t>& labels, int64_t max)
   return out;
 }
 
+std::vector<float> RawRows(const ModelVersion& m, const std::vector<int32_t>& labels) {
+  std::vector<float> rows(labels.size() * static_cast<size_t>(m.dim));
+  for (size_t i = 0; i < labels.size(); ++i)
+    std::copy(m.product(labels[i]), m.product(labels[i]) + m.dim, rows.begin() + i * m.dim);
+  return rows;
+}
+
 std::vector<float> UnitRows(const ModelVersion& m, const std::vector<int32_t>& labels) {
-  std::vector<float> unit(labels.size() * static_cast<size_t>(m.dim));
-  for (size_t i = 0; i < labels.size(); ++i) {
-    std::copy(m.product(labels[i]), m.product(labels[i]) + m.dim, unit.begin() + i * m.dim);
-    NormalizeInPlace(unit.data() + i * m.dim, m.dim);
-  }
+  std::vector<float> unit = RawRows(m, labels);
+  for (size_t i = 0; i < labels.size(); ++i) NormalizeInPlace(unit.data() + i * m.dim, m.dim);
   return unit;
 }
 

@@ -16,7 +16,10 @@ constexpr int64_t kMaxCompetitors = 10000;
 // `labels` itself when it holds at most `max`, else every ceil(n / max)-th of them.
 std::vector<int32_t> EvenSample(const std::vector<int32_t>& labels, int64_t max);
 
-// The unit-length vectors of `labels`' products in `m`, one row after another (labels.size() × m.dim).
+// The vectors of `labels`' products in `m`, one row after another (labels.size() × m.dim).
+std::vector<float> RawRows(const ModelVersion& m, const std::vector<int32_t>& labels);
+
+// The same rows scaled to unit length.
 std::vector<float> UnitRows(const ModelVersion& m, const std::vector<int32_t>& labels);
 
 // The cosine of `unit_query` (unit length) with product p's vector, computed as UnitRows' rows

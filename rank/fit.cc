@@ -139,10 +139,7 @@ double MeasureVasgHoldout(const ModelVersion& m, const HoldoutPairs& pairs, int 
   for (size_t p = 0; p < every.size(); ++p) every[p] = static_cast<int32_t>(p);
   const std::vector<int32_t> competitors = EvenSample(every, max_competitors);
   const bool cosine = m.score != "dot";
-  std::vector<float> rows = UnitRows(m, competitors);
-  if (!cosine)
-    for (size_t i = 0; i < competitors.size(); ++i)
-      std::copy(m.product(competitors[i]), m.product(competitors[i]) + m.dim, rows.begin() + i * m.dim);
+  const std::vector<float> rows = cosine ? UnitRows(m, competitors) : RawRows(m, competitors);
   const int64_t n = static_cast<int64_t>(competitors.size());
   const InteractionGraph& g = *pairs.train;
   WorkerPool pool(threads);

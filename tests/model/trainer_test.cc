@@ -374,7 +374,7 @@ TEST(Trainer, TheBudgetCapsTheWalkCorpusAndTheEncodersEpochs) {
   EXPECT_NEAR(cx["training"]["step_scale"].get<double>(), 4.0, 0.1) << "a quarter of the walks, 4x the step";
   EXPECT_EQ(Extra(*full)["training"]["step_scale"].get<double>(), 1.0);
   EXPECT_EQ(cx["losses"]["stage2"].back()["epoch"].get<int>(), 2);
-  // A warm start under the cap runs its share of the capped epochs (ceil(0.3 x 5) = 2 uncapped).
+  // A warm start under the cap runs its share of the capped epochs: ceil(0.3 x 5) = 2.
   o.encoder_max_examples = 5 * warm;  // 5 epochs: binds only below encoder_epochs
   o.encoder_epochs = 20;
   o.warm_start = true;
