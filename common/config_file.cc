@@ -221,6 +221,7 @@ std::vector<Knob> Knobs(Config* c) {
       Str("retrain", "holdout_pick", &rt.holdout_pick),
       Bool("retrain", "refit_vasg", &rt.refit_vasg),
       Bool("retrain", "refit_from_holdout", &rt.refit_from_holdout),
+      Str("retrain", "refit_walks", &rt.refit_walks),
       Int("retrain", "timeout_s", &rt.timeout_s),
 
       Bool("dashboard", "enabled", &db.enabled),
@@ -382,6 +383,7 @@ Status ValidateConfig(const Config& c) {
     return Status::InvalidArgument("config: train.cold_profile_weight must be in [0, 1]");
   VASGD_RETURN_IF_ERROR(one_of(c.train.contexts, {"all", "cross"}, "train.contexts"));
   VASGD_RETURN_IF_ERROR(one_of(c.retrain.holdout_pick, {"last", "newest", "random"}, "retrain.holdout_pick"));
+  VASGD_RETURN_IF_ERROR(one_of(c.retrain.refit_walks, {"all", "held_out", "auto"}, "retrain.refit_walks"));
   VASGD_RETURN_IF_ERROR(ValidateRanking(c.neighbours, c.hybrid));
   VASGD_RETURN_IF_ERROR(positive(c.index.hnsw_m, "index.hnsw_m"));
   VASGD_RETURN_IF_ERROR(positive(c.index.ef_construction, "index.ef_construction"));

@@ -160,6 +160,7 @@ struct RetrainOptions {
   std::string holdout_pick = "last";  // last | newest | random: which purchase of a held-out user (model/holdout.h); "last" = their latest in time
   bool refit_vasg = true;          // retrain VASG with the held-out purchases once the weights are chosen
   bool refit_from_holdout = true;  // the refit warm-starts from the holdout model (train.warm_start_epoch_fraction of the epochs), not from the previous version
+  std::string refit_walks = "auto";  // all | held_out | auto: a refit from the holdout walks from every node, or only from the held-out users and products (encoder kept); auto = held_out where train.max_walk_tokens caps the corpus
   int timeout_s = 21600;           // a training child still running after this is killed and the job fails, s; 0 = no limit
 };
 

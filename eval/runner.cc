@@ -136,7 +136,8 @@ std::string EvalOptionsJson(const EvalOptions& o) {
                         {"choice_candidates", o.hybrid.choice_candidates}}},
             {"retrain", {{"holdout_fraction", o.retrain.holdout_fraction}, {"holdout_max_users", o.retrain.holdout_max_users},
                          {"holdout_pick", o.retrain.holdout_pick},
-                         {"refit_vasg", o.retrain.refit_vasg}, {"refit_from_holdout", o.retrain.refit_from_holdout}}}};
+                         {"refit_vasg", o.retrain.refit_vasg}, {"refit_from_holdout", o.retrain.refit_from_holdout},
+                         {"refit_walks", o.retrain.refit_walks}}}};
   return j.dump();
 }
 

@@ -57,6 +57,7 @@ struct Run {
   const TrainingData& data;
   const TrainOptions& opt;
   const ProgressCallback& progress;
+  const TrainScope& scope;
   torch::Device device;
   int threads;
   Clock::time_point start = Clock::now();
@@ -90,8 +91,11 @@ struct Run {
   int64_t warm_rows = 0;
   int32_t cold_embedded = 0;
 
-  Run(const TrainingData& d, const TrainOptions& o, const ProgressCallback& p, torch::Device dev)
-      : data(d), opt(o), progress(p), device(dev) {}
+  Run(const TrainingData& d, const TrainOptions& o, const ProgressCallback& p, const TrainScope& sc, torch::Device dev)
+      : data(d), opt(o), progress(p), scope(sc), device(dev) {}
+
+  // Where walks start: every node, or the scope's.
+  const std::vector<int32_t>* walk_starts() const { return scope.walk_starts.empty() ? nullptr : &scope.walk_starts; }
 
   double w(int i) const { return 0.5 * std::exp(-log_var[i].item<double>()); }
 
@@ -466,7 +470,7 @@ Status Stage1(Run& r, int epochs) {
 
   // A large shop's corpus is capped (train.max_walk_tokens): stage 1's time stays in budget.
   const int64_t max_walks = o.max_walk_tokens > 0 ? std::max<int64_t>(1, o.max_walk_tokens / o.walk_length) : 0;
-  const WalkCorpus first(r.graph, o.walks_per_node, o.walk_length, o.seed, 0, max_walks);
+  const WalkCorpus first(r.graph, o.walks_per_node, o.walk_length, o.seed, 0, max_walks, r.walk_starts());
   const int64_t walks_per_epoch = first.size();
   // A capped corpus visits each node a share of the times: steps that much larger move the vectors
   // about as far. On TikTok at 8% of the corpus, 10x the step kept Recall@20 (0.1739 against
@@ -485,7 +489,7 @@ Status Stage1(Run& r, int epochs) {
   int64_t walks_done = 0;
   const Clock::time_point t0 = Clock::now();
   for (int epoch = 0; epoch < epochs; ++epoch) {
-    const WalkCorpus corpus(r.graph, o.walks_per_node, o.walk_length, o.seed, epoch, max_walks);
+    const WalkCorpus corpus(r.graph, o.walks_per_node, o.walk_length, o.seed, epoch, max_walks, r.walk_starts());
     SgnsStats epoch_stats;
     double recon_sum = 0;
     int64_t recon_segments = 0;
@@ -589,34 +593,10 @@ class BuyerRanking {
   torch::Tensor users_;  // U × D, unit rows
 };
 
-// Trains the encoder through the frozen decoder on warm products with features; returns the
-// encoder and embeds cold products with features into the table.
-Result<torch::nn::Sequential> Stage2(Run& r) {
+// Trains `encoder` through the frozen decoder on the warm products with features.
+Status TrainEncoder(Run& r, torch::nn::Sequential& encoder, const std::vector<int64_t>& warm, int encoder_epochs) {
   const TrainOptions& o = r.opt;
   const Clock::time_point t0 = Clock::now();
-  std::vector<int64_t> warm, cold;
-  for (int32_t p = 0; p < r.P; ++p) {
-    if (!r.data.features.present[p]) continue;
-    (r.graph.degree(r.U + p) > 0 ? warm : cold).push_back(p);
-  }
-  std::vector<int> enc_widths = {r.I};
-  for (auto it = r.widths.rbegin(); it != r.widths.rend(); ++it) enc_widths.push_back(*it);
-  enc_widths.push_back(r.D);
-  torch::nn::Sequential encoder = MakeMlp(enc_widths, o.dropout);
-  // A large shop's stage 2 is capped (train.encoder_max_examples): fewer passes over more products.
-  int encoder_epochs = o.encoder_epochs;
-  if (o.encoder_max_examples > 0 && !warm.empty())
-    encoder_epochs = static_cast<int>(std::clamp<int64_t>(o.encoder_max_examples / static_cast<int64_t>(warm.size()), 1,
-                                                          encoder_epochs));
-  // A warm start also starts from the previous encoder (same widths) and runs its share of those
-  // epochs: taken of the capped count, or a capped shop's warm start would run a whole stage 2.
-  if (r.warm_started && r.previous && !r.previous->encoder.empty() && ImportMlp(r.previous->encoder, encoder)) {
-    encoder_epochs = std::max(1, static_cast<int>(std::ceil(encoder_epochs * o.warm_start_epoch_fraction)));
-    r.encoder_warm_started = true;
-  }
-  r.encoder_epochs_run = encoder_epochs;
-  encoder->to(r.device);
-
   // The decoder is frozen: no gradients, evaluation mode (no dropout).
   if (r.decoder_on) {
     for (torch::Tensor& p : r.decoder->parameters()) p.set_requires_grad(false);
@@ -682,6 +662,38 @@ Result<torch::nn::Sequential> Stage2(Run& r) {
                                     {"anchor", anchor_sum / batches_per_epoch},
                                     {"rank", rank_sum / batches_per_epoch}});
   }
+  return Status::Ok();
+}
+
+// Trains the encoder (or keeps the previous one, TrainScope::keep_encoder); returns it and embeds
+// cold products with features into the table.
+Result<torch::nn::Sequential> Stage2(Run& r) {
+  const TrainOptions& o = r.opt;
+  const Clock::time_point t0 = Clock::now();
+  std::vector<int64_t> warm, cold;
+  for (int32_t p = 0; p < r.P; ++p) {
+    if (!r.data.features.present[p]) continue;
+    (r.graph.degree(r.U + p) > 0 ? warm : cold).push_back(p);
+  }
+  std::vector<int> enc_widths = {r.I};
+  for (auto it = r.widths.rbegin(); it != r.widths.rend(); ++it) enc_widths.push_back(*it);
+  enc_widths.push_back(r.D);
+  torch::nn::Sequential encoder = MakeMlp(enc_widths, o.dropout);
+  // A large shop's stage 2 is capped (train.encoder_max_examples): fewer passes over more products.
+  int encoder_epochs = o.encoder_epochs;
+  if (o.encoder_max_examples > 0 && !warm.empty())
+    encoder_epochs = static_cast<int>(std::clamp<int64_t>(o.encoder_max_examples / static_cast<int64_t>(warm.size()), 1,
+                                                          encoder_epochs));
+  // A warm start also starts from the previous encoder (same widths) and runs its share of those
+  // epochs: taken of the capped count, or a capped shop's warm start would run a whole stage 2.
+  if (r.warm_started && r.previous && !r.previous->encoder.empty() && ImportMlp(r.previous->encoder, encoder)) {
+    encoder_epochs = std::max(1, static_cast<int>(std::ceil(encoder_epochs * o.warm_start_epoch_fraction)));
+    r.encoder_warm_started = true;
+    if (r.scope.keep_encoder) encoder_epochs = 0;
+  }
+  r.encoder_epochs_run = encoder_epochs;
+  encoder->to(r.device);
+  if (encoder_epochs > 0) VASGD_RETURN_IF_ERROR(TrainEncoder(r, encoder, warm, encoder_epochs));
   // Cold products with features get M(f).
   encoder->eval();
   if (!cold.empty()) {
@@ -775,6 +787,16 @@ ModelVersion Export(Run& r, const torch::nn::Sequential& encoder) {
 
 }  // namespace
 
+bool CorpusIsCapped(const InteractionGraph& graph, const TrainOptions& options) {
+  if (options.max_walk_tokens <= 0) return false;
+  std::vector<uint8_t> bought(graph.num_products, 0);
+  int64_t nodes = 0;
+  for (int32_t u = 0; u < graph.num_users; ++u) nodes += graph.user_offsets[u + 1] > graph.user_offsets[u];
+  for (int64_t e = 0; e < graph.num_edges(); ++e) bought[graph.product_index[e]] = 1;
+  for (uint8_t b : bought) nodes += b;
+  return nodes * options.walks_per_node > std::max<int64_t>(1, options.max_walk_tokens / options.walk_length);  // as Stage1
+}
+
 std::vector<int> DefaultDecoderWidths(int feature_dim, int dim) {
   const int paper[] = {256, 512, 1024, 2048};
   const int floor = std::min(dim, feature_dim);
@@ -797,12 +819,12 @@ Result<std::string> ResolveDevice(const std::string& device) {
 }
 
 Result<ModelVersion> Train(const TrainingData& data, const TrainOptions& options, const ModelVersion* previous,
-                           const ProgressCallback& progress) {
+                           const ProgressCallback& progress, const TrainScope& scope) {
   VASGD_RETURN_IF_ERROR(Validate(data, options));
   Result<std::string> dev = ResolveDevice(options.device);
   if (!dev.ok()) return dev.status();
   try {
-    Run r(data, options, progress, torch::Device(dev.value() == "cuda" ? torch::kCUDA : torch::kCPU));
+    Run r(data, options, progress, scope, torch::Device(dev.value() == "cuda" ? torch::kCUDA : torch::kCPU));
     r.previous = previous && options.warm_start ? previous : nullptr;
     r.threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     torch::set_num_threads(r.threads);

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/options.h"
 #include "common/status.h"
@@ -44,6 +45,19 @@ using ProgressCallback = std::function<bool(const TrainProgress&)>;
 // "cuda" without one is Unavailable; anything else is InvalidArgument.
 Result<std::string> ResolveDevice(const std::string& device);
 
+// Narrows a warm-started run to part of the graph: the refit of a retraining (rank/fit.h) starts
+// from the holdout model of the same snapshot and only has to fold the held-out purchases in.
+struct TrainScope {
+  std::vector<int32_t> walk_starts;  // node ids (users 0..U-1, products U+p) walks start at; empty = every node
+  // Stage 2 trains nothing: the previous version's encoder (same widths) embeds the cold products
+  // again; without one, stage 2 runs as usual.
+  bool keep_encoder = false;
+};
+
+// True when train.max_walk_tokens caps the walk corpus of `graph`: walks_per_node walks of
+// walk_length nodes from every node with a purchase would exceed it (a large shop's budget).
+bool CorpusIsCapped(const InteractionGraph& graph, const TrainOptions& options);
+
 // Trains a model version from `data`.
 // - Every user and every product of `data` gets a row (same order as data.user_ids /
 //   data.product_ids). Products with purchases are warm (kind 1); cold products with features are
@@ -51,11 +65,14 @@ Result<std::string> ResolveDevice(const std::string& device);
 // - `previous` (may be null) warm-starts the embeddings of ids it knows (same dim) and its decoder;
 //   then only ceil(epochs × warm_start_epoch_fraction) epochs run, in each stage (stage 2's share is
 //   taken of its epochs after train.encoder_max_examples' cap).
+// - `scope` narrows a warm start (see TrainScope): rows that no walk visits and no negative draws
+//   keep the previous version's values.
 // - The result's manifest_extra_json holds the config, data counts, losses, timings and device.
 // InvalidArgument for options or data the trainer cannot use (named), Unavailable when cancelled
 // or when cuda is asked for and absent.
 Result<ModelVersion> Train(const TrainingData& data, const TrainOptions& options,
-                           const ModelVersion* previous, const ProgressCallback& progress = nullptr);
+                           const ModelVersion* previous, const ProgressCallback& progress = nullptr,
+                           const TrainScope& scope = {});
 
 // Decoder hidden widths for feature dimension `feature_dim` and embedding dimension `dim` when
 // TrainOptions::decoder_widths is empty: the paper's [256, 512, 1024, 2048] for 4096-d features,

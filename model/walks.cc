@@ -43,11 +43,16 @@ int32_t RandomWalk(const WalkGraph& g, int32_t start, int32_t length, Rng* rng, 
 }
 
 WalkCorpus::WalkCorpus(const WalkGraph& graph, int walks_per_node, int walk_length, uint64_t seed, int epoch,
-                       int64_t max_walks)
+                       int64_t max_walks, const std::vector<int32_t>* starts)
     : graph_(graph), rounds_(walks_per_node), walk_length_(walk_length),
       epoch_seed_(MixSeed(seed, 0x77616c6bull /* "walk" */, static_cast<uint64_t>(epoch))) {
-  for (int32_t v = 0; v < graph.num_nodes(); ++v)
-    if (graph.degree(v) > 0) order_.push_back(v);
+  if (starts) {
+    for (int32_t v : *starts)
+      if (v >= 0 && v < graph.num_nodes() && graph.degree(v) > 0) order_.push_back(v);
+  } else {
+    for (int32_t v = 0; v < graph.num_nodes(); ++v)
+      if (graph.degree(v) > 0) order_.push_back(v);
+  }
   Rng rng(epoch_seed_);
   for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[rng.Below(static_cast<uint32_t>(i))]);
   size_ = uncapped_size();

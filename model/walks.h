@@ -39,13 +39,15 @@ int32_t RandomWalk(const WalkGraph& g, int32_t start, int32_t length, Rng* rng, 
 // alone, so any split of [0, size()) over threads yields the same walks. With `max_walks` > 0 the
 // corpus stops there: the last round (or the only, partial one) starts walks at a different
 // shuffled subset of the nodes each epoch (train.max_walk_tokens: a large shop's budget).
+// With `starts` (node ids), walks start only at those of them with a neighbour: a refit that only
+// has to fold a few purchases in walks around them (model/trainer.h, TrainScope).
 class WalkCorpus {
  public:
   WalkCorpus(const WalkGraph& graph, int walks_per_node, int walk_length, uint64_t seed, int epoch,
-             int64_t max_walks = 0);
+             int64_t max_walks = 0, const std::vector<int32_t>* starts = nullptr);
 
   int64_t size() const { return size_; }
-  // The size without `max_walks`: walks_per_node walks from every node with a neighbour.
+  // The size without `max_walks`: walks_per_node walks from every start node with a neighbour.
   int64_t uncapped_size() const { return static_cast<int64_t>(order_.size()) * rounds_; }
   int32_t walk_length() const { return walk_length_; }
   // Start node of walk i.

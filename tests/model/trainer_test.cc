@@ -1,6 +1,7 @@
 // The VASG trainer end to end on small planted data (real LibTorch, seconds in all).
 #include "model/trainer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <numeric>
@@ -10,6 +11,7 @@
 #include "model/rng.h"
 #include "model/synthetic.h"
 #include "model/tsv.h"
+#include "model/walks.h"
 #include "tests/model/test_util.h"
 
 namespace vasgd {
@@ -382,6 +384,71 @@ TEST(Trainer, TheBudgetCapsTheWalkCorpusAndTheEncodersEpochs) {
   Result<ModelVersion> warmed = Train(shop.train, o, &*capped);
   ASSERT_TRUE(warmed.ok());
   EXPECT_EQ(Extra(*warmed)["training"]["encoder_epochs_run"].get<int>(), 2) << "ceil(0.3 x 5), not min(5, 0.3 x 20 = 6)";
+}
+
+// A refit that folds a few purchases in (TrainScope): walks start only where asked, the encoder
+// is the previous one and re-embeds the same cold vectors, and the table moves far less than in
+// a whole warm start (negatives still touch most rows a little).
+TEST(Trainer, AScopedWarmStartWalksFromTheGivenNodesAndKeepsTheEncoder) {
+  const SyntheticShop shop = MakeSyntheticShop(ShopOptions());
+  TrainOptions o = SmallOptions();
+  o.encoder_epochs = 5;
+  Result<ModelVersion> before = Train(shop.train, o, nullptr);
+  ASSERT_TRUE(before.ok());
+  o.warm_start = true;
+  TrainScope scope;
+  scope.keep_encoder = true;
+  const std::vector<int32_t> users = {3, 50, 120};
+  for (int32_t u : users) scope.walk_starts.push_back(u);
+  Result<ModelVersion> scoped = Train(shop.train, o, &*before, nullptr, scope);
+  Result<ModelVersion> whole = Train(shop.train, o, &*before);
+  ASSERT_TRUE(scoped.ok() && whole.ok());
+  const json sx = Extra(*scoped);
+  EXPECT_EQ(sx["training"]["encoder_epochs_run"].get<int>(), 0);
+  EXPECT_GT(Extra(*whole)["training"]["encoder_epochs_run"].get<int>(), 0);
+  auto weights = [](const Mlp& m) {
+    std::vector<float> w;
+    for (const DenseLayer& l : m.layers) w.insert(w.end(), l.weight.begin(), l.weight.end());
+    return w;
+  };
+  EXPECT_EQ(weights(scoped->encoder), weights(before->encoder));
+  EXPECT_NE(weights(whole->encoder), weights(before->encoder));
+  // 5 walks of 20 nodes from each of 3 users per epoch: the tokens are those walks', not the graph's.
+  EXPECT_LE(sx["training"]["tokens"].get<int64_t>(),
+            int64_t{3} * o.walks_per_node * o.walk_length * sx["training"]["epochs_run"].get<int>());
+  const int d = before->dim;
+  auto changed = [d](const float* a, const float* b) { return !std::equal(a, a + d, b); };
+  for (int32_t u : users) EXPECT_TRUE(changed(scoped->user(u), before->user(u))) << "start user " << u;
+  auto moved = [&](const ModelVersion& m) {
+    double sum = 0;
+    for (size_t i = 0; i < m.user_vectors.size(); ++i) sum += std::abs(m.user_vectors[i] - before->user_vectors[i]);
+    return sum;
+  };
+  EXPECT_LT(moved(*scoped), moved(*whole) / 4);
+  int64_t cold = 0;
+  for (size_t p = 0; p < before->product_ids.size(); ++p) {
+    if (before->product_kind[p] != static_cast<uint8_t>(ProductKind::kCold)) continue;
+    ++cold;
+    ASSERT_EQ(scoped->product_kind[p], before->product_kind[p]);
+    for (int j = 0; j < d; ++j) ASSERT_NEAR(scoped->product(p)[j], before->product(p)[j], 1e-5) << "cold product " << p;
+  }
+  EXPECT_GT(cold, 0);
+}
+
+// Whether train.max_walk_tokens binds: nodes with a purchase x walks_per_node x walk_length.
+TEST(Trainer, CorpusIsCappedWhenTheWalksExceedTheBudget) {
+  const SyntheticShop shop = MakeSyntheticShop(ShopOptions());
+  TrainOptions o = SmallOptions();
+  int64_t nodes = 0;
+  const WalkGraph g = WalkGraph::FromInteractions(shop.train.graph);
+  for (int32_t v = 0; v < g.num_nodes(); ++v) nodes += g.degree(v) > 0;
+  const int64_t tokens = nodes * o.walks_per_node * o.walk_length;
+  o.max_walk_tokens = tokens;
+  EXPECT_FALSE(CorpusIsCapped(shop.train.graph, o));
+  o.max_walk_tokens = tokens - o.walk_length;
+  EXPECT_TRUE(CorpusIsCapped(shop.train.graph, o));
+  o.max_walk_tokens = 0;
+  EXPECT_FALSE(CorpusIsCapped(shop.train.graph, o));
 }
 
 TEST(Trainer, PlainSkipGramWithoutAnyFeatures) {

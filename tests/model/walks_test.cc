@@ -104,6 +104,24 @@ TEST(WalkCorpus, EveryNodeWithANeighbourStartsWalksPerNodeWalks) {
   }
 }
 
+// A refit's corpus (TrainScope::walk_starts) starts walks only at the nodes given, skipping those
+// without a neighbour and ids outside the graph.
+TEST(WalkCorpus, GivenStartsAreTheOnlyStarts) {
+  const WalkGraph g = WalkGraph::FromInteractions(SmallGraph().graph);
+  const std::vector<int32_t> given = {1, 3 /* isolated user */, g.product_node(2), g.product_node(4) /* isolated */, 99};
+  const WalkCorpus corpus(g, 3, 10, 42, 0, 0, &given);
+  EXPECT_EQ(corpus.size(), 3 * 2);
+  EXPECT_EQ(corpus.uncapped_size(), 3 * 2);
+  std::map<int32_t, int> starts;
+  std::vector<int32_t> walk(10);
+  for (int64_t i = 0; i < corpus.size(); ++i) {
+    ++starts[corpus.start(i)];
+    ASSERT_GT(corpus.Walk(i, walk.data()), 1);
+    EXPECT_EQ(walk[0], corpus.start(i));
+  }
+  EXPECT_EQ(starts, (std::map<int32_t, int>{{1, 3}, {g.product_node(2), 3}}));
+}
+
 // A capped corpus (train.max_walk_tokens) starts its walks at distinct nodes, a different shuffled
 // share of them each epoch, and stops at the cap.
 TEST(WalkCorpus, ACapStopsTheCorpusAtAShuffledShareOfTheNodes) {

@@ -512,6 +512,23 @@ TEST(FitVersion, RefitVasgTrainsTheServedVectorsOnTheWholeGraphAndGatesOnTheHold
   EXPECT_FALSE(extra["holdout_training"]["training"]["warm_started"].get<bool>());
   EXPECT_TRUE(extra["training"]["warm_started"].get<bool>());
   EXPECT_EQ(extra["training"]["epochs_run"].get<int>(), warm_epochs);
+  EXPECT_GT(extra["training"]["encoder_epochs_run"].get<int>(), 0) << "an uncapped corpus refits everything";
+  // Where the corpus is capped (retrain.refit_walks = "auto"), the refit walks only from the
+  // held-out users and products and keeps the holdout model's encoder.
+  Config capped = c;
+  capped.train.max_walk_tokens = extra["training"]["tokens"].get<int64_t>() - 1;  // the whole graph's walks, less a hair
+  Result<FittedVersion> scoped = FitVersion(shop.train, capped, nullptr);
+  ASSERT_TRUE(scoped.ok());
+  const nlohmann::json sx = nlohmann::json::parse(scoped->model.manifest_extra_json);
+  EXPECT_EQ(Hybrid(scoped->model)["refit"], "lists on the whole graph; VASG walked from the held-out users and products, encoder kept");
+  EXPECT_EQ(sx["training"]["encoder_epochs_run"].get<int>(), 0);
+  EXPECT_EQ(sx["data"]["edges"].get<int64_t>(), shop.train.graph.num_edges());
+  capped.retrain.refit_walks = "all";
+  Result<FittedVersion> all = FitVersion(shop.train, capped, nullptr);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(Hybrid(all->model)["refit"], "lists and VASG on the whole graph");
+  const int64_t all_tokens = nlohmann::json::parse(all->model.manifest_extra_json)["training"]["tokens"];
+  EXPECT_LT(sx["training"]["tokens"].get<int64_t>(), all_tokens / 2) << "walks from the held-out nodes alone";
   c.retrain.refit_from_holdout = false;
   Result<FittedVersion> scratch = FitVersion(shop.train, c, nullptr);
   ASSERT_TRUE(scratch.ok());
