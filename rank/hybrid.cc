@@ -344,12 +344,12 @@ HybridScorer::Parts HybridScorer::Terms(int32_t label, float vasg) const {
   return p;
 }
 
-void HybridScorer::VisualAll(int64_t n, float* out) const {
-  std::fill(out, out + n, 0.f);
+void HybridScorer::VisualRange(int64_t begin, int64_t end, float* out) const {
+  std::fill(out, out + (end - begin), 0.f);
   if (!has_profile_) return;
   std::shared_lock<std::shared_mutex> lock(tables_->mu_);
-  const int64_t rows = std::min<int64_t>(n, static_cast<int64_t>(tables_->prior_.size()));
-  DotRows(profile_.data(), tables_->visual_.data(), rows, tables_->visual_dim_, out);
+  const int64_t rows = std::min<int64_t>(end, static_cast<int64_t>(tables_->prior_.size())) - begin;
+  if (rows > 0) DotRows(profile_.data(), tables_->visual_.data() + begin * tables_->visual_dim_, rows, tables_->visual_dim_, out);
 }
 
 HybridScorer::Components HybridScorer::Unweighted(int32_t label, float vasg) const {
@@ -374,7 +374,7 @@ float HybridScorer::Score(int32_t label, float vasg) const {
 }
 
 void HybridScorer::ScoreAll(const float* vasg, int64_t n, float* out, float* means) const {
-  VisualAll(n, out);
+  VisualRange(0, n, out);
   const HybridWeights& w = tables_->weights();
   std::shared_lock<std::shared_mutex> lock(tables_->mu_);
   const int64_t known = std::min<int64_t>(n, static_cast<int64_t>(tables_->prior_.size()));

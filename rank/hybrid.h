@@ -179,8 +179,10 @@ class HybridScorer {
   };
   Components Unweighted(int32_t label, float vasg) const;
 
-  // The visual profile term I_u for every label (0 without a profile).
-  void VisualAll(int64_t n, float* out) const;
+  // The visual profile term I_u of labels [begin, end) into out[0, end - begin) (0 without a
+  // profile). A `begin` that is a multiple of 4 gives each label the same float at any split
+  // (DotRows groups rows by 4), so a range scan agrees with a whole one.
+  void VisualRange(int64_t begin, int64_t end, float* out) const;
   bool has_profile() const { return has_profile_; }
 
   // C(u, label) of the cold order (the file comment) for the prepared user.

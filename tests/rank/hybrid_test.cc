@@ -392,6 +392,32 @@ TEST(MeasureVasgHoldout, OverAllIsTheBruteForceAucAndASampleEstimatesIt) {
   EXPECT_GT(MeasureVasgHoldout(dot, shop.pairs, 2, 800), cosine_auc + 0.05) << "the score kind is used";
 }
 
+// The choice scans the products in chunks for blocks of pairs: the planted visual twins (labels
+// 1,200-2,399, across the chunks' seams) are found, and the result is the same float at any
+// thread count (the holdout score is summed in pair order, so exact ties are decided alike).
+TEST(WeightChoice, FindsTheVisualTwinsAcrossTheScanAndIsTheSameAtAnyThreadCount) {
+  const PlantedColdShop shop = PlantCold(1200);
+  HybridTables tables(shop.model, HybridWeights());
+  ChoiceOptions o;
+  o.candidates = 20;
+  o.grids = {{0}, {0}, {0, 1}, {0, 1}, {0, 1}, {0, 1}, {0}};
+  std::vector<WeightChoice> runs;
+  for (int threads : {1, 2, 3}) {
+    o.threads = threads;
+    Result<WeightChoice> c = ChooseWeights(tables, shop.pairs, o);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    runs.push_back(*c);
+  }
+  EXPECT_GT(runs[0].weights.visual + runs[0].weights.cold_visual, 0.f);
+  EXPECT_GT(runs[0].best.recall, 0.9) << "each user's twin shares the look of what they bought";
+  for (const WeightChoice& c : runs) {
+    EXPECT_EQ(c.weights.ToJson(), runs[0].weights.ToJson());
+    EXPECT_EQ(c.best.recall, runs[0].best.recall);
+    EXPECT_EQ(c.best.ndcg, runs[0].best.ndcg);
+    EXPECT_EQ(c.vasg_only.ndcg, runs[0].vasg_only.ndcg);
+  }
+}
+
 // Pairs whose held-out product only VASG predicts: the choice must raise w_v above 0.
 TEST(WeightChoice, RaisesTheTermThatExplainsTheHoldout) {
   auto m = TinyModel();
