@@ -88,7 +88,7 @@ struct TrainOptions {
 // [index]: the hnswlib index over normalised product embeddings.
 struct IndexOptions {
   int hnsw_m = 16;                 // graph degree M
-  int ef_construction = 200;       // build-time beam width
+  int ef_construction = 100;       // build-time beam width (config/vasgd.toml: 200 cost 1.6-1.8x the build for +0.0005-0.005 recall@20)
   int ef_search = 64;              // query-time beam width (>= k + offset; filtered: + k + offset + excluded), by measurement
   int64_t exact_below = 20000;     // fewer candidate products (catalogue or category) are searched exactly
   bool walk_fp16 = false;          // graph search walks fp16 copies of the vectors (+2 bytes per dimension per product; callers rescore in float); no gain measured at 100k products on 2 cores (docs/BENCHMARKS.md)
