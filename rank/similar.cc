@@ -65,11 +65,15 @@ SimilarChoice ChooseSimilarWeight(const ModelVersion& m, const HoldoutPairs& hol
   if (anchors.size() > kMaxSimilarPairs) anchors.resize(kMaxSimilarPairs);
   choice.pairs = static_cast<int64_t>(anchors.size());
   if (anchors.empty()) return choice;
-  std::vector<std::vector<Gain>> per_worker;
+  // Per anchor and grid value, summed in anchor order below: a float sum that does not depend on
+  // which worker took which anchor, so ties between weights are decided alike on every run.
+  std::vector<Gain> gains(anchors.size() * grid.size());
+  std::vector<uint8_t> unshown(n);
+  for (int64_t p = 0; p < n; ++p) unshown[p] = m.product_kind[p] == static_cast<uint8_t>(ProductKind::kNone);
   WorkerPool pool(threads);
-  per_worker.assign(pool.size(), std::vector<Gain>(grid.size()));
   struct Scratch {
     std::vector<float> cos, list;
+    std::vector<uint8_t> skip;
     std::vector<std::pair<int32_t, float>> row;
   };
   std::vector<Scratch> scratch(pool.size());
@@ -83,8 +87,8 @@ SimilarChoice ChooseSimilarWeight(const ModelVersion& m, const HoldoutPairs& hol
     NormalisedListRow(m.neighbour_lists, a, &s.row);
     for (const auto& [j, l] : s.row) s.list[j] = l;
     // The user's own purchases (the anchor among them) and products without a vector are never shown.
-    std::vector<uint8_t> skip(n, 0);
-    for (int64_t p = 0; p < n; ++p) skip[p] = m.product_kind[p] == static_cast<uint8_t>(ProductKind::kNone);
+    s.skip = unshown;
+    std::vector<uint8_t>& skip = s.skip;
     for (int64_t e = g.user_offsets[u]; e < g.user_offsets[u + 1]; ++e) skip[g.product_index[e]] = 1;
     for (size_t gi = 0; gi < grid.size(); ++gi) {
       const float wl = grid[gi];
@@ -95,18 +99,15 @@ SimilarChoice ChooseSimilarWeight(const ModelVersion& m, const HoldoutPairs& hol
         const float v = s.cos[p] + wl * s.list[p];
         if (v > target || (v == target && p < t)) ++ahead;
       }
-      if (ahead < 20) {
-        per_worker[w][gi].hit += 1;
-        per_worker[w][gi].ndcg += 1.0 / std::log2(static_cast<double>(ahead) + 2.0);
-      }
+      if (ahead < 20) gains[k * grid.size() + gi] = {1.0, 1.0 / std::log2(static_cast<double>(ahead) + 2.0)};
     }
   });
   HoldoutScore best;
   for (size_t gi = 0; gi < grid.size(); ++gi) {
     HoldoutScore s;
-    for (const auto& pw : per_worker) {
-      s.recall += pw[gi].hit;
-      s.ndcg += pw[gi].ndcg;
+    for (size_t k = 0; k < anchors.size(); ++k) {
+      s.recall += gains[k * grid.size() + gi].hit;
+      s.ndcg += gains[k * grid.size() + gi].ndcg;
     }
     s.recall /= static_cast<double>(anchors.size());
     s.ndcg /= static_cast<double>(anchors.size());
