@@ -92,8 +92,8 @@ HybridWeights DefaultWeightsWithoutHoldout() {
 }
 
 // True when the refit walks only from the held-out users and products (retrain.refit_walks).
-bool RefitWalksHeldOutOnly(const TrainingData& data, const Config& config) {
-  if (!config.retrain.refit_from_holdout) return false;  // another start: every node must move
+bool RefitWalksHeldOutOnly(const TrainingData& data, const Config& config, const HoldoutPairs& pairs) {
+  if (!config.retrain.refit_from_holdout || pairs.users.empty()) return false;  // another start: every node must move
   if (config.retrain.refit_walks == "held_out") return true;
   return config.retrain.refit_walks == "auto" && CorpusIsCapped(data.graph, config.train);
 }
@@ -115,15 +115,15 @@ Status RefitVasg(const TrainingData& data, const Config& config, const HoldoutPa
                  const ModelVersion* previous, const ProgressCallback& progress, ModelVersion* model) {
   // From the holdout model's vectors, the refit only has to fold the held-out purchases in: a
   // warm start's share of the epochs instead of a second full training. Where the corpus is
-  // capped, even that share is most of an hour at 1M products (875 s), while what changed is a
-  // few thousand purchases: walks around them alone fold them in, and the encoder stays.
+  // capped, even that share took 875 s (and its stage 2 715 s) at 1M products, while what changed
+  // is a few thousand purchases: walks around them alone fold them in, and the encoder stays.
   TrainOptions options = config.train;
   const ModelVersion* start = previous;
   TrainScope scope;
   if (config.retrain.refit_from_holdout) {
     start = model;
     options.warm_start = true;  // whatever the previous version's: this start is the same snapshot's
-    if (RefitWalksHeldOutOnly(data, config) && !pairs.users.empty()) scope = HeldOutScope(data.graph, pairs);
+    if (RefitWalksHeldOutOnly(data, config, pairs)) scope = HeldOutScope(data.graph, pairs);
   }
   Result<ModelVersion> full = Train(data, options, start, progress, scope);
   if (!full.ok()) return full.status();
@@ -407,7 +407,7 @@ Result<FittedVersion> FitVersion(const TrainingData& data, const Config& config,
   }
   hybrid["walk_family"] = model->neighbour_lists.empty() ? json(nullptr) : json(model->neighbour_lists.family);
   hybrid["refit"] = !config.retrain.refit_vasg ? "lists on the whole graph; VASG as trained without the holdout"
-                    : RefitWalksHeldOutOnly(data, config)
+                    : RefitWalksHeldOutOnly(data, config, pairs)
                         ? "lists on the whole graph; VASG walked from the held-out users and products, encoder kept"
                         : "lists and VASG on the whole graph";
   hybrid["seconds"] = {{"lists", lists_seconds}, {"refit", SecondsSince(t1)}, {"total", SecondsSince(t0)}};
