@@ -26,9 +26,13 @@ Result<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(
   std::unique_ptr<KafkaProducer> p(new KafkaProducer());
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  // Idempotence: a batch the broker appended but whose answer was lost (a broker outage) is
+  // retried, and without it the retry is appended again (the broker drill saw 11,001 messages
+  // on the topic for 11,000 produced).
   std::vector<std::pair<std::string, std::string>> all = {{"bootstrap.servers", brokers},
                                                           {"client.id", "vasgd"},
-                                                          {"log.connection.close", "false"}};
+                                                          {"log.connection.close", "false"},
+                                                          {"enable.idempotence", "true"}};
   all.insert(all.end(), conf_pairs.begin(), conf_pairs.end());
   for (const auto& [k, v] : all) {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {

@@ -24,7 +24,7 @@ struct KafkaHeader {
 class KafkaProducer {
  public:
   // `conf` holds extra librdkafka properties (e.g. {"linger.ms","5"}); InvalidArgument names a
-  // bad one.
+  // bad one. Idempotent unless `conf` sets enable.idempotence=false: a retry never duplicates.
   static Result<std::unique_ptr<KafkaProducer>> Create(
       const std::string& brokers, const std::vector<std::pair<std::string, std::string>>& conf = {});
   ~KafkaProducer();  // waits up to 5 s for outstanding deliveries
