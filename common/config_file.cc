@@ -223,6 +223,7 @@ std::vector<Knob> Knobs(Config* c) {
       Bool("retrain", "refit_from_holdout", &rt.refit_from_holdout),
       Str("retrain", "refit_walks", &rt.refit_walks),
       Int("retrain", "timeout_s", &rt.timeout_s),
+      Int("retrain", "child_nice", &rt.child_nice),
 
       Bool("dashboard", "enabled", &db.enabled),
       Int("dashboard", "history_interval_s", &db.history_interval_s),
@@ -394,6 +395,9 @@ Status ValidateConfig(const Config& c) {
   VASGD_RETURN_IF_ERROR(positive(c.http.max_k, "http.max_k"));
   if (c.http.worker_nice < 0 || c.http.worker_nice > 19) {
     return Status::InvalidArgument("config: http.worker_nice must be in [0, 19]");
+  }
+  if (c.retrain.child_nice < 0 || c.retrain.child_nice > 19) {
+    return Status::InvalidArgument("config: retrain.child_nice must be in [0, 19]");
   }
   VASGD_RETURN_IF_ERROR(positive(c.kafka.batch_max_events, "kafka.batch_max_events"));
   VASGD_RETURN_IF_ERROR(positive(c.kafka.prefetch_max_kb, "kafka.prefetch_max_kb"));

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,7 +14,7 @@
 
 namespace vasgd {
 
-Result<ChildProcess> SpawnWithPipe(const std::vector<std::string>& argv, int child_fd) {
+Result<ChildProcess> SpawnWithPipe(const std::vector<std::string>& argv, int child_fd, int nice) {
   if (argv.empty() || child_fd < 3) return Status::InvalidArgument("spawn: empty argv or child fd below 3");
   // Everything the child needs is prepared before fork: after it, only async-signal-safe calls.
   std::vector<char*> args;
@@ -36,6 +37,9 @@ Result<ChildProcess> SpawnWithPipe(const std::vector<std::string>& argv, int chi
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);  // the daemon blocks SIGTERM for sigwait
     if (::dup2(fds[1], child_fd) < 0) ::_exit(126);  // dup2 clears FD_CLOEXEC on the copy
+    // A failure (a daemon already niced above `nice`, without the right to lower it) leaves the
+    // child at the daemon's own priority: it still trains.
+    if (nice > 0) ::setpriority(PRIO_PROCESS, 0, nice);
     // No descriptor of the daemon beyond stdio and the pipe (listening socket, RocksDB files).
     if (::syscall(SYS_close_range, child_fd + 1, ~0U, 0) != 0) {
       for (int fd = child_fd + 1; fd < 65536; ++fd) ::close(fd);

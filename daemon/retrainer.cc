@@ -260,7 +260,7 @@ std::string Retrainer::TrainInChild(const std::string& job_id, const std::string
     argv.push_back("--previous");
     argv.push_back(served->dir);
   }
-  Result<ChildProcess> child = SpawnWithPipe(argv, kProgressFd);
+  Result<ChildProcess> child = SpawnWithPipe(argv, kProgressFd, config_.retrain.child_nice);
   if (!child.ok()) return child.status().ToString();
   child_pid_.store(child->pid);
   Log(LogLevel::kInfo, "retrain.child_started", {{"job", job_id}, {"pid", static_cast<int64_t>(child->pid)}});

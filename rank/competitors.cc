@@ -6,6 +6,12 @@
 
 namespace vasgd {
 
+std::vector<uint8_t> WithoutVector(const ModelVersion& m) {
+  std::vector<uint8_t> without(m.product_ids.size());
+  for (size_t p = 0; p < without.size(); ++p) without[p] = m.product_kind[p] == static_cast<uint8_t>(ProductKind::kNone);
+  return without;
+}
+
 std::vector<int32_t> EvenSample(const std::vector<int32_t>& labels, int64_t max) {
   const int64_t n = static_cast<int64_t>(labels.size());
   if (n <= max) return labels;

@@ -13,6 +13,10 @@ namespace vasgd {
 
 constexpr int64_t kMaxCompetitors = 10000;
 
+// 1 for each product `m` has no vector for (ProductKind::kNone): it is never shown, so never a
+// competitor; 0 for the rest.
+std::vector<uint8_t> WithoutVector(const ModelVersion& m);
+
 // `labels` itself when it holds at most `max`, else every ceil(n / max)-th of them.
 std::vector<int32_t> EvenSample(const std::vector<int32_t>& labels, int64_t max);
 

@@ -111,7 +111,8 @@ TrainScope HeldOutScope(const InteractionGraph& graph, const HoldoutPairs& pairs
 
 // Trains VASG again on the whole graph (the held-out purchases included) and puts its vectors and
 // encoder in place of the holdout's; the lists, the features and the chosen weights stay.
-Status RefitVasg(const TrainingData& data, const Config& config, const HoldoutPairs& pairs,
+// `held_out_walks`: RefitWalksHeldOutOnly's answer.
+Status RefitVasg(const TrainingData& data, const Config& config, const HoldoutPairs& pairs, bool held_out_walks,
                  const ModelVersion* previous, const ProgressCallback& progress, ModelVersion* model) {
   // From the holdout model's vectors, the refit only has to fold the held-out purchases in: a
   // warm start's share of the epochs instead of a second full training. Where the corpus is
@@ -123,7 +124,7 @@ Status RefitVasg(const TrainingData& data, const Config& config, const HoldoutPa
   if (config.retrain.refit_from_holdout) {
     start = model;
     options.warm_start = true;  // whatever the previous version's: this start is the same snapshot's
-    if (RefitWalksHeldOutOnly(data, config, pairs)) scope = HeldOutScope(data.graph, pairs);
+    if (held_out_walks) scope = HeldOutScope(data.graph, pairs);
   }
   Result<ModelVersion> full = Train(data, options, start, progress, scope);
   if (!full.ok()) return full.status();
@@ -200,9 +201,10 @@ double MeasureServedHoldout(std::shared_ptr<const ModelVersion> model, const Hyb
                             const HoldoutPairs& pairs, int threads, int64_t max_competitors) {
   const ModelVersion& m = *model;
   const InteractionGraph& g = *pairs.train;
-  std::vector<int32_t> shown;  // products with a vector
-  for (size_t p = 0; p < m.product_ids.size(); ++p)
-    if (m.product_kind[p] != static_cast<uint8_t>(ProductKind::kNone)) shown.push_back(static_cast<int32_t>(p));
+  const std::vector<uint8_t> without = WithoutVector(m);
+  std::vector<int32_t> shown;
+  for (size_t p = 0; p < without.size(); ++p)
+    if (!without[p]) shown.push_back(static_cast<int32_t>(p));
   const std::vector<int32_t> competitors = EvenSample(shown, max_competitors);
   const std::vector<float> unit = UnitRows(m, competitors);
   const int64_t n = static_cast<int64_t>(competitors.size());
@@ -401,13 +403,14 @@ Result<FittedVersion> FitVersion(const TrainingData& data, const Config& config,
     if (!refit.ok()) return refit.status();
     *lists = std::move(refit.value());
   }
+  const bool held_out_walks = RefitWalksHeldOutOnly(data, config, pairs);
   if (config.retrain.refit_vasg) {
     note("refit_vasg");
-    VASGD_RETURN_IF_ERROR(RefitVasg(data, config, pairs, previous, progress, model.get()));
+    VASGD_RETURN_IF_ERROR(RefitVasg(data, config, pairs, held_out_walks, previous, progress, model.get()));
   }
   hybrid["walk_family"] = model->neighbour_lists.empty() ? json(nullptr) : json(model->neighbour_lists.family);
   hybrid["refit"] = !config.retrain.refit_vasg ? "lists on the whole graph; VASG as trained without the holdout"
-                    : RefitWalksHeldOutOnly(data, config, pairs)
+                    : held_out_walks
                         ? "lists on the whole graph; VASG walked from the held-out users and products, encoder kept"
                         : "lists and VASG on the whole graph";
   hybrid["seconds"] = {{"lists", lists_seconds}, {"refit", SecondsSince(t1)}, {"total", SecondsSince(t0)}};

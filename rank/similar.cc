@@ -8,6 +8,7 @@
 #include "index/distance.h"
 #include "model/holdout.h"
 #include "model/parallel.h"
+#include "rank/competitors.h"
 
 namespace vasgd {
 namespace {
@@ -68,8 +69,7 @@ SimilarChoice ChooseSimilarWeight(const ModelVersion& m, const HoldoutPairs& hol
   // Per anchor and grid value, summed in anchor order below: a float sum that does not depend on
   // which worker took which anchor, so ties between weights are decided alike on every run.
   std::vector<Gain> gains(anchors.size() * grid.size());
-  std::vector<uint8_t> unshown(n);
-  for (int64_t p = 0; p < n; ++p) unshown[p] = m.product_kind[p] == static_cast<uint8_t>(ProductKind::kNone);
+  const std::vector<uint8_t> unshown = WithoutVector(m);
   WorkerPool pool(threads);
   struct Scratch {
     std::vector<float> cos, list;

@@ -8,6 +8,7 @@
 
 #include "index/distance.h"
 #include "model/parallel.h"
+#include "rank/competitors.h"
 
 namespace vasgd {
 namespace {
@@ -211,8 +212,7 @@ Result<WeightChoice> ChooseWeights(const HybridTables& tables, const HoldoutPair
   std::iota(popular.begin(), popular.end(), 0);
   std::stable_sort(popular.begin(), popular.end(), [&](int32_t a, int32_t b) { return m.popularity[a] > m.popularity[b]; });
 
-  std::vector<uint8_t> unshown(n);
-  for (int64_t p = 0; p < n; ++p) unshown[p] = m.product_kind[p] == static_cast<uint8_t>(ProductKind::kNone);
+  const std::vector<uint8_t> unshown = WithoutVector(m);
 
   WorkerPool pool(o.threads);
   std::vector<PairTerms> pairs(holdout.users.size());

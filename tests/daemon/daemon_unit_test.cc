@@ -4,8 +4,11 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -342,6 +345,19 @@ TEST(ChildProcess, PipesLinesAndReportsHowItEnded) {
   ASSERT_TRUE(missing.ok());
   close(missing->read_fd);
   EXPECT_EQ(WaitChild(missing->pid), "exited with status 127");
+}
+
+TEST(ChildProcess, RunsAtTheGivenNiceValue) {
+  errno = 0;
+  const int ours = getpriority(PRIO_PROCESS, 0);
+  ASSERT_EQ(errno, 0);
+  Result<ChildProcess> child = SpawnWithPipe({"/bin/sh", "-c", "cut -d' ' -f19 /proc/self/stat >&3"}, 3, 7);
+  ASSERT_TRUE(child.ok()) << child.status().ToString();
+  std::string buffer, line;
+  ASSERT_TRUE(ReadLine(child->read_fd, &buffer, &line));
+  close(child->read_fd);
+  EXPECT_EQ(WaitChild(child->pid), "");
+  EXPECT_EQ(line, std::to_string(std::max(ours, 7)));
 }
 
 TEST(ChildProcess, InheritsNoOtherDescriptorAndNoBlockedSignals) {
