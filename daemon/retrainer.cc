@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <ctime>
 #include <filesystem>
@@ -23,6 +24,10 @@ namespace {
 
 constexpr int kProgressFd = 3;
 constexpr int kKillGraceSeconds = 5;
+
+double MillisecondsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
 
 std::vector<double> TrainingBuckets() { return {1, 2, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200}; }
 
@@ -245,8 +250,10 @@ std::string Retrainer::TrainInChild(const std::string& job_id, const std::string
   std::error_code ec;
   fs::create_directories(work, ec);
   if (ec) return "cannot create " + work + ": " + ec.message();
+  const auto t0 = std::chrono::steady_clock::now();
   Status s = store_->Checkpoint(snapshot);
   if (!s.ok()) return "snapshot: " + s.ToString();
+  const double checkpoint_ms = MillisecondsSince(t0);
   {
     // The child's whole config (tokens redacted: training needs none of them).
     std::ofstream out(config_path);
@@ -260,10 +267,12 @@ std::string Retrainer::TrainInChild(const std::string& job_id, const std::string
     argv.push_back("--previous");
     argv.push_back(served->dir);
   }
+  const auto t1 = std::chrono::steady_clock::now();
   Result<ChildProcess> child = SpawnWithPipe(argv, kProgressFd, config_.retrain.child_nice);
   if (!child.ok()) return child.status().ToString();
   child_pid_.store(child->pid);
-  Log(LogLevel::kInfo, "retrain.child_started", {{"job", job_id}, {"pid", static_cast<int64_t>(child->pid)}});
+  Log(LogLevel::kInfo, "retrain.child_started", {{"job", job_id}, {"pid", static_cast<int64_t>(child->pid)},
+                                                 {"checkpoint_ms", checkpoint_ms}, {"spawn_ms", MillisecondsSince(t1)}});
 
   // Stop() may come while we read: a watcher sends SIGTERM, then SIGKILL after the grace time.
   // A child past retrain.timeout_s is killed: one stuck for good (e.g. a BLAS library spinning on
