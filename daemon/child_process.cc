@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 namespace vasgd {
@@ -21,40 +22,63 @@ namespace {
 // What the child reads; prepared before clone and not written while the child runs.
 struct ChildSetup {
   char* const* argv;
+  char* const* envp;
   int pipe_write;
   int child_fd;
   int nice;
   pid_t parent;
 };
 
-// The child until execv: on a stack of its own but in the daemon's memory (CLONE_VM), so system
-// calls only: nothing that allocates, locks or writes what the daemon reads.
+// The kernel's struct for rt_sigaction. Only the handler (first on every architecture) is read,
+// and the default is written as all zeros, so the fields after it need not match exactly.
+struct KernelSigaction {
+  void (*handler)(int);
+  unsigned long flags;
+  void (*restorer)();
+  uint64_t mask;
+};
+constexpr size_t kKernelSigsetBytes = 8;
+
+// Ends the child (alone in its thread group) without libc's exit handlers.
+[[noreturn]] void ExitChild(int code) {
+  ::syscall(SYS_exit, code);
+  __builtin_unreachable();
+}
+
+// The child until execve: on a stack of its own but in the daemon's memory (CLONE_VM). Raw system
+// calls only, as posix_spawn's child makes them: libc's wrappers may be intercepted (the
+// sanitizers keep state in memory the daemon shares), and nothing here may allocate, lock or
+// write what the daemon reads.
 int ChildMain(void* arg) {
   const ChildSetup& s = *static_cast<const ChildSetup*>(arg);
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != s.parent) ::_exit(126);  // the parent died before prctl took effect
+  ::syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (::syscall(SYS_getppid) != s.parent) ExitChild(126);  // the parent died before prctl took effect
   // A handler of the daemon's would run on the daemon's memory: caught signals get the default
   // (the child has its own copy of the table: no CLONE_SIGHAND), ignored ones stay ignored.
+  const KernelSigaction default_action{};
   for (int sig = 1; sig < NSIG; ++sig) {
-    struct sigaction sa;
-    if (::sigaction(sig, nullptr, &sa) != 0 || sa.sa_handler == SIG_IGN || sa.sa_handler == SIG_DFL) continue;
-    sa.sa_handler = SIG_DFL;
-    sa.sa_flags = 0;
-    ::sigaction(sig, &sa, nullptr);
+    KernelSigaction old{};
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    if (::syscall(SYS_rt_sigaction, sig, nullptr, &old, kKernelSigsetBytes) != 0) continue;
+    if (old.handler == SIG_IGN || old.handler == SIG_DFL) continue;
+    ::syscall(SYS_rt_sigaction, sig, &default_action, nullptr, kKernelSigsetBytes);
   }
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);  // blocked around clone; the daemon blocks SIGTERM for sigwait
-  if (::dup2(s.pipe_write, s.child_fd) < 0) ::_exit(126);  // dup2 clears FD_CLOEXEC on the copy
+  const uint64_t none = 0;  // blocked around clone; the daemon blocks SIGTERM for sigwait
+  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, kKernelSigsetBytes);
+  if (s.pipe_write == s.child_fd) {
+    if (::syscall(SYS_fcntl, s.child_fd, F_SETFD, 0) != 0) ExitChild(126);  // keep it across exec
+  } else if (::syscall(SYS_dup3, s.pipe_write, s.child_fd, 0) < 0) {  // the copy without O_CLOEXEC
+    ExitChild(126);
+  }
   // A failure (a daemon already niced above `nice`, without the right to lower it) leaves the
   // child at the daemon's own priority: it still trains.
-  if (s.nice > 0) ::setpriority(PRIO_PROCESS, 0, s.nice);
+  if (s.nice > 0) ::syscall(SYS_setpriority, PRIO_PROCESS, 0, s.nice);
   // No descriptor of the daemon beyond stdio and the pipe (listening socket, RocksDB files).
   if (::syscall(SYS_close_range, s.child_fd + 1, ~0U, 0) != 0) {
-    for (int fd = s.child_fd + 1; fd < 65536; ++fd) ::close(fd);
+    for (int fd = s.child_fd + 1; fd < 65536; ++fd) ::syscall(SYS_close, fd);
   }
-  ::execv(s.argv[0], s.argv);
-  ::_exit(127);
+  ::syscall(SYS_execve, s.argv[0], s.argv, s.envp);
+  ExitChild(127);
 }
 
 }  // namespace
@@ -66,7 +90,7 @@ Result<ChildProcess> SpawnWithPipe(const std::vector<std::string>& argv, int chi
   args.push_back(nullptr);
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return Status::IoError(std::string("spawn: pipe: ") + std::strerror(errno));
-  const ChildSetup setup{args.data(), fds[1], child_fd, nice, ::getpid()};
+  const ChildSetup setup{args.data(), environ, fds[1], child_fd, nice, ::getpid()};
   // As posix_spawn does: CLONE_VM shares the daemon's memory instead of copying its page tables
   // (a fork of the 5-GiB daemon at 1M products held every query for ~0.1 s), and CLONE_VFORK
   // holds this thread until the child has exec'd. Signals stay blocked until the child has
