@@ -13,6 +13,7 @@
 #include <optional>
 #include <nlohmann/json.hpp>
 
+#include "common/elapsed.h"
 #include "common/log.h"
 #include "daemon/commands.h"
 #include "common/flags.h"
@@ -88,12 +89,12 @@ int RunTrain(const Args& args) {
     if (!p.ok()) return Fail(p.status(), 1);
     previous = std::move(p.value());
   }
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
   Result<ModelVersion> model = Train(data.value(), config.train, previous ? &*previous : nullptr, LogProgress());
   if (!model.ok()) return Fail(model.status(), model.status().code() == Code::kInvalidArgument ? 2 : 1);
   const std::string out = flags->Get("out");
   if (Status st = WriteModelVersionAtomically(out, model.value()); !st.ok()) return Fail(st, 1);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds = SecondsSince(t0);
 
   nlohmann::json extra = nlohmann::json::parse(model->manifest_extra_json);
   nlohmann::json summary = {{"version", model->version},     {"dir", out},

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <fstream>
 
+#include "common/elapsed.h"
 #include "common/log.h"
 #include "daemon/api_impl.h"
 #include "daemon/consumer_status_api.h"
@@ -154,7 +155,7 @@ void Daemon::Stop() {
     stopping_ = true;
   }
   cv_.notify_all();
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
   Log(LogLevel::kInfo, "serve.stopping");
   http_->Stop();                   // no new requests; in-flight ones finish
   if (dashboard_) dashboard_->Stop();  // its sampler reads the parts stopped below
@@ -178,7 +179,7 @@ void Daemon::Stop() {
   store_.reset();  // closes RocksDB
   Log(LogLevel::kInfo, "serve.stopped",
       {{"events_applied", applied},
-       {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
+       {"seconds", SecondsSince(t0)}});
 }
 
 uint16_t Daemon::port() const { return http_ ? http_->port() : 0; }

@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "common/config_file.h"
+#include "common/elapsed.h"
 #include "common/log.h"
 #include "daemon/child_process.h"
 
@@ -24,10 +25,6 @@ namespace {
 
 constexpr int kProgressFd = 3;
 constexpr int kKillGraceSeconds = 5;
-
-double MillisecondsSince(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
-}
 
 std::vector<double> TrainingBuckets() { return {1, 2, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200}; }
 
@@ -250,7 +247,7 @@ std::string Retrainer::TrainInChild(const std::string& job_id, const std::string
   std::error_code ec;
   fs::create_directories(work, ec);
   if (ec) return "cannot create " + work + ": " + ec.message();
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
   Status s = store_->Checkpoint(snapshot);
   if (!s.ok()) return "snapshot: " + s.ToString();
   const double checkpoint_ms = MillisecondsSince(t0);
@@ -318,7 +315,7 @@ std::string Retrainer::TrainInChild(const std::string& job_id, const std::string
 }
 
 bool Retrainer::RunJob(const std::string& job_id, const std::string& reason) {
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
   running_->Set(1);
   Log(LogLevel::kInfo, "retrain.start", {{"job", job_id}, {"reason", reason}});
   const std::string work = registry_->StagingDir(job_id);
@@ -348,7 +345,7 @@ bool Retrainer::RunJob(const std::string& job_id, const std::string& reason) {
   }
   std::error_code ec;
   fs::remove_all(work, ec);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds = SecondsSince(t0);
   duration_->Observe(seconds);
   running_->Set(0);
   if (!error.empty()) {

@@ -9,15 +9,12 @@
 #include <functional>
 #include <thread>
 
+#include "common/elapsed.h"
 #include "common/log.h"
 #include "index/distance.h"
 
 namespace vasgd {
 namespace {
-
-double SecondsSince(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 bool ZeroRow(const float* row, int32_t dim) {
   for (int32_t i = 0; i < dim; ++i)

@@ -4,6 +4,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "common/elapsed.h"
 #include "common/log.h"
 #include "daemon/version_files.h"
 
@@ -102,7 +103,7 @@ Status SharedModelFollower::CheckOnce() {
     Refuse(version, "no_manifest", why);
     return why;
   }
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
   std::string refusal;
   Status s = Follow(version, &refusal);
   if (!s.ok()) {
@@ -120,7 +121,7 @@ Status SharedModelFollower::CheckOnce() {
   loaded_->Inc();
   Log(LogLevel::kInfo, "shared.loaded",
       {{"version", version}, {"previous", served},
-       {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
+       {"seconds", SecondsSince(t0)}});
   return Status::Ok();
 }
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "common/elapsed.h"
 #include "common/log.h"
 #include "daemon/version_files.h"
 
@@ -45,7 +46,7 @@ Status SharedModelPublisher::PublishCurrent() {
   std::lock_guard<std::mutex> lock(publish_mu_);
   const std::string version = local_->Current();
   if (version.empty() || version == shared_.Current()) return Status::Ok();
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
   Status s = Publish(version);
   if (!s.ok()) {
     published_failed_->Inc();
@@ -60,7 +61,7 @@ Status SharedModelPublisher::PublishCurrent() {
   published_ok_->Inc();
   Log(LogLevel::kInfo, "shared.published",
       {{"version", version}, {"dir", options_.shared_models},
-       {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
+       {"seconds", SecondsSince(t0)}});
   return s;
 }
 

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "common/elapsed.h"
 #include "common/log.h"
 #include "index/product_index.h"
 #include "model/trainer.h"
@@ -18,10 +19,6 @@ namespace vasgd {
 namespace {
 
 using json = nlohmann::json;
-
-double SecondsSince(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 void Stage(int fd, const char* stage) {
   WriteProgressLine(fd, json{{"type", "stage"}, {"stage", stage}}.dump());

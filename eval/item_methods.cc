@@ -7,6 +7,7 @@
 #include <limits>
 #include <mutex>
 
+#include "common/elapsed.h"
 #include "index/distance.h"
 #include "model/ease.h"
 #include "model/neighbours.h"
@@ -17,10 +18,7 @@
 namespace vasgd {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
-
-double SecondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 // Σ over the user's training purchases of their list rows.
 class ListsScorer : public Scorer {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "common/elapsed.h"
 #include "eval/baselines.h"
 #include "eval/item_methods.h"
 #include "model/model_version.h"
@@ -14,11 +15,6 @@ namespace vasgd {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 Result<MethodRun> RunRand(const EvalData& data, const EvalOptions&, uint64_t seed) {
   MethodRun run;

@@ -6,18 +6,14 @@
 #include <nlohmann/json.hpp>
 
 #include "common/config_file.h"
+#include "common/elapsed.h"
 #include "common/log.h"
 
 namespace vasgd {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using nlohmann::json;
-
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 void Put(SeedMetrics* m, const std::string& name, double value) {
   if (!std::isnan(value)) (*m)[name] = value;

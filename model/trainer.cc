@@ -4,11 +4,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <unordered_map>
 
+#include "common/elapsed.h"
+#include "common/huge_pages.h"
 #include "common/log.h"
 #include "model/parallel.h"
 #include "model/rng.h"
@@ -24,7 +27,6 @@ using internal::ExportMlp;
 using internal::ImportMlp;
 using internal::MakeMlp;
 using json = nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 // Until the evaluation settles it, "auto" ranks by inner product: on TikTok the vector norms carry
 // popularity that cosine throws away (docs/EVALUATION.md, ../shared/VASG.md "Known weak spots").
@@ -38,10 +40,6 @@ constexpr double kMinLogVar = -2.3, kMaxLogVar = 4.6;  // weights 1/(2σ²) in [
 constexpr int64_t kMaxRowContributions = 256;
 // A capped walk corpus (train.max_walk_tokens) scales stage 1's step by 1/share up to this.
 constexpr double kMaxBudgetStepScale = 10;
-
-double Seconds(Clock::time_point since) {
-  return std::chrono::duration<double>(Clock::now() - since).count();
-}
 
 std::string UtcNow(const char* format) {
   const std::time_t t = std::time(nullptr);
@@ -100,16 +98,16 @@ struct Run {
   double w(int i) const { return 0.5 * std::exp(-log_var[i].item<double>()); }
 
   // True when a progress report is due (every 0.5 s).
-  bool Due() const { return progress && Seconds(last_report) >= 0.5; }
+  bool Due() const { return progress && SecondsSince(last_report) >= 0.5; }
 
   // Sends a report; false = cancelled. stage_fraction: share of stage 1 done (0 outside it).
   bool Emit(TrainProgress pr, double stage_fraction, double remaining_after) {
     last_report = Clock::now();
     if (!progress) return true;
     pr.device = device.is_cuda() ? "cuda" : "cpu";
-    pr.elapsed_seconds = Seconds(start);
+    pr.elapsed_seconds = SecondsSince(start);
     pr.eta_seconds = remaining_after;
-    if (stage_fraction > 0) pr.eta_seconds += Seconds(start) / stage_fraction * (1 - stage_fraction);
+    if (stage_fraction > 0) pr.eta_seconds += SecondsSince(start) / stage_fraction * (1 - stage_fraction);
     return progress(pr);
   }
 };
@@ -232,6 +230,20 @@ std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(const TrainOptions& o, st
   return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(o.learning_rate));
 }
 
+// A CPU copy of `init` (rows × dim) in huge-page memory (common/huge_pages.h: the Hogwild kernel
+// reads and writes 1 + negatives random rows per pair). Logs how much the kernel backed with huge
+// pages.
+torch::Tensor HugePagesTable(const std::vector<float>& init, int32_t rows, int dim) {
+  const size_t bytes = init.size() * sizeof(float);
+  HugePagesBuffer buffer = AllocateHugePages(bytes);
+  if (!buffer) return torch::from_blob(const_cast<float*>(init.data()), {rows, dim}, torch::kFloat32).clone();
+  std::memcpy(buffer.get(), init.data(), bytes);
+  Log(LogLevel::kInfo, "train.table", {{"mib", static_cast<double>(bytes) / (1 << 20)},
+                                       {"huge_pages_mib", static_cast<double>(HugePagesBacking(buffer.get())) / (1 << 20)}});
+  const HugePagesUnmap unmap = buffer.get_deleter();
+  return torch::from_blob(buffer.release(), {rows, dim}, [unmap](void* p) { unmap(p); }, torch::kFloat32);
+}
+
 // The embedding table: word2vec's initialisation, then the rows a previous version knows (warm
 // start, same dim). Returns the number of stage-1 epochs to run.
 int SetUpTable(Run& r) {
@@ -246,7 +258,8 @@ int SetUpTable(Run& r) {
   } else if (r.previous) {
     Log(LogLevel::kWarn, "train.warm_start_skipped", {{"reason", "dimension changed"}});
   }
-  r.table = torch::from_blob(init.data(), {r.U + r.P, r.D}, torch::kFloat32).clone().to(r.device);
+  r.table = r.device.is_cpu() ? HugePagesTable(init, r.U + r.P, r.D)
+                              : torch::from_blob(init.data(), {r.U + r.P, r.D}, torch::kFloat32).clone().to(r.device);
   return epochs;
 }
 
@@ -509,7 +522,7 @@ Status Stage1(Run& r, int epochs) {
         const double l1 = seg.stats.pairs[1] ? seg.stats.loss[1] / seg.stats.pairs[1] : 0.0;
         const Clock::time_point d0 = Clock::now();
         recon = DecoderStep(r, seg.decoder_rows, l1, lr);
-        r.decoder_seconds += Seconds(d0);
+        r.decoder_seconds += SecondsSince(d0);
         recon_sum += recon;
         ++recon_segments;
       }
@@ -528,7 +541,7 @@ Status Stage1(Run& r, int epochs) {
           pr.w1 = r.w(0);
           pr.w2 = r.w(1);
         }
-        pr.pairs_per_second = (r.pairs_total + epoch_stats.pairs[0] + epoch_stats.pairs[1]) / std::max(1e-9, Seconds(t0));
+        pr.pairs_per_second = (r.pairs_total + epoch_stats.pairs[0] + epoch_stats.pairs[1]) / std::max(1e-9, SecondsSince(t0));
         if (!r.Emit(pr, static_cast<double>(walks_done) / total_walks, 0)) return Cancelled();
         report_stats = SgnsStats();
       }
@@ -544,9 +557,9 @@ Status Stage1(Run& r, int epochs) {
     }
     r.losses["stage1"].push_back(e);
     Log(LogLevel::kInfo, "train.epoch",
-        {{"epoch", epoch + 1}, {"skipgram_loss", sg}, {"pairs", pairs}, {"seconds", Seconds(t0)}});
+        {{"epoch", epoch + 1}, {"skipgram_loss", sg}, {"pairs", pairs}, {"seconds", SecondsSince(t0)}});
   }
-  r.stage1_seconds = Seconds(t0);
+  r.stage1_seconds = SecondsSince(t0);
   r.pairs_per_second = r.pairs_total / std::max(1e-9, r.stage1_seconds);
   r.epochs_run = epochs;
   return Status::Ok();
@@ -654,7 +667,7 @@ Status TrainEncoder(Run& r, torch::nn::Sequential& encoder, const std::vector<in
       pr.steps = steps;
       pr.loss_encoder = loss.item<double>();
       const bool epoch_end = b0 + batch >= n;
-      if ((epoch_end || r.Due()) && !r.Emit(pr, 0, Seconds(t0) / step * (steps - step))) return Cancelled();
+      if ((epoch_end || r.Due()) && !r.Emit(pr, 0, SecondsSince(t0) / step * (steps - step))) return Cancelled();
     }
     if (epoch + 1 == encoder_epochs || epoch % 10 == 0)
       r.losses["stage2"].push_back({{"epoch", epoch + 1},
@@ -703,7 +716,7 @@ Result<torch::nn::Sequential> Stage2(Run& r) {
     r.table.index_copy_(0, cold_idx + r.U, z);
     r.cold_embedded = static_cast<int32_t>(cold.size());
   }
-  r.stage2_seconds = Seconds(t0);
+  r.stage2_seconds = SecondsSince(t0);
   return encoder;
 }
 
@@ -774,7 +787,7 @@ ModelVersion Export(Run& r, const torch::nn::Sequential& encoder) {
                     {"stage2_seconds", r.stage2_seconds}, {"decoder_seconds", r.decoder_seconds}, {"pairs", r.pairs_total},
                     {"pairs_per_second", r.pairs_per_second}, {"tokens", r.tokens_total},
                     {"tokens_per_second", r.tokens_total / std::max(1e-9, r.stage1_seconds)},
-                    {"seconds_per_epoch", r.stage1_seconds / std::max(1, r.epochs_run)}, {"seconds", Seconds(r.start)},
+                    {"seconds_per_epoch", r.stage1_seconds / std::max(1, r.epochs_run)}, {"seconds", SecondsSince(r.start)},
                     {"decoder_widths", r.widths}}},
   };
   if (r.decoder_on) {
@@ -861,7 +874,7 @@ Result<ModelVersion> Train(const TrainingData& data, const TrainOptions& options
     done.stage = "done";
     if (!r.Emit(done, 0, 0)) return Cancelled();
     Log(LogLevel::kInfo, "train.done",
-        {{"seconds", Seconds(r.start)}, {"pairs_per_second", r.pairs_per_second}, {"cold_embedded", r.cold_embedded}});
+        {{"seconds", SecondsSince(r.start)}, {"pairs_per_second", r.pairs_per_second}, {"cold_embedded", r.cold_embedded}});
     return m;
   } catch (const c10::Error& e) {
     return Status::Internal(std::string("train: LibTorch error: ") + e.what_without_backtrace());

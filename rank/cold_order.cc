@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "common/elapsed.h"
 #include "index/distance.h"
 #include "model/parallel.h"
 #include "rank/competitors.h"
@@ -20,7 +21,7 @@ struct ColdTerms {
 
 ColdOrderChoice ChooseColdOrder(std::shared_ptr<const ModelVersion> model, const HybridWeights& weights,
                                 const HoldoutPairs& holdout, const ColdOrderOptions& o) {
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
   const ModelVersion& m = *model;
   ColdOrderChoice out;
   out.weights = weights;
@@ -35,7 +36,7 @@ ColdOrderChoice ChooseColdOrder(std::shared_ptr<const ModelVersion> model, const
   out.cold_products = static_cast<int64_t>(cold.size());
   out.pairs = static_cast<int64_t>(pairs.size());
   auto done = [&] {
-    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    out.seconds = SecondsSince(t0);
     return out;
   };
   if (pairs.empty() || cold.size() < 2) return done();

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "common/elapsed.h"
 #include "common/log.h"
 #include "index/distance.h"
 #include "model/ease.h"
@@ -22,9 +23,6 @@ namespace vasgd {
 namespace {
 
 using json = nlohmann::json;
-using Clock = std::chrono::steady_clock;
-
-double SecondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 json ScoreJson(const HoldoutScore& s) { return {{"recall@20", s.recall}, {"ndcg@20", s.ndcg}}; }
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <numeric>
 
+#include "common/elapsed.h"
 #include "index/distance.h"
 #include "model/parallel.h"
 #include "rank/competitors.h"
@@ -13,7 +14,6 @@
 namespace vasgd {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
 // One held-out pair's candidates, terms stored column by column; the target is at index 0.
 struct PairTerms {
@@ -277,7 +277,7 @@ Result<WeightChoice> ChooseWeights(const HybridTables& tables, const HoldoutPair
   }
   choice.weights = w;
   choice.best = best;
-  choice.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  choice.seconds = SecondsSince(t0);
   return choice;
 }
 
