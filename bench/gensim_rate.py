@@ -65,23 +65,21 @@ def main():
         model = Word2Vec(vector_size=a.dim, window=a.window, sg=1, negative=a.negatives, min_count=1,
                          workers=a.workers, seed=a.seed, sample=a.sample)
         model.build_vocab_from_freq({v: len(adj[v]) for v in adj})
-        t1b = time.time()
-        vocab_seconds = t1b - t1
+        vocab_seconds = time.time() - t1
         model.train(corpus, total_examples=len(corpus), epochs=a.epochs)
-        t1 = t1b
     else:
         Word2Vec(corpus, vector_size=a.dim, window=a.window, sg=1, negative=a.negatives, min_count=1,
                  workers=a.workers, epochs=a.epochs, seed=a.seed, sample=a.sample)
-    t2 = time.time()
+    train_seconds = time.time() - t1 - vocab_seconds
     tokens = sum(len(w) for w in corpus) * a.epochs
     ppt = pairs_per_walk(a.length, a.window) / a.length
     print(json.dumps({
-        'walks': len(corpus), 'vocabulary': len(adj), 'tokens': tokens, 'walk_seconds': t1 - t0 - vocab_seconds,
-        'vocab_seconds': vocab_seconds, 'train_seconds': t2 - t1,
-        'seconds_per_epoch': (t2 - t1) / a.epochs, 'tokens_per_second': tokens / (t2 - t1),
+        'walks': len(corpus), 'vocabulary': len(adj), 'tokens': tokens, 'walk_seconds': t1 - t0,
+        'vocab_seconds': vocab_seconds, 'train_seconds': train_seconds,
+        'seconds_per_epoch': train_seconds / a.epochs, 'tokens_per_second': tokens / train_seconds,
         'sample': a.sample, 'pairs_per_token_without_downsampling': ppt,
         # An upper bound when sample > 0 (downsampled tokens are skipped, not trained).
-        'pairs_per_second': tokens * ppt / (t2 - t1)}))
+        'pairs_per_second': tokens * ppt / train_seconds}))
 
 
 if __name__ == '__main__':

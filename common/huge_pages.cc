@@ -29,7 +29,7 @@ HugePagesBuffer AllocateHugePages(size_t bytes) {
   const uintptr_t begin = reinterpret_cast<uintptr_t>(raw);
   const uintptr_t aligned = RoundUp(begin);
   if (aligned > begin) munmap(raw, aligned - begin);
-  const uintptr_t tail = begin + length + kHugePage - (aligned + length);
+  const uintptr_t tail = begin + kHugePage - aligned;  // what is left past aligned + length
   if (tail > 0) munmap(reinterpret_cast<void*>(aligned + length), tail);
   void* p = reinterpret_cast<void*>(aligned);
   madvise(p, length, MADV_HUGEPAGE);  // fails only where THP is not built in: 4-KB pages then
