@@ -4,7 +4,8 @@
 # config/vasgd.toml as shipped (only train.seed, the data directory and the port changed), wait
 # for the first model, ask every test user over HTTP for k = 20 (bench/served_quality.py), and
 # beside it `vasgd eval --methods Hybrid` with the same settings and seed (what the daemon trains,
-# scored in process on the same test split). Prints a table and the medians over seeds.
+# scored in process on the same test split, with its cold∩cold AUC, which needs every cold product's
+# score where an HTTP answer gives only the top k). Prints a table and the medians over seeds.
 #
 #   bench/served_quality.sh DATA_DIR
 #     env: BUILD (build) SEEDS ("42 43 44") PORT (18190) WORK (temp dir) EVAL (1) COLD_SHARE (as shipped)
@@ -32,8 +33,8 @@ trap cleanup EXIT
 FEATURES=()
 [ -f "$DATA/image_feat.npy" ] && FEATURES=(--features "$DATA/image_feat.npy")
 echo "# $(date -u +%FT%TZ) $(uname -n) load: $(cut -d' ' -f1-3 /proc/loadavg) data: $DATA features: ${FEATURES[*]:-none}" >&2
-printf '| seed | served Recall@20 | served NDCG@20 | warm R@20 | cold R@20 | eval Recall@20 | eval NDCG@20 | first model s | load |\n'
-printf '|---|---|---|---|---|---|---|---|---|\n'
+printf '| seed | served Recall@20 | served NDCG@20 | warm R@20 | cold R@20 | eval Recall@20 | eval NDCG@20 | eval AUC cold∩cold | first model s | load |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|\n'
 RESULTS="$WORK/results.tsv"
 : > "$RESULTS"
 for seed in $SEEDS; do
@@ -59,15 +60,15 @@ for seed in $SEEDS; do
   served=$(/usr/bin/python3 bench/served_quality.py --url "http://127.0.0.1:$PORT" --data "$DATA")
   echo "$served" > "$dir/served.json"
   kill "$DAEMON"; wait "$DAEMON" || true; DAEMON=""
-  eval_recall="-"; eval_ndcg="-"
+  eval_recall="-"; eval_ndcg="-"; eval_cold="-"
   if [ "$EVAL" = 1 ]; then
     "$VASGD" eval --data "$DATA" --config "$dir/vasgd.toml" --methods Hybrid --seeds 1 --first-seed "$seed" \
         --analogy-queries 0 --cosine-pairs 0 --out "$dir/eval.json" > "$dir/eval.md" 2> "$dir/eval.log"
-    read -r eval_recall eval_ndcg < <(/usr/bin/python3 -c "import json,sys; m=json.load(open(sys.argv[1]))['methods']['Hybrid']; print('%.4f %.4f' % (m['recall@20']['mean'], m['ndcg@20']['mean']))" "$dir/eval.json")
+    read -r eval_recall eval_ndcg eval_cold < <(/usr/bin/python3 -c "import json,sys; m=json.load(open(sys.argv[1]))['methods']['Hybrid']; g=lambda k: '-' if not isinstance(m.get(k), dict) or m[k].get('mean') is None else '%.4f' % m[k]['mean']; print(g('recall@20'), g('ndcg@20'), g('auc_cold_among_cold'))" "$dir/eval.json")
   fi
   read -r r n w c < <(/usr/bin/python3 -c "import json,sys; d=json.loads(sys.argv[1]); f=lambda x: '-' if x is None else '%.4f' % x; print(f(d['recall@20']), f(d['ndcg@20']), f(d['recall@20_warm']), f(d['recall@20_cold']))" "$served")
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$seed" "$r" "$n" "$w" "$c" "$eval_recall" "$eval_ndcg" "$ready" "$(cut -d' ' -f1 /proc/loadavg)"
-  printf '%s\t%s\t%s\t%s\t%s\n' "$r" "$n" "$c" "$eval_recall" "$eval_ndcg" >> "$RESULTS"
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$seed" "$r" "$n" "$w" "$c" "$eval_recall" "$eval_ndcg" "$eval_cold" "$ready" "$(cut -d' ' -f1 /proc/loadavg)"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$n" "$c" "$eval_recall" "$eval_ndcg" "$eval_cold" >> "$RESULTS"
 done
 /usr/bin/python3 - "$RESULTS" <<'PY'
 import statistics, sys
@@ -76,5 +77,5 @@ def med(i):
     v = [float(r[i]) for r in rows if r[i].strip() not in ('-', '')]
     return '%.4f' % statistics.median(v) if v else '-'
 print(f'median over {len(rows)} seeds: served Recall@20 {med(0)} NDCG@20 {med(1)} cold Recall@20 {med(2)}; '
-      f'eval Recall@20 {med(3)} NDCG@20 {med(4)}')
+      f'eval Recall@20 {med(3)} NDCG@20 {med(4)} AUC cold∩cold {med(5)}')
 PY
