@@ -170,17 +170,22 @@ void ServingState::MaybeRefreshNearest(const std::shared_ptr<ServingBundle>& bun
   refresher_ = std::thread([this, bundle, nearest] {
     const std::function<void()> pace = RestingPace();
     const auto t0 = std::chrono::steady_clock::now();
-    const int64_t since = bundle->index->num_products() - nearest->indexed_before();
-    if (auto extended = Extended(*bundle, *nearest, stopping_, &pace)) {
-      std::atomic_store(&bundle->nearest, std::move(extended));
-    }
+    ExtendNearest(*bundle, *nearest, &pace, "model.nearest_refreshed",
+                  [&](std::shared_ptr<const UserCandidates> extended) { std::atomic_store(&bundle->nearest, std::move(extended)); });
     const auto t1 = std::chrono::steady_clock::now();
     next_refresh_ = t1 + 3 * (t1 - t0);
-    nearest_refreshes_->Inc();
-    Log(LogLevel::kInfo, "model.nearest_refreshed",
-        {{"version", bundle->version()}, {"products_since", since}, {"seconds", SecondsSince(t0)}});
     refreshing_.store(false, std::memory_order_release);
   });
+}
+
+void ServingState::ExtendNearest(const ServingBundle& b, const UserCandidates& nearest, const std::function<void()>* pace,
+                                 const char* event,
+                                 const std::function<void(std::shared_ptr<const UserCandidates>)>& install) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const int64_t since = b.index->num_products() - nearest.indexed_before();
+  if (auto extended = Extended(b, nearest, stopping_, pace)) install(std::move(extended));
+  nearest_refreshes_->Inc();
+  Log(LogLevel::kInfo, event, {{"version", b.version()}, {"products_since", since}, {"seconds", SecondsSince(t0)}});
 }
 
 Result<std::shared_ptr<ServingBundle>> ServingState::Load(const std::string& dir) const {
@@ -360,14 +365,10 @@ Status ServingState::Install(const std::shared_ptr<ServingBundle>& bundle, int64
   // by every query until the first extension: extend the nearest over them before serving.
   const std::shared_ptr<const UserCandidates> nearest = bundle->nearest;
   if (nearest && bundle->index->num_products() > nearest->indexed_before()) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const int64_t since = bundle->index->num_products() - nearest->indexed_before();
     BesideQueries(Current() != nullptr, [&](const std::function<void()>* pace) {
-      if (auto extended = Extended(*bundle, *nearest, stopping_, pace)) bundle->nearest = std::move(extended);
+      ExtendNearest(*bundle, *nearest, pace, "model.nearest_extended",
+                    [&](std::shared_ptr<const UserCandidates> extended) { bundle->nearest = std::move(extended); });
     });
-    nearest_refreshes_->Inc();
-    Log(LogLevel::kInfo, "model.nearest_extended",
-        {{"version", bundle->version()}, {"products_since", since}, {"seconds", SecondsSince(t0)}});
   }
   std::shared_ptr<ServingBundle> old;
   {

@@ -125,8 +125,11 @@ class ServingState : public EventListener {
   bool Embed(ServingBundle* bundle, std::string_view product, const std::vector<float>& features,
              std::vector<float>* scratch) const;
   void SetLabel(ServingBundle* bundle, int32_t dense, std::string_view product) const;
-  // Records (or replaces) a cold product's features for the profile term; a no-op for a model
-  // without one. `vector`: the product's embedding (dim floats).
+  // Extends `nearest` over the products `b`'s index gained since it was found, hands the result
+  // to `install` (not when stopped early), then counts it and logs `event`. `pace` as
+  // UserCandidates::Extend's.
+  void ExtendNearest(const ServingBundle& b, const UserCandidates& nearest, const std::function<void()>* pace,
+                     const char* event, const std::function<void(std::shared_ptr<const UserCandidates>)>& install);
 
   GraphStore* store_;
   const IndexOptions index_options_;

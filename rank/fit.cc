@@ -153,6 +153,58 @@ void MergeManifest(ModelVersion* m, const char* key, json value) {
   m->manifest_extra_json = extra.dump();
 }
 
+
+// The mean over the held-out pairs of AUC(k, u, t, bought): the AUC of the pair (u, t) among
+// `competitors`, computed on `threads` workers, each with a State of its own; `bought` holds
+// u's purchases in the holdout's graph, sorted. A negative AUC leaves the pair out (nothing to
+// rank it against); -1 when every pair was left out.
+template <typename State, typename PairAuc>
+double MeanHoldoutAuc(const HoldoutPairs& pairs, int threads, const PairAuc& auc) {
+  const InteractionGraph& g = *pairs.train;
+  WorkerPool pool(threads);
+  struct Worker {
+    State state;
+    std::vector<int32_t> bought;
+    double sum = 0;
+    int64_t counted = 0;
+  };
+  std::vector<Worker> workers(pool.size());
+  pool.Run(static_cast<int64_t>(pairs.users.size()), 16, [&](int id, int64_t i) {
+    Worker& k = workers[id];
+    const int32_t u = pairs.users[i];
+    k.bought.assign(g.product_index.data() + g.user_offsets[u], g.product_index.data() + g.user_offsets[u + 1]);
+    std::sort(k.bought.begin(), k.bought.end());
+    const double a = auc(k.state, u, pairs.products[i], k.bought);
+    if (a < 0) return;
+    k.sum += a;
+    ++k.counted;
+  });
+  double sum = 0;
+  int64_t counted = 0;
+  for (const Worker& k : workers) sum += k.sum, counted += k.counted;
+  return counted > 0 ? sum / static_cast<double>(counted) : -1;
+}
+
+// The competitors a user could be shown for held-out product t (neither t nor bought, which is
+// sorted) into `labels`, their values of `all_v` into `v`, each in competitors' order.
+void ShownCompetitors(const std::vector<int32_t>& competitors, const std::vector<float>& all_v, int32_t t,
+                      const std::vector<int32_t>& bought, std::vector<int32_t>* labels, std::vector<float>* v) {
+  labels->clear();
+  v->clear();
+  for (size_t c = 0; c < competitors.size(); ++c) {
+    const int32_t p = competitors[c];
+    if (p == t || std::binary_search(bought.begin(), bought.end(), p)) continue;
+    labels->push_back(p);
+    v->push_back(all_v[c]);
+  }
+}
+
+struct PairScratch {
+  std::vector<float> query, row, all_v, v, scores;
+  std::vector<int32_t> labels;
+  std::unique_ptr<HybridScorer> scorer;  // MeasureServedHoldout's
+};
+
 }  // namespace
 
 double MeasureVasgHoldout(const ModelVersion& m, const HoldoutPairs& pairs, int threads, int64_t max_competitors) {
@@ -162,37 +214,17 @@ double MeasureVasgHoldout(const ModelVersion& m, const HoldoutPairs& pairs, int 
   const bool cosine = m.score != "dot";
   const std::vector<float> rows = cosine ? UnitRows(m, competitors) : RawRows(m, competitors);
   const int64_t n = static_cast<int64_t>(competitors.size());
-  const InteractionGraph& g = *pairs.train;
-  WorkerPool pool(threads);
-  struct Worker {
-    std::vector<float> query, row, all_v, v;
-    std::vector<int32_t> bought;
-    double sum = 0;
-    int64_t counted = 0;
-  };
-  std::vector<Worker> workers(pool.size());
-  pool.Run(static_cast<int64_t>(pairs.users.size()), 16, [&](int id, int64_t i) {
-    Worker& k = workers[id];
-    const int32_t u = pairs.users[i], t = pairs.products[i];
-    k.bought.assign(g.product_index.data() + g.user_offsets[u], g.product_index.data() + g.user_offsets[u + 1]);
-    std::sort(k.bought.begin(), k.bought.end());
+  return MeanHoldoutAuc<PairScratch>(pairs, threads, [&](PairScratch& k, int32_t u, int32_t t,
+                                                           const std::vector<int32_t>& bought) {
     k.query.assign(m.user(u), m.user(u) + m.dim);
     if (cosine) NormalizeInPlace(k.query.data(), m.dim);
     k.all_v.resize(n);
     DotRows(k.query.data(), rows.data(), n, m.dim, k.all_v.data());
-    k.v.clear();
-    for (int64_t c = 0; c < n; ++c)
-      if (competitors[c] != t && !std::binary_search(k.bought.begin(), k.bought.end(), competitors[c]))
-        k.v.push_back(k.all_v[c]);
-    if (k.v.empty()) return;
+    ShownCompetitors(competitors, k.all_v, t, bought, &k.labels, &k.v);
+    if (k.v.empty()) return -1.0;
     k.v.push_back(cosine ? CosineWithProduct(m, k.query.data(), t, &k.row) : Dot(k.query.data(), m.product(t), m.dim));
-    k.sum += AucOfLast(k.v.data(), static_cast<int64_t>(k.v.size()));
-    ++k.counted;
+    return AucOfLast(k.v.data(), static_cast<int64_t>(k.v.size()));
   });
-  double sum = 0;
-  int64_t counted = 0;
-  for (const Worker& k : workers) sum += k.sum, counted += k.counted;
-  return counted > 0 ? sum / static_cast<double>(counted) : -1;
 }
 
 double MeasureServedHoldout(std::shared_ptr<const ModelVersion> model, const HybridWeights& w,
@@ -207,52 +239,27 @@ double MeasureServedHoldout(std::shared_ptr<const ModelVersion> model, const Hyb
   const std::vector<float> unit = UnitRows(m, competitors);
   const int64_t n = static_cast<int64_t>(competitors.size());
   HybridTables tables(model, w);
-  WorkerPool pool(threads);
-  struct Worker {
-    std::unique_ptr<HybridScorer> scorer;
-    std::vector<float> query, row, all_v, v, scores;
-    std::vector<int32_t> labels, bought;
-    double sum = 0;
-    int64_t counted = 0;
-  };
-  std::vector<Worker> workers(pool.size());
-  pool.Run(static_cast<int64_t>(pairs.users.size()), 16, [&](int id, int64_t i) {
-    Worker& k = workers[id];
+  return MeanHoldoutAuc<PairScratch>(pairs, threads, [&](PairScratch& k, int32_t u, int32_t t,
+                                                           const std::vector<int32_t>& bought) {
+    if (m.product_kind[t] == static_cast<uint8_t>(ProductKind::kNone)) return -1.0;
     if (!k.scorer) k.scorer = std::make_unique<HybridScorer>(&tables);
-    const int32_t u = pairs.users[i], t = pairs.products[i];
-    if (m.product_kind[t] == static_cast<uint8_t>(ProductKind::kNone)) return;
-    const int32_t* bought = g.product_index.data() + g.user_offsets[u];
-    const int64_t num_bought = g.user_offsets[u + 1] - g.user_offsets[u];
-    k.bought.assign(bought, bought + num_bought);
-    std::sort(k.bought.begin(), k.bought.end());
     k.query.assign(m.user(u), m.user(u) + m.dim);
     NormalizeInPlace(k.query.data(), m.dim);
-    k.scorer->Prepare({bought, num_bought, k.query.data()});
-    // The competitors the user could be shown (not bought), then the held-out product last.
+    // The purchases in the graph's order, as serving hands them over.
+    k.scorer->Prepare({g.product_index.data() + g.user_offsets[u], g.user_offsets[u + 1] - g.user_offsets[u],
+                       k.query.data()});
     k.all_v.resize(n);
     DotRows(k.query.data(), unit.data(), n, m.dim, k.all_v.data());
-    k.labels.clear();
-    k.v.clear();
-    for (int64_t c = 0; c < n; ++c) {
-      const int32_t p = competitors[c];
-      if (p == t || std::binary_search(k.bought.begin(), k.bought.end(), p)) continue;
-      k.labels.push_back(p);
-      k.v.push_back(k.all_v[c]);
-    }
-    if (k.labels.empty()) return;
+    ShownCompetitors(competitors, k.all_v, t, bought, &k.labels, &k.v);
+    if (k.labels.empty()) return -1.0;
     k.labels.push_back(t);
     k.v.push_back(CosineWithProduct(m, k.query.data(), t, &k.row));
     const int64_t scored = static_cast<int64_t>(k.labels.size());
     k.scores.resize(scored);
     k.scorer->ScoreSome(k.labels.data(), k.v.data(), scored, k.scores.data());
     k.scorer->ReorderCold(k.labels.data(), k.v.data(), scored, k.scores.data());
-    k.sum += AucOfLast(k.scores.data(), scored);
-    ++k.counted;
+    return AucOfLast(k.scores.data(), scored);
   });
-  double sum = 0;
-  int64_t counted = 0;
-  for (const Worker& k : workers) sum += k.sum, counted += k.counted;
-  return counted > 0 ? sum / static_cast<double>(counted) : -1;
 }
 
 namespace {
