@@ -1,11 +1,14 @@
 #include "store/read_cache.h"
 
+#include <iterator>
+
 namespace vasgd {
 namespace {
 
-// What an entry costs, roughly: the node and bucket of the map plus what it holds.
-constexpr size_t kEntryOverhead = 64;
-size_t UserBytes(std::string_view name) { return kEntryOverhead + name.size(); }
+// What an entry costs, roughly: its list node, its map's node and bucket, plus what it holds (a
+// name is held twice: in the entry and as the map's key).
+constexpr size_t kEntryOverhead = 160;
+size_t UserBytes(std::string_view name) { return kEntryOverhead + 2 * name.size(); }
 size_t PurchasesBytes(size_t n) { return kEntryOverhead + n * sizeof(ProductWeight); }
 
 }  // namespace
@@ -19,7 +22,8 @@ bool ReadCache::FindUser(std::string_view name, int32_t* dense) const {
   std::lock_guard<std::mutex> lock(s.mu);
   auto it = s.users.find(key);
   if (it == s.users.end()) return false;
-  *dense = it->second;
+  s.recency.splice(s.recency.begin(), s.recency, it->second);
+  *dense = it->second->id;
   return true;
 }
 
@@ -28,8 +32,10 @@ void ReadCache::PutUser(std::string_view name, int32_t dense) {
   const size_t more = UserBytes(name);
   if (more > max_shard_bytes_) return;
   std::lock_guard<std::mutex> lock(s.mu);
+  if (s.users.count(std::string(name))) return;
   MakeRoom(s, more);
-  if (s.users.emplace(std::string(name), dense).second) Account(s, static_cast<int64_t>(more));
+  auto at = Insert(s, Entry{true, std::string(name), dense, {}, more});
+  s.users.emplace(at->name, at);
 }
 
 bool ReadCache::Purchases(int32_t user, std::vector<ProductWeight>* out) const {
@@ -37,7 +43,8 @@ bool ReadCache::Purchases(int32_t user, std::vector<ProductWeight>* out) const {
   std::lock_guard<std::mutex> lock(s.mu);
   auto it = s.purchases.find(user);
   if (it == s.purchases.end()) return false;
-  out->assign(it->second.begin(), it->second.end());
+  s.recency.splice(s.recency.begin(), s.recency, it->second);
+  out->assign(it->second->bought.begin(), it->second->bought.end());
   return true;
 }
 
@@ -54,8 +61,7 @@ void ReadCache::PutPurchases(int32_t user, uint64_t generation, const std::vecto
   std::lock_guard<std::mutex> lock(s.mu);
   if (s.generation != generation || s.purchases.count(user)) return;  // forgotten since the read began
   MakeRoom(s, more);
-  s.purchases.emplace(user, purchases);
-  Account(s, static_cast<int64_t>(more));
+  s.purchases.emplace(user, Insert(s, Entry{false, {}, user, purchases, more}));
 }
 
 void ReadCache::Forget(int32_t user) {
@@ -64,24 +70,27 @@ void ReadCache::Forget(int32_t user) {
   ++s.generation;
   auto it = s.purchases.find(user);
   if (it == s.purchases.end()) return;
-  Account(s, -static_cast<int64_t>(PurchasesBytes(it->second.size())));
-  s.purchases.erase(it);
+  Erase(s, it->second);
 }
 
 void ReadCache::MakeRoom(Shard& s, size_t more) {
-  while (s.bytes + more > max_shard_bytes_ && !(s.users.empty() && s.purchases.empty())) {
-    // An arbitrary entry, a name and a user's purchases in turn.
-    const bool drop_user = s.purchases.empty() || (!s.users.empty() && (s.evictions++ & 1));
-    if (drop_user) {
-      auto it = s.users.begin();
-      Account(s, -static_cast<int64_t>(UserBytes(it->first)));
-      s.users.erase(it);
-    } else {
-      auto it = s.purchases.begin();
-      Account(s, -static_cast<int64_t>(PurchasesBytes(it->second.size())));
-      s.purchases.erase(it);
-    }
+  while (s.bytes + more > max_shard_bytes_ && !s.recency.empty()) Erase(s, std::prev(s.recency.end()));
+}
+
+ReadCache::Recency::iterator ReadCache::Insert(Shard& s, Entry e) {
+  Account(s, static_cast<int64_t>(e.bytes));
+  s.recency.push_front(std::move(e));
+  return s.recency.begin();
+}
+
+void ReadCache::Erase(Shard& s, Recency::iterator it) {
+  if (it->is_user) {
+    s.users.erase(it->name);
+  } else {
+    s.purchases.erase(it->id);
   }
+  Account(s, -static_cast<int64_t>(it->bytes));
+  s.recency.erase(it);
 }
 
 void ReadCache::Account(Shard& s, int64_t delta) {

@@ -9,12 +9,16 @@
 // query that follows a purchase sees it. A read of RocksDB that began before such a write cannot
 // put its older copy back: each shard counts what it forgot (Generation), and Put keeps a copy
 // only if nothing was forgotten since the read began. Bounded in bytes (store.read_cache_mb); a
-// full shard drops arbitrary entries, whatever their use. Thread-safe; 64 shards, one mutex each.
+// full shard drops its least recently used entries (names and purchases in one order), so the
+// users who ask often stay when a large shop's users do not all fit. (It used to drop the first
+// entry of a hash map, which tends to be the newest: a full cache kept its old entries and
+// thrashed the rest.) Thread-safe; 64 shards, one mutex each.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <list>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -43,18 +47,30 @@ class ReadCache {
 
  private:
   static constexpr size_t kShards = 64;
+  // A shard's entries, most recently used first; the maps point into it.
+  struct Entry {
+    bool is_user;               // a name (users) or a user's purchases (purchases)
+    std::string name;           // is_user
+    int32_t id;                 // the name's dense id, or the purchases' user
+    std::vector<ProductWeight> bought;
+    size_t bytes;
+  };
+  using Recency = std::list<Entry>;
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<std::string, int32_t> users;
-    std::unordered_map<int32_t, std::vector<ProductWeight>> purchases;
+    Recency recency;
+    std::unordered_map<std::string, Recency::iterator> users;
+    std::unordered_map<int32_t, Recency::iterator> purchases;
     uint64_t generation = 0;
     size_t bytes = 0;
-    uint64_t evictions = 0;  // picks which entry a full shard drops
   };
   Shard& ShardOf(int32_t user) const { return shards_[static_cast<uint32_t>(user) % kShards]; }
   Shard& ShardOf(std::string_view name) const { return shards_[std::hash<std::string_view>()(name) % kShards]; }
-  // Drops entries until `more` bytes fit in the shard (its mutex held).
+  // Drops the least recently used entries until `more` bytes fit in the shard (its mutex held).
   void MakeRoom(Shard& s, size_t more);
+  // Puts `e` first in the shard's order and accounts for it (its mutex held, room made).
+  Recency::iterator Insert(Shard& s, Entry e);
+  void Erase(Shard& s, Recency::iterator it);
   void Account(Shard& s, int64_t delta);
 
   const size_t max_shard_bytes_;

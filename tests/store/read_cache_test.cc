@@ -74,6 +74,24 @@ TEST(ReadCache, StaysWithinItsBytesAndKeepsNothingAtZero) {
   EXPECT_EQ(none.bytes(), 0u);
 }
 
+// A full shard drops what was used longest ago: users 0, 64, 128 and 192 share shard 0 (user %
+// 64), which holds three one-purchase entries; reading user 0 makes 64 the oldest.
+TEST(ReadCache, AFullShardDropsTheLeastRecentlyUsed) {
+  const size_t one = sizeof(ProductWeight) + 160;  // an entry of one purchase (read_cache.cc)
+  ReadCache cache(64 * 3 * one);
+  for (int32_t u : {0, 64, 128}) cache.PutPurchases(u, cache.Generation(u), Bought({u}));
+  std::vector<ProductWeight> got;
+  for (int32_t u : {0, 64, 128}) ASSERT_TRUE(cache.Purchases(u, &got)) << "user " << u << " fits";
+  ASSERT_TRUE(cache.Purchases(0, &got));  // 0 is now the most recent, 64 the oldest
+  cache.PutPurchases(192, cache.Generation(192), Bought({192}));
+  EXPECT_FALSE(cache.Purchases(64, &got));
+  for (int32_t u : {0, 128, 192}) {
+    ASSERT_TRUE(cache.Purchases(u, &got)) << "user " << u;
+    EXPECT_EQ(Ids(got), (std::vector<int32_t>{u}));
+  }
+  EXPECT_EQ(cache.bytes(), 3 * one);
+}
+
 // Through the store: each read fills the cache, each batch that adds a purchase makes the next
 // read see it, and a batch that fails (here: an unknown source) changes nothing.
 TEST(ReadCache, TheStoresReadsSeeEveryPurchaseAtOnce) {
