@@ -99,8 +99,16 @@ Result<ChildProcess> SpawnWithPipe(const std::vector<std::string>& argv, int chi
   sigset_t all, old;
   sigfillset(&all);
   ::pthread_sigmask(SIG_BLOCK, &all, &old);
+#if defined(__SANITIZE_THREAD__)
+  // TSan intercepts clone and does its fork bookkeeping in the child, which under CLONE_VM is the
+  // daemon's own memory: the daemon then died at its next new thread ("starting new threads
+  // after multi-threaded fork is not supported"). A TSan build forks; the child is the same.
+  const pid_t pid = ::fork();
+  if (pid == 0) ChildMain(const_cast<ChildSetup*>(&setup));
+#else
   const pid_t pid = ::clone(ChildMain, stack.data() + stack.size(), CLONE_VM | CLONE_VFORK | SIGCHLD,
                             const_cast<ChildSetup*>(&setup));
+#endif
   const int err = errno;
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (pid < 0) {
