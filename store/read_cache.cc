@@ -31,10 +31,11 @@ void ReadCache::PutUser(std::string_view name, int32_t dense) {
   Shard& s = ShardOf(name);
   const size_t more = UserBytes(name);
   if (more > max_shard_bytes_) return;
+  std::string key(name);
   std::lock_guard<std::mutex> lock(s.mu);
-  if (s.users.count(std::string(name))) return;
+  if (s.users.count(key)) return;
   MakeRoom(s, more);
-  auto at = Insert(s, Entry{true, std::string(name), dense, {}, more});
+  auto at = Insert(s, Entry{true, std::move(key), dense, {}, more});
   s.users.emplace(at->name, at);
 }
 
