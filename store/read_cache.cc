@@ -1,6 +1,7 @@
 #include "store/read_cache.h"
 
 #include <iterator>
+#include <utility>
 
 namespace vasgd {
 namespace {
