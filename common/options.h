@@ -162,7 +162,7 @@ struct RetrainOptions {
   bool refit_from_holdout = true;  // the refit warm-starts from the holdout model (train.warm_start_epoch_fraction of the epochs), not from the previous version
   std::string refit_walks = "auto";  // all | held_out | auto: a refit from the holdout walks from every node, or only from the held-out users and products (encoder kept); auto = held_out where train.max_walk_tokens caps the corpus
   int timeout_s = 21600;           // a training child still running after this is killed and the job fails, s; 0 = no limit
-  int child_nice = 19;             // nice value of the training child (0-19): higher leaves the CPU to serving when queries need it
+  int child_nice = 19;             // nice value of the training child (0-19; the daemon's own where higher): higher leaves the CPU to serving
 };
 
 // [dashboard]: the operator dashboard served at GET / (dashboard/, docs/DASHBOARD.md).

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -70,9 +71,8 @@ int ChildMain(void* arg) {
   } else if (::syscall(SYS_dup3, s.pipe_write, s.child_fd, 0) < 0) {  // the copy without O_CLOEXEC
     ExitChild(126);
   }
-  // A failure (a daemon already niced above `nice`, without the right to lower it) leaves the
-  // child at the daemon's own priority: it still trains.
-  if (s.nice > 0) ::syscall(SYS_setpriority, PRIO_PROCESS, 0, s.nice);
+  // A failure leaves the child at the daemon's own priority: it still trains.
+  ::syscall(SYS_setpriority, PRIO_PROCESS, 0, s.nice);
   // No descriptor of the daemon beyond stdio and the pipe (listening socket, RocksDB files).
   if (::syscall(SYS_close_range, s.child_fd + 1, ~0U, 0) != 0) {
     for (int fd = s.child_fd + 1; fd < 65536; ++fd) ::syscall(SYS_close, fd);
@@ -90,6 +90,11 @@ Result<ChildProcess> SpawnWithPipe(const std::vector<std::string>& argv, int chi
   args.push_back(nullptr);
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return Status::IoError(std::string("spawn: pipe: ") + std::strerror(errno));
+  // `nice` is a floor above the daemon's own value, never below it: root may lower a priority,
+  // and a daemon started under `nice 10` must not get a training child that competes harder.
+  errno = 0;
+  const int own_nice = ::getpriority(PRIO_PROCESS, 0);
+  if (errno == 0) nice = std::max(nice, own_nice);
   const ChildSetup setup{args.data(), environ, fds[1], child_fd, nice, ::getpid()};
   // As posix_spawn does: CLONE_VM shares the daemon's memory instead of copying its page tables
   // (a fork of the 5-GiB daemon at 1M products held every query for ~0.1 s), and CLONE_VFORK

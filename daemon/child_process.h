@@ -20,7 +20,8 @@ struct ChildProcess {
 // Starts argv[0] (a path) with `argv`; the pipe's write end becomes `child_fd` (>= 3) there.
 // The child dies with SIGKILL when the calling THREAD exits (Linux's PDEATHSIG semantics), so
 // call it from the thread that waits for the child. IoError when clone or pipe fails; a failing
-// exec shows as exit status 127. The child runs at nice value `nice` (0-19; its threads inherit it).
+// exec shows as exit status 127. The child runs at nice value `nice` (0-19; its threads inherit it),
+// or at the caller's own where that is higher: it never competes harder than the daemon.
 Result<ChildProcess> SpawnWithPipe(const std::vector<std::string>& argv, int child_fd, int nice = 0);
 
 // Reads one '\n'-terminated line from fd into *line (without the newline), using *buffer for
