@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -149,17 +148,16 @@ Status Validate(const TrainingData& d, const TrainOptions& o) {
   return Status::Ok();
 }
 
-std::vector<float> InitialTable(int32_t rows, int dim, uint64_t seed) {
-  // word2vec's initialisation: uniform in [−0.5/D, 0.5/D].
-  std::vector<float> t(static_cast<size_t>(rows) * dim);
+// Fills `t` (rows × dim) with word2vec's initialisation: uniform in [−0.5/D, 0.5/D].
+void InitialiseTable(float* t, int32_t rows, int dim, uint64_t seed) {
   Rng rng(MixSeed(seed, 0x696e6974ull /* "init" */));
-  for (float& x : t) x = static_cast<float>((rng.Uniform() - 0.5) / dim);
-  return t;
+  const size_t n = static_cast<size_t>(rows) * dim;
+  for (size_t i = 0; i < n; ++i) t[i] = static_cast<float>((rng.Uniform() - 0.5) / dim);
 }
 
 // Copies rows of ids the previous version knows; returns how many.
 int64_t WarmStartRows(const ModelVersion& prev, const std::vector<std::string>& ids, bool users, int32_t row0,
-                      int dim, std::vector<float>* table) {
+                      int dim, float* table) {
   std::unordered_map<std::string, int32_t> index;
   const std::vector<std::string>& prev_ids = users ? prev.user_ids : prev.product_ids;
   for (size_t i = 0; i < prev_ids.size(); ++i) index.emplace(prev_ids[i], static_cast<int32_t>(i));
@@ -169,7 +167,7 @@ int64_t WarmStartRows(const ModelVersion& prev, const std::vector<std::string>& 
     if (it == index.end()) continue;
     if (!users && prev.product_kind[it->second] == static_cast<uint8_t>(ProductKind::kNone)) continue;
     const float* src = users ? prev.user(it->second) : prev.product(it->second);
-    std::copy(src, src + dim, table->data() + (static_cast<size_t>(row0) + i) * dim);
+    std::copy(src, src + dim, table + (static_cast<size_t>(row0) + i) * dim);
     ++copied;
   }
   return copied;
@@ -230,16 +228,12 @@ std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(const TrainOptions& o, st
   return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(o.learning_rate));
 }
 
-// A CPU copy of `init` (rows × dim) in huge-page memory (common/huge_pages.h: the Hogwild kernel
-// reads and writes 1 + negatives random rows per pair). Logs how much the kernel backed with huge
-// pages.
-torch::Tensor HugePagesTable(const std::vector<float>& init, int32_t rows, int dim) {
-  const size_t bytes = init.size() * sizeof(float);
-  HugePagesBuffer buffer = AllocateHugePages(bytes);
-  if (!buffer) return torch::from_blob(const_cast<float*>(init.data()), {rows, dim}, torch::kFloat32).clone();
-  std::memcpy(buffer.get(), init.data(), bytes);
-  Log(LogLevel::kInfo, "train.table", {{"mib", static_cast<double>(bytes) / (1 << 20)},
-                                       {"huge_pages_mib", static_cast<double>(HugePagesBacking(buffer.get())) / (1 << 20)}});
+// An uninitialised CPU table (rows × dim) in huge-page memory (common/huge_pages.h: the Hogwild
+// kernel reads and writes 1 + negatives random rows per pair), in ordinary memory where there
+// is none. Filled in place, where a staging vector used to hold a second copy (689 MiB at 1M).
+torch::Tensor HugePagesTable(int32_t rows, int dim) {
+  HugePagesBuffer buffer = AllocateHugePages(static_cast<size_t>(rows) * dim * sizeof(float));
+  if (!buffer) return torch::empty({rows, dim}, torch::kFloat32);
   const HugePagesUnmap unmap = buffer.get_deleter();
   return torch::from_blob(buffer.release(), {rows, dim}, [unmap](void* p) { unmap(p); }, torch::kFloat32);
 }
@@ -248,18 +242,23 @@ torch::Tensor HugePagesTable(const std::vector<float>& init, int32_t rows, int d
 // start, same dim). Returns the number of stage-1 epochs to run.
 int SetUpTable(Run& r) {
   const TrainOptions& o = r.opt;
-  std::vector<float> init = InitialTable(r.U + r.P, r.D, o.seed);
+  torch::Tensor table = r.device.is_cpu() ? HugePagesTable(r.U + r.P, r.D) : torch::empty({r.U + r.P, r.D}, torch::kFloat32);
+  float* init = table.data_ptr<float>();
+  InitialiseTable(init, r.U + r.P, r.D, o.seed);
   int epochs = o.epochs;
   if (r.previous && r.previous->dim == r.D) {
-    r.warm_rows = WarmStartRows(*r.previous, r.data.user_ids, true, 0, r.D, &init) +
-                  WarmStartRows(*r.previous, r.data.product_ids, false, r.U, r.D, &init);
+    r.warm_rows = WarmStartRows(*r.previous, r.data.user_ids, true, 0, r.D, init) +
+                  WarmStartRows(*r.previous, r.data.product_ids, false, r.U, r.D, init);
     r.warm_started = r.warm_rows > 0;
     if (r.warm_started) epochs = std::max(1, static_cast<int>(std::ceil(o.epochs * o.warm_start_epoch_fraction)));
   } else if (r.previous) {
     Log(LogLevel::kWarn, "train.warm_start_skipped", {{"reason", "dimension changed"}});
   }
-  r.table = r.device.is_cpu() ? HugePagesTable(init, r.U + r.P, r.D)
-                              : torch::from_blob(init.data(), {r.U + r.P, r.D}, torch::kFloat32).clone().to(r.device);
+  if (r.device.is_cpu()) {  // how much the kernel backed with huge pages, once the rows are touched
+    Log(LogLevel::kInfo, "train.table", {{"mib", static_cast<double>(table.nbytes()) / (1 << 20)},
+                                         {"huge_pages_mib", static_cast<double>(HugePagesBacking(init)) / (1 << 20)}});
+  }
+  r.table = r.device.is_cpu() ? table : table.to(r.device);
   return epochs;
 }
 
