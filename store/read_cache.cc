@@ -6,22 +6,25 @@
 namespace vasgd {
 namespace {
 
-// What an entry costs, roughly: its list node, its map's node and bucket, plus what it holds (a
-// name is held twice: in the entry and as the map's key).
-constexpr size_t kEntryOverhead = 160;
-size_t UserBytes(std::string_view name) { return kEntryOverhead + 2 * name.size(); }
-size_t PurchasesBytes(size_t n) { return kEntryOverhead + n * sizeof(ProductWeight); }
+// What an entry costs, roughly: its list node, its map's node and bucket, plus what it holds. A
+// name longer than the string's inline buffer (15 chars in libstdc++) is a heap block of its own.
+// Measured with mallinfo2 over 200,000 of each: 173 B for a name of 12 chars, 221 B at 36 chars,
+// 253 B for 10 purchases.
+constexpr size_t kEntryOverhead = 172;
 
 }  // namespace
+
+size_t ReadCache::NameBytes(std::string_view name) {
+  return kEntryOverhead + (name.size() > 15 ? name.size() + 24 : 0);
+}
+size_t ReadCache::PurchasesBytes(size_t n) { return kEntryOverhead + n * sizeof(ProductWeight); }
 
 ReadCache::ReadCache(size_t max_bytes) : max_shard_bytes_(max_bytes / kShards) {}
 
 bool ReadCache::FindUser(std::string_view name, int32_t* dense) const {
   Shard& s = ShardOf(name);
-  thread_local std::string key;  // C++17 maps cannot be searched by string_view
-  key.assign(name.data(), name.size());
   std::lock_guard<std::mutex> lock(s.mu);
-  auto it = s.users.find(key);
+  auto it = s.users.find(name);
   if (it == s.users.end()) return false;
   s.recency.splice(s.recency.begin(), s.recency, it->second);
   *dense = it->second->id;
@@ -30,13 +33,12 @@ bool ReadCache::FindUser(std::string_view name, int32_t* dense) const {
 
 void ReadCache::PutUser(std::string_view name, int32_t dense) {
   Shard& s = ShardOf(name);
-  const size_t more = UserBytes(name);
+  const size_t more = NameBytes(name);
   if (more > max_shard_bytes_) return;
-  std::string key(name);
   std::lock_guard<std::mutex> lock(s.mu);
-  if (s.users.count(key)) return;
+  if (s.users.count(name)) return;
   MakeRoom(s, more);
-  auto at = Insert(s, Entry{true, std::move(key), dense, {}, more});
+  auto at = Insert(s, Entry{true, std::string(name), dense, {}, more});
   s.users.emplace(at->name, at);
 }
 

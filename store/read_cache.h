@@ -44,6 +44,9 @@ class ReadCache {
   void Forget(int32_t user);
 
   size_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
+  // What an entry counts against max_bytes: a user's name, or n purchases.
+  static size_t NameBytes(std::string_view name);
+  static size_t PurchasesBytes(size_t n);
 
  private:
   static constexpr size_t kShards = 64;
@@ -59,7 +62,8 @@ class ReadCache {
   struct Shard {
     mutable std::mutex mu;
     Recency recency;
-    std::unordered_map<std::string, Recency::iterator> users;
+    // Keyed by views of the entries' own names: list nodes never move, and a name held once.
+    std::unordered_map<std::string_view, Recency::iterator> users;
     std::unordered_map<int32_t, Recency::iterator> purchases;
     uint64_t generation = 0;
     size_t bytes = 0;

@@ -74,10 +74,28 @@ TEST(ReadCache, StaysWithinItsBytesAndKeepsNothingAtZero) {
   EXPECT_EQ(none.bytes(), 0u);
 }
 
+// Names are found through views of the entries' own copies: long names (a heap block each) put
+// and dropped in turn must still be found by a caller's separate string, with their own ids.
+TEST(ReadCache, NamesOutliveTheCallersStringsAndEvictions) {
+  ReadCache cache(64 * 20 * ReadCache::NameBytes(std::string(40, 'x')));
+  auto name = [](int i) { return "customer-" + std::to_string(i) + "-" + std::string(30, 'a' + i % 26); };
+  for (int i = 0; i < 5000; ++i) cache.PutUser(name(i), i);  // each shard keeps ~20 of ~78
+  int found = 0;
+  for (int i = 0; i < 5000; ++i) {
+    int32_t dense = -1;
+    if (!cache.FindUser(name(i), &dense)) continue;
+    ++found;
+    EXPECT_EQ(dense, i) << name(i);
+  }
+  EXPECT_GT(found, 64 * 10);
+  EXPECT_LE(found, 64 * 21);
+  EXPECT_LE(cache.bytes(), 64 * 20 * ReadCache::NameBytes(name(0)));
+}
+
 // A full shard drops what was used longest ago: users 0, 64, 128 and 192 share shard 0 (user %
 // 64), which holds three one-purchase entries; reading user 0 makes 64 the oldest.
 TEST(ReadCache, AFullShardDropsTheLeastRecentlyUsed) {
-  const size_t one = sizeof(ProductWeight) + 160;  // an entry of one purchase (read_cache.cc)
+  const size_t one = ReadCache::PurchasesBytes(1);
   ReadCache cache(64 * 3 * one);
   for (int32_t u : {0, 64, 128}) cache.PutPurchases(u, cache.Generation(u), Bought({u}));
   std::vector<ProductWeight> got;
