@@ -30,10 +30,10 @@ LOG_PREFIX="${LOG_PREFIX:-/tmp/vasgd-sanitize}"
 ROCKSDB_TSAN="${ROCKSDB_TSAN:-/var/tmp/vasgd-rocksdb-tsan/install}"
 SLOWDOWN="${SLOWDOWN:-4}"
 SUPP="$(pwd)/scripts/sanitizer-suppressions"
-# EndToEnd: the TikTok run only. The synthetic one trains with the shipped [train] settings (D 100,
-# 5 epochs), which under TSan takes about an hour (700 s per epoch of a 300-user shop); the
-# TikTok run covers the same path (Kafka -> serve -> training child -> swap) with the small config.
-TSAN_TESTS='Swap|Concurrent|WhatArrivesDuringTraining|Sigterm|KafkaIngest|KafkaRebalance|ServerTest|ProductIndex|EventApplier|HttpAbuse|CrashTest|EndToEnd.TikTok'
+# EndToEnd: both runs, the synthetic one with the shipped [train] settings. (It took about an hour
+# under TSan, 700 s per epoch of a 300-user shop, while the Hogwild update's races were suppressed
+# at run time; that function is now compiled uninstrumented: tsan.supp says why.)
+TSAN_TESTS='Swap|Concurrent|WhatArrivesDuringTraining|Sigterm|KafkaIngest|KafkaRebalance|ServerTest|ProductIndex|EventApplier|HttpAbuse|CrashTest|EndToEnd'
 # The binaries holding every test TSAN_TESTS matches (ctest --test-dir build -N -R "$TSAN_TESTS").
 TSAN_TARGETS='common_test stream_test kafka_ingest_test crash_test index_test http_test
   serve_lifecycle_test serve_e2e_test kill_drill_test http_abuse_test'
