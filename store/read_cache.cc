@@ -35,10 +35,11 @@ void ReadCache::PutUser(std::string_view name, int32_t dense) {
   Shard& s = ShardOf(name);
   const size_t more = NameBytes(name);
   if (more > max_shard_bytes_) return;
+  std::string copy(name);  // allocated before the lock is taken
   std::lock_guard<std::mutex> lock(s.mu);
   if (s.users.count(name)) return;
   MakeRoom(s, more);
-  auto at = Insert(s, Entry{true, std::string(name), dense, {}, more});
+  auto at = Insert(s, Entry{true, std::move(copy), dense, {}, more});
   s.users.emplace(at->name, at);
 }
 
